@@ -1,0 +1,119 @@
+// swift-tools-version:6.2
+//
+// proxym: keeps HAProxy's configuration in step with the services behind it.
+//
+// Layers (dependencies run one way, top to bottom):
+//   CSystemd                      C shim: libsystemd + Linux kernel headers. No logic.
+//   ProxymJSON, ProxymModel       pure values: a strict JSON reader; Service/Host and their validation
+//   ProxymGenerators              pure: service files (and later Marathon payloads) -> [Service]
+//   ProxymHAProxy                 pure: ([Service], options) -> config text
+//   ProxymCore                    pure decisions: settings, refresh scheduling, status, log format
+//   ProxymPosix                   the only code that touches fds and libc (imports CSystemd/Glibc)
+//   ProxymRuntime                 the epoll loop, its sources, the daemon that carries out decisions
+//   proxym                        the executable: argument parsing, process-wide setup
+// Pure targets never import Glibc or a C module, so the compiler guarantees they run without a loop.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .treatAllWarnings(as: .error),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "proxym",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "proxym", targets: ["proxym"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // C shim
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+
+        // Pure targets
+        .target(name: "ProxymJSON", swiftSettings: strict),
+        .target(name: "ProxymModel", swiftSettings: strict),
+        .target(name: "ProxymGenerators", dependencies: ["ProxymModel", "ProxymJSON"], swiftSettings: strict),
+        .target(name: "ProxymHAProxy", dependencies: ["ProxymModel"], swiftSettings: strict),
+        .target(
+            name: "ProxymCore",
+            dependencies: ["ProxymModel", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+
+        // POSIX / runtime layer
+        .target(name: "ProxymPosix", dependencies: ["CSystemd"], swiftSettings: strict),
+        .target(
+            name: "ProxymRuntime",
+            dependencies: [
+                "ProxymPosix", "ProxymCore", "ProxymModel", "ProxymGenerators", "ProxymHAProxy",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // The daemon
+        .executableTarget(
+            name: "proxym",
+            dependencies: [
+                "ProxymRuntime", "ProxymCore", "ProxymPosix",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict,
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-z", "-Xlinker", "now"])]
+        ),
+
+        // A tiny HTTP backend for the example and the end-to-end tests (not shipped in the .deb).
+        .executableTarget(name: "proxym-test-backend", dependencies: ["ProxymPosix"], path: "Sources/ProxymTestBackend", swiftSettings: strict),
+
+        // Test-only helpers: temp dirs, child processes, a blocking HTTP client, haproxy runner.
+        .target(name: "ProxymTestSupport", dependencies: ["ProxymPosix"], swiftSettings: strict),
+
+        // Tests mirror the source targets.
+        .testTarget(name: "ProxymJSONTests", dependencies: ["ProxymJSON"], swiftSettings: strict),
+        .testTarget(name: "ProxymModelTests", dependencies: ["ProxymModel"], swiftSettings: strict),
+        .testTarget(
+            name: "ProxymGeneratorsTests",
+            dependencies: ["ProxymGenerators", "ProxymModel", "ProxymJSON"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ProxymHAProxyTests",
+            dependencies: ["ProxymHAProxy", "ProxymModel", "ProxymTestSupport"],
+            exclude: ["Golden", "Fixtures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ProxymCoreTests",
+            dependencies: ["ProxymCore", "ProxymModel", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ProxymPosixTests",
+            dependencies: ["ProxymPosix", "ProxymTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ProxymRuntimeTests",
+            dependencies: [
+                "ProxymRuntime", "ProxymPosix", "ProxymCore", "ProxymModel", "ProxymTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["ProxymPosix", "ProxymTestSupport"],
+            swiftSettings: strict
+        ),
+    ]
+)

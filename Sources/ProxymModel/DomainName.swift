@@ -1,0 +1,50 @@
+/// A host name matched against the HTTP `Host` header, e.g. `shop.example.com` or `shop.example.com:8080`.
+///
+/// Stored lower-cased. Labels of `[a-z0-9_-]`, 1-63 bytes each, separated by single dots, 253 bytes at
+/// most, optionally followed by `:<port>`. No spaces, no control characters, nothing HAProxy would read
+/// as a second ACL pattern or a comment.
+public struct DomainName: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+
+    public init(_ raw: String, field: String = "domain") throws(ValidationError) {
+        guard !raw.isEmpty else { throw ValidationError(field: field, reason: "must not be empty") }
+        var host = Substring(raw)
+        if let colon = raw.lastIndex(of: ":") {
+            host = raw[..<colon]
+            let portText = raw[raw.index(after: colon)...]
+            guard let port = UInt16(portText), port > 0, portText.first != "0" else {
+                throw ValidationError(field: field, reason: "has an invalid ':port' suffix", value: raw)
+            }
+        }
+        guard host.utf8.count <= 253 else {
+            throw ValidationError(field: field, reason: "longer than 253 characters", value: raw)
+        }
+        var labelLength = 0
+        for byte in host.utf8 {
+            if byte == UInt8(ascii: ".") {
+                guard labelLength > 0 else {
+                    throw ValidationError(field: field, reason: "has an empty label", value: raw)
+                }
+                labelLength = 0
+                continue
+            }
+            guard Charset.isAlnum(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") else {
+                throw ValidationError(
+                    field: field, reason: "may only contain letters, digits, '-', '_' and dots", value: raw)
+            }
+            labelLength += 1
+            guard labelLength <= 63 else {
+                throw ValidationError(field: field, reason: "has a label longer than 63 characters", value: raw)
+            }
+        }
+        guard labelLength > 0 else { throw ValidationError(field: field, reason: "has an empty label", value: raw) }
+        self.rawValue = raw.lowercased()
+    }
+
+    /// True when the name already carries a `:port` suffix.
+    public var hasPort: Bool { rawValue.contains(":") }
+
+    public var description: String { rawValue }
+
+    public static func < (lhs: DomainName, rhs: DomainName) -> Bool { lhs.rawValue < rhs.rawValue }
+}

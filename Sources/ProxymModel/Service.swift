@@ -1,0 +1,96 @@
+/// One backend address of a service.
+public struct Host: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var address: HostAddress
+    public var port: UInt16
+
+    public init(address: HostAddress, port: UInt16) {
+        self.address = address
+        self.port = port
+    }
+
+    /// Validating initializer for values from outside.
+    public init(ip: String, port: Int) throws(ValidationError) {
+        self.address = try HostAddress(ip, field: "ip")
+        self.port = try Port.validate(port, field: "port")
+    }
+
+    public var description: String { "\(address.haproxyText):\(port)" }
+
+    public static func < (lhs: Host, rhs: Host) -> Bool {
+        lhs.address == rhs.address ? lhs.port < rhs.port : lhs.address < rhs.address
+    }
+}
+
+/// How HAProxy should treat a service's traffic.
+public enum ApplicationProtocol: String, Sendable, Hashable, CaseIterable {
+    /// Routed by `Host` header through the shared HTTP frontend.
+    case http
+    /// A TCP listener of its own on the service port.
+    case tcp
+}
+
+/// The transport a service speaks. HAProxy proxies TCP only; UDP services are skipped with a warning.
+public enum TransportProtocol: String, Sendable, Hashable, CaseIterable {
+    case tcp
+    case udp
+}
+
+/// A service to expose: the unit every generator produces and the renderer consumes.
+///
+/// Every field is already validated (the types make sure of it), so rendering can never be steered
+/// by hostile input. `source` says where it came from, for logs and conflict messages.
+public struct Service: Hashable, Sendable {
+    public var id: ServiceID
+    /// Host names for HTTP routing; the first is the primary one (used for the options directory).
+    public var domains: [DomainName]
+    public var transport: TransportProtocol
+    /// `nil` = the original rule: HTTP when the service port equals the HTTP port, TCP otherwise.
+    public var applicationProtocol: ApplicationProtocol?
+    public var servicePort: UInt16
+    /// Sorted, without duplicates.
+    public private(set) var hosts: [Host]
+    public var source: String
+
+    public init(
+        id: ServiceID,
+        domains: [DomainName],
+        transport: TransportProtocol = .tcp,
+        applicationProtocol: ApplicationProtocol? = nil,
+        servicePort: UInt16,
+        hosts: [Host],
+        source: String
+    ) {
+        self.id = id
+        var seen = Set<DomainName>()
+        self.domains = domains.filter { seen.insert($0).inserted }
+        self.transport = transport
+        self.applicationProtocol = applicationProtocol
+        self.servicePort = servicePort
+        self.hosts = Array(Set(hosts)).sorted()
+        self.source = source
+    }
+
+    public mutating func setHosts(_ hosts: [Host]) { self.hosts = Array(Set(hosts)).sorted() }
+
+    /// The primary domain, if any.
+    public var domain: DomainName? { domains.first }
+
+    /// Whether this service is served through the shared HTTP frontend given the HTTP port.
+    public func isHTTP(httpPort: UInt16) -> Bool {
+        switch applicationProtocol {
+        case .http: return true
+        case .tcp: return false
+        case nil: return servicePort == httpPort
+        }
+    }
+}
+
+public enum Port {
+    /// 1-65535, as an integer from JSON or the environment.
+    public static func validate(_ value: Int, field: String) throws(ValidationError) -> UInt16 {
+        guard value >= 1 && value <= 65535 else {
+            throw ValidationError(field: field, reason: "must be a port number between 1 and 65535", value: String(value))
+        }
+        return UInt16(value)
+    }
+}
