@@ -72,7 +72,7 @@ let package = Package(
         ),
 
         // A tiny HTTP backend for the example and the end-to-end tests (not shipped in the .deb).
-        .executableTarget(name: "proxym-test-backend", dependencies: ["ProxymPosix"], path: "Sources/ProxymTestBackend", swiftSettings: strict),
+        .executableTarget(name: "proxym-test-backend", path: "Sources/ProxymTestBackend", swiftSettings: strict),
 
         // Test-only helpers: temp dirs, child processes, a blocking HTTP client, haproxy runner.
         .target(name: "ProxymTestSupport", dependencies: ["ProxymPosix"], swiftSettings: strict),

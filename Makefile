@@ -1,0 +1,31 @@
+# proxym — the two newcomer commands (see README.md):
+#   make run    install what is missing, build, run proxym on examples/ (haproxy on 127.0.0.1:8080)
+#   make test   install what is missing, build, run the whole test suite
+SHELL := /bin/bash
+SWIFT ?= swift
+# Debian packages the build, the example and the tests need.
+DEBS := pkg-config libsystemd-dev libcurl4-openssl-dev haproxy procps
+
+.PHONY: run test deps build release clean
+
+deps:
+	@missing=""; for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+run: build
+	examples/run.sh .build/debug/proxym
+
+test: build
+	$(SWIFT) test
+
+release: deps
+	$(SWIFT) build -c release --static-swift-stdlib
+
+clean:
+	rm -rf .build .run dist
