@@ -79,7 +79,12 @@ public enum HAProxyRenderer {
 
     // MARK: - Sections
 
-    private static func appendHTTP(_ services: [PlannedService], httpPort: UInt16, bindHost: String?, to out: inout String) {
+    private static func appendHTTP(
+        _ services: [PlannedService],
+        httpPort: UInt16,
+        bindHost: String?,
+        to out: inout String
+    ) {
         out += "\nfrontend http-in\n  bind \(bindHost ?? "*"):\(httpPort)\n"
 
         var aclLines: [String] = []

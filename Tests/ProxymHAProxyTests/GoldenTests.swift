@@ -51,7 +51,11 @@ import Testing
         #expect(HAProxyRenderer.render(services.reversed(), options: options) == rendered)
     }
 
-    @Test(.enabled(if: HAProxyCheck.isAvailable, "haproxy is not in PATH"), arguments: GoldenCase.all)
+    @Test(
+        .enabled(if: HAProxyCheck.isAvailable, "haproxy is not in PATH"),
+        .timeLimit(.minutes(1)),
+        arguments: GoldenCase.all
+    )
     func goldenPassesHAProxyCheck(_ goldenCase: GoldenCase) throws {
         let result = HAProxyCheck.check(configPath: goldenCase.goldenPath)
         #expect(result.exitStatus == 0, "haproxy -c -f Golden/\(goldenCase.name).cfg: \(result)")

@@ -32,19 +32,24 @@ private func body(_ services: [Service], _ options: RenderOptions = RenderOption
 
     @Test func originalHTTPLayoutByteForByte() throws {
         let one = try makeService(
-            "/one/webapp", domains: ["one.app.local"], port: 80,
-            hosts: [("10.10.10.12", 31005), ("10.10.10.11", 31002)])
+            "/one/webapp",
+            domains: ["one.app.local"],
+            port: 80,
+            hosts: [("10.10.10.12", 31005), ("10.10.10.11", 31002)]
+        )
         let two = try makeService("/two/webapp", domains: ["two.app.local"], port: 80, hosts: [("10.10.10.10", 31002)])
         let options = RenderOptions(
             globalConfig: "###GLOBAL CONFIG###\n",
             serviceOptions: [
                 ServiceOptionsKey(domain: "one.app.local", servicePort: 80): ServiceOptions(
                     configLines: ["balance leastconn", "option httpclose", "option forwardfor"],
-                    extraDomains: [try DomainName("one-alt.app.local"), try DomainName("one-another-alt.app.local")]),
+                    extraDomains: [try DomainName("one-alt.app.local"), try DomainName("one-another-alt.app.local")]
+                ),
                 ServiceOptionsKey(domain: "two.app.local", servicePort: 80): ServiceOptions(configLines: [
                     "balance leastconn"
                 ]),
-            ])
+            ]
+        )
         let expected = """
             ###GLOBAL CONFIG###
 
@@ -91,7 +96,8 @@ private func body(_ services: [Service], _ options: RenderOptions = RenderOption
 
                   server node1 10.10.10.10:31001 check
 
-                """)
+                """
+        )
     }
 
     // MARK: - Improvement 1: bind address and HTTP port
@@ -127,7 +133,8 @@ private func body(_ services: [Service], _ options: RenderOptions = RenderOption
         #expect(body([]) == "\nfrontend http-in\n  bind *:80\n")
         #expect(
             HAProxyRenderer.render([], options: RenderOptions(globalConfig: "global\n"))
-                == "global\n\nfrontend http-in\n  bind *:80\n")
+                == "global\n\nfrontend http-in\n  bind *:80\n"
+        )
     }
 
     @Test func onlyTCPServicesRenderAFrontendWithoutACLs() throws {
@@ -139,7 +146,11 @@ private func body(_ services: [Service], _ options: RenderOptions = RenderOption
 
     @Test func nonStandardHTTPPortAlsoMatchesDomainWithPort() throws {
         let web = try makeService(
-            "/web", domains: ["shop.example.com", "shop.example.com:9443"], port: 8080, hosts: [("10.0.0.1", 80)])
+            "/web",
+            domains: ["shop.example.com", "shop.example.com:9443"],
+            port: 8080,
+            hosts: [("10.0.0.1", 80)]
+        )
         let text = body([web], RenderOptions(globalConfig: "", httpPort: 8080))
         #expect(text.contains("  acl host_web hdr(host) -i shop.example.com shop.example.com:8080\n"))
         #expect(text.contains("  acl host_web hdr(host) -i shop.example.com:9443\n"))
@@ -158,28 +169,33 @@ private func body(_ services: [Service], _ options: RenderOptions = RenderOption
                 ServiceOptionsKey(domain: "a.example.com", servicePort: 80): ServiceOptions(extraDomains: [
                     try DomainName("c.example.com"), try DomainName("B.example.com"),
                 ])
-            ])
+            ]
+        )
         let acl = body([web], options).split(separator: "\n").filter { $0.hasPrefix("  acl ") }
         #expect(
             acl == [
                 "  acl host_web hdr(host) -i a.example.com", "  acl host_web hdr(host) -i b.example.com",
                 "  acl host_web hdr(host) -i c.example.com",
-            ])
+            ]
+        )
     }
 
     // MARK: - Improvement 4: host names and IPv6 servers
 
     @Test func hostNameServersGetInitAddrAndIPv6IsBracketed() throws {
         let app = try makeService(
-            "/app", port: 7000,
-            hosts: [("agent-7.example.com", 31000), ("2001:db8::1", 31001), ("10.0.0.1", 31002)])
+            "/app",
+            port: 7000,
+            hosts: [("agent-7.example.com", 31000), ("2001:db8::1", 31001), ("10.0.0.1", 31002)]
+        )
         let servers = body([app]).split(separator: "\n").filter { $0.hasPrefix("  server ") }
         #expect(
             servers == [
                 "  server node1 10.0.0.1:31002 check",
                 "  server node2 [2001:db8::1]:31001 check",
                 "  server node3 agent-7.example.com:31000 check init-addr last,libc,none",
-            ])
+            ]
+        )
     }
 
     // MARK: - Improvement 5: no control characters from free text
@@ -194,7 +210,8 @@ private func body(_ services: [Service], _ options: RenderOptions = RenderOption
                     "option httpclose\r\ntimeout server 5s\n\u{85}",  // a whole file as one element
                     "http-request set-header X-A b\u{2028}",
                 ])
-            ])
+            ]
+        )
         let text = body([web], options)
         #expect(
             text.hasSuffix(
@@ -207,13 +224,17 @@ private func body(_ services: [Service], _ options: RenderOptions = RenderOption
                   http-request set-header X-A b\u{2028}
 
 
-                """))
+                """
+            )
+        )
         #expect(!text.unicodeScalars.contains { $0 != "\n" && ($0.value < 0x20 || (0x7F...0x9F).contains($0.value)) })
     }
 
     @Test func globalConfigLosesControlCharactersAndEndsWithANewline() {
         let text = HAProxyRenderer.render(
-            [], options: RenderOptions(globalConfig: "global\r\n\tmaxconn 10\u{7}\r\ndefaults\u{0}\r\n  mode http"))
+            [],
+            options: RenderOptions(globalConfig: "global\r\n\tmaxconn 10\u{7}\r\ndefaults\u{0}\r\n  mode http")
+        )
         #expect(text == "global\n\tmaxconn 10\ndefaults\n  mode http\n\nfrontend http-in\n  bind *:80\n")
     }
 
@@ -225,14 +246,16 @@ private func body(_ services: [Service], _ options: RenderOptions = RenderOption
                 ServiceOptionsKey(domain: "web.example.com", servicePort: 80): ServiceOptions(configLines: [
                     "balance leastconn", "listen evil", "\tbackend  other", "backendless-word stays",
                 ])
-            ])
+            ]
+        )
         let rendering = HAProxyRenderer.renderWithNotes([web], options: options)
         #expect(rendering.text.contains("backend web_cluster\n  balance leastconn\n  backendless-word stays\n\n"))
         #expect(!rendering.text.contains("evil"))
         #expect(
             rendering.notes.map(\.kind) == [
                 .optionLineDropped(line: "listen evil"), .optionLineDropped(line: "backend  other"),
-            ])
+            ]
+        )
         #expect(rendering.notes.allSatisfy { !$0.isSkipped })
     }
 
@@ -280,12 +303,20 @@ private func body(_ services: [Service], _ options: RenderOptions = RenderOption
         let web = try makeService("/web", port: 80, hosts: [("10.0.0.1", 80)])
         let rendering = HAProxyRenderer.renderWithNotes([web], options: RenderOptions(globalConfig: ""))
         #expect(
-            rendering.text == "\nfrontend http-in\n  bind *:80\n\nbackend web_cluster\n\n  server node1 10.0.0.1:80 check\n")
+            rendering.text
+                == "\nfrontend http-in\n  bind *:80\n\nbackend web_cluster\n\n  server node1 10.0.0.1:80 check\n"
+        )
         #expect(rendering.notes.map(\.kind) == [.noDomains])
     }
 
     @Test func udpServicesAreSkippedWithANote() throws {
-        let dns = try makeService("/dns", domains: ["dns.example.com"], port: 53, hosts: [("10.0.0.1", 53)], transport: .udp)
+        let dns = try makeService(
+            "/dns",
+            domains: ["dns.example.com"],
+            port: 53,
+            hosts: [("10.0.0.1", 53)],
+            transport: .udp
+        )
         let quic = try makeService("/quic", domains: ["q.example.com"], port: 80, transport: .udp, protocol: .http)
         let rendering = HAProxyRenderer.renderWithNotes([dns, quic], options: RenderOptions(globalConfig: ""))
         #expect(rendering.text == "\nfrontend http-in\n  bind *:80\n")
@@ -319,7 +350,8 @@ private func body(_ services: [Service], _ options: RenderOptions = RenderOption
                 .nameTaken(name: "a_b_cluster", by: try ServiceID("/a/b")),
                 .nameTaken(name: "http-in", by: nil),
                 .nameTaken(name: "a_b_cluster", by: try ServiceID("/a/b")),
-            ])
+            ]
+        )
         #expect(skipped.map(\.serviceID.rawValue) == ["/a/b_cluster", "/http-in", "a_b"])
     }
 
@@ -336,11 +368,14 @@ private func body(_ services: [Service], _ options: RenderOptions = RenderOption
         #expect(
             rendering.notes.map(\.kind) == [
                 .portTaken(port: 7000, by: try ServiceID("/x")), .portTaken(port: 80, by: nil),
-            ])
-        #expect(rendering.notes.map(\.description) == [
-            "service /y (test): skipped, port 7000 is already bound by service /x",
-            "service /z (test): skipped, port 80 is already bound by the HTTP frontend",
-        ])
+            ]
+        )
+        #expect(
+            rendering.notes.map(\.description) == [
+                "service /y (test): skipped, port 7000 is already bound by service /x",
+                "service /z (test): skipped, port 80 is already bound by the HTTP frontend",
+            ]
+        )
     }
 
     @Test func optionsOfAServiceWithoutDomainUseAnEmptyDomainKey() throws {
@@ -348,7 +383,10 @@ private func body(_ services: [Service], _ options: RenderOptions = RenderOption
         #expect(ServiceOptionsKey(for: tcp).description == "_7100")
         let options = RenderOptions(
             globalConfig: "",
-            serviceOptions: [ServiceOptionsKey(domain: "", servicePort: 7100): ServiceOptions(configLines: ["option tcplog"])])
+            serviceOptions: [
+                ServiceOptionsKey(domain: "", servicePort: 7100): ServiceOptions(configLines: ["option tcplog"])
+            ]
+        )
         #expect(body([tcp], options).contains("  mode tcp\n  option tcplog\n\n  server node1"))
     }
 

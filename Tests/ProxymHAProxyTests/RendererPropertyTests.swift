@@ -35,7 +35,9 @@ import Testing
         "option tcplog", "\tbalance\tsource\r", "\u{0}option tcpka", "frontend sneaky", "retries 2", "\r\n",
     ]
 
-    static func pick<T>(_ items: [T], _ random: inout SeededRandom) -> T { items[Int(random.next() % UInt64(items.count))] }
+    static func pick<T>(_ items: [T], _ random: inout SeededRandom) -> T {
+        items[Int(random.next() % UInt64(items.count))]
+    }
 
     static func makeCase(seed: UInt64) throws -> (services: [Service], options: RenderOptions) {
         var random = SeededRandom(state: seed)
@@ -74,14 +76,26 @@ import Testing
             services.append(service)
             if random.next() % 2 == 0 {
                 let isHTTP = service.isHTTP(httpPort: httpPort)
-                let lines = (0..<Int(random.next() % 5)).map { _ in pick(isHTTP ? httpOptionLines : tcpOptionLines, &random) }
-                let extra = try (0..<Int(random.next() % 2)).map { _ in try DomainName("extra-\(random.next() % 3).example.com") }
-                serviceOptions[ServiceOptionsKey(for: service)] = ServiceOptions(configLines: lines, extraDomains: extra)
+                let lines = (0..<Int(random.next() % 5)).map { _ in
+                    pick(isHTTP ? httpOptionLines : tcpOptionLines, &random)
+                }
+                let extra = try (0..<Int(random.next() % 2)).map { _ in
+                    try DomainName("extra-\(random.next() % 3).example.com")
+                }
+                serviceOptions[ServiceOptionsKey(for: service)] = ServiceOptions(
+                    configLines: lines,
+                    extraDomains: extra
+                )
             }
         }
-        let global = "global\n  maxconn 100\n\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 5s\n  timeout server 5s\n"
+        let global =
+            "global\n  maxconn 100\n\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 5s\n  timeout server 5s\n"
         let options = RenderOptions(
-            globalConfig: global, httpPort: httpPort, bindAddress: bindAddress, serviceOptions: serviceOptions)
+            globalConfig: global,
+            httpPort: httpPort,
+            bindAddress: bindAddress,
+            serviceOptions: serviceOptions
+        )
         return (services, options)
     }
 
@@ -129,8 +143,10 @@ import Testing
         func optionCount(_ service: Service) -> Int {
             let raw = options.serviceOptions[ServiceOptionsKey(for: service)]?.configLines ?? []
             return raw.flatMap { $0.split(separator: "\n") }.filter { line in
-                let cleaned = line.unicodeScalars.filter { $0 == "\t" || !($0.value < 0x20 || (0x7F...0x9F).contains($0.value)) }
-                    .map { $0 == "\t" ? " " : String($0) }.joined().split(separator: " ")
+                let cleaned = line.unicodeScalars.filter {
+                    $0 == "\t" || !($0.value < 0x20 || (0x7F...0x9F).contains($0.value))
+                }
+                .map { $0 == "\t" ? " " : String($0) }.joined().split(separator: " ")
                 return !cleaned.isEmpty && !["listen", "backend", "frontend"].contains(String(cleaned[0]))
             }.count
         }
@@ -166,7 +182,11 @@ import Testing
     }
 
     /// A few random configurations through `haproxy -c` as well.
-    @Test(.enabled(if: HAProxyCheck.isAvailable, "haproxy is not in PATH"), arguments: Array(seeds.prefix(15)))
+    @Test(
+        .enabled(if: HAProxyCheck.isAvailable, "haproxy is not in PATH"),
+        .timeLimit(.minutes(1)),
+        arguments: Array(seeds.prefix(15))
+    )
     func randomConfigurationsPassHAProxyCheck(seed: UInt64) throws {
         let (services, options) = try Self.makeCase(seed: seed)
         let text = HAProxyRenderer.render(services, options: options)

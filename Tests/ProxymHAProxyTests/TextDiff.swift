@@ -12,17 +12,25 @@ enum TextDiff {
                 lcs[i][j] = old[i] == new[j] ? lcs[i + 1][j + 1] + 1 : max(lcs[i + 1][j], lcs[i][j + 1])
             }
         }
-        enum Op { case same(String), removed(String), added(String) }
+        enum Op {
+            case same(String)
+            case removed(String)
+            case added(String)
+        }
         var ops: [Op] = []
         var i = 0
         var j = 0
         while i < old.count || j < new.count {
             if i < old.count && j < new.count && old[i] == new[j] {
-                ops.append(.same(old[i])); i += 1; j += 1
+                ops.append(.same(old[i]))
+                i += 1
+                j += 1
             } else if j < new.count && (i == old.count || lcs[i][j + 1] >= lcs[i + 1][j]) {
-                ops.append(.added(new[j])); j += 1
+                ops.append(.added(new[j]))
+                j += 1
             } else {
-                ops.append(.removed(old[i])); i += 1
+                ops.append(.removed(old[i]))
+                i += 1
             }
         }
 
@@ -38,7 +46,10 @@ enum TextDiff {
                 skipped = true
                 continue
             }
-            if skipped { out += "  ...\n"; skipped = false }
+            if skipped {
+                out += "  ...\n"
+                skipped = false
+            }
             switch op {
             case .same(let line): out += "  " + visible(line) + "\n"
             case .removed(let line): out += "- " + visible(line) + "\n"
