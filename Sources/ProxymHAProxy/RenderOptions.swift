@@ -1,0 +1,69 @@
+import ProxymModel
+
+/// Everything besides the services that shapes the rendered configuration.
+///
+/// The renderer never reads files: the runtime loads `PROXYM_HAPROXY_OPTIONS_PATH/global.cfg` and the
+/// per-service `<domain>_<servicePort>/{config,domains}` files and hands their contents in here.
+public struct RenderOptions: Sendable, Hashable {
+    /// `global.cfg`, written first and verbatim (control characters other than newline and tab removed).
+    public var globalConfig: String
+    /// `PROXYM_HAPROXY_HTTP_PORT`: the port of the shared `frontend http-in`.
+    public var httpPort: UInt16
+    /// The address every listener binds to: `nil` binds all addresses, otherwise an IPv4 or IPv6 literal
+    /// (validated by the caller; IPv6 may be given with or without brackets).
+    public var bindAddress: String?
+    /// Per-service extras, keyed like the original's `<domain>_<servicePort>` directories.
+    public var serviceOptions: [ServiceOptionsKey: ServiceOptions]
+
+    public init(
+        globalConfig: String,
+        httpPort: UInt16 = 80,
+        bindAddress: String? = nil,
+        serviceOptions: [ServiceOptionsKey: ServiceOptions] = [:]
+    ) {
+        self.globalConfig = globalConfig
+        self.httpPort = httpPort
+        self.bindAddress = bindAddress
+        self.serviceOptions = serviceOptions
+    }
+}
+
+/// Names one options directory of the original proxym: `OPTIONS_PATH/<domain>_<servicePort>/`.
+///
+/// `domain` is the service's primary domain (`Service.domain`) or the empty string for a service
+/// without domains: the original formatted `"%s_%d"` with an empty domain, i.e. `_41000`.
+public struct ServiceOptionsKey: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var domain: String
+    public var servicePort: UInt16
+
+    public init(domain: String, servicePort: UInt16) {
+        self.domain = domain
+        self.servicePort = servicePort
+    }
+
+    /// The key the renderer looks up for `service`.
+    public init(for service: Service) {
+        self.init(domain: service.domain?.rawValue ?? "", servicePort: service.servicePort)
+    }
+
+    /// The directory name, `shop.example.com_80`.
+    public var description: String { "\(domain)_\(servicePort)" }
+
+    public static func < (lhs: ServiceOptionsKey, rhs: ServiceOptionsKey) -> Bool {
+        lhs.domain == rhs.domain ? lhs.servicePort < rhs.servicePort : lhs.domain < rhs.domain
+    }
+}
+
+/// The contents of one options directory.
+public struct ServiceOptions: Sendable, Hashable {
+    /// Lines of `config`, added to the service's `backend`/`listen` section. The renderer trims them,
+    /// drops empty ones and removes control characters, so they may be passed in raw.
+    public var configLines: [String]
+    /// Host names from `domains`, matched in addition to the service's own domains (HTTP only).
+    public var extraDomains: [DomainName]
+
+    public init(configLines: [String] = [], extraDomains: [DomainName] = []) {
+        self.configLines = configLines
+        self.extraDomains = extraDomains
+    }
+}
