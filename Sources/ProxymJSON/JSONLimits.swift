@@ -8,7 +8,8 @@ public struct JSONLimits: Sendable, Hashable {
     /// The reader recurses once per level, so `maxDepth` is capped at ``depthCeiling`` to stay well
     /// inside the smallest thread stack we run on.
     public init(maxDepth: Int = 64, maxBytes: Int = 64 << 20) {
-        precondition(maxDepth >= 1 && maxDepth <= JSONLimits.depthCeiling, "maxDepth must be 1...\(JSONLimits.depthCeiling)")
+        precondition(
+            maxDepth >= 1 && maxDepth <= JSONLimits.depthCeiling, "maxDepth must be 1...\(JSONLimits.depthCeiling)")
         precondition(maxBytes >= 0, "maxBytes must not be negative")
         self.maxDepth = maxDepth
         self.maxBytes = maxBytes

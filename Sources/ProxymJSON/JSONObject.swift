@@ -33,21 +33,34 @@ public struct JSONObject: Sendable, Equatable {
     /// When several keys match, the last one spelled exactly like `key` wins; without an exact
     /// spelling, the last matching key wins.
     public func member(caseInsensitive key: String) -> JSONValue? {
-        var folded: JSONValue?
-        for member in members.reversed() {
-            if member.key == key { return member.value }
-            if folded == nil && JSONObject.asciiCaseInsensitiveEquals(member.key, key) { folded = member.value }
+        var folded: Int?
+        var i = members.endIndex
+        while i > members.startIndex {
+            i -= 1
+            if members[i].key == key { return members[i].value }
+            if folded == nil && JSONObject.asciiCaseInsensitiveEquals(members[i].key, key) { folded = i }
         }
-        return folded
+        return folded.map { members[$0].value }
     }
 
     /// Whether `a` and `b` are equal after mapping `A`-`Z` to `a`-`z` (every other byte must match).
     public static func asciiCaseInsensitiveEquals(_ a: String, _ b: String) -> Bool {
-        let a = a.utf8
-        let b = b.utf8
-        guard a.count == b.count else { return false }
-        for (x, y) in zip(a, b) where x != y {
+        guard a.utf8.count == b.utf8.count else { return false }
+        // Native strings are contiguous UTF-8: compare the buffers directly (this runs for every key
+        // of every object a decoder looks at).
+        let fast = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y in equalFolded(x, y) }
+        }
+        if let fast, let result = fast { return result }
+        for (x, y) in zip(a.utf8, b.utf8) where x != y {
             guard asciiLowercased(x) == asciiLowercased(y) else { return false }
+        }
+        return true
+    }
+
+    private static func equalFolded(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Bool {
+        for i in 0..<x.count where x[i] != y[i] {
+            guard asciiLowercased(x[i]) == asciiLowercased(y[i]) else { return false }
         }
         return true
     }

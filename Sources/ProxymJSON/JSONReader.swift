@@ -6,7 +6,9 @@
 /// skipped. The reader works on the caller's buffer directly; the only allocations are the values it
 /// returns.
 public enum JSONReader {
-    public static func parse(_ bytes: UnsafeRawBufferPointer, limits: JSONLimits = .default) throws(JSONError) -> JSONValue {
+    public static func parse(_ bytes: UnsafeRawBufferPointer, limits: JSONLimits = .default) throws(JSONError)
+        -> JSONValue
+    {
         guard bytes.count <= limits.maxBytes else {
             throw JSONError(
                 line: 1, column: 1, offset: 0,
@@ -238,7 +240,9 @@ private struct Parser {
                 index += try utf8SequenceLength(at: index)
             }
         }
-        guard index < end else { throw error(at: index, "unexpected end of input in the string that starts at \(position(of: open))") }
+        guard index < end else {
+            throw error(at: index, "unexpected end of input in the string that starts at \(position(of: open))")
+        }
         return try parseEscapedString(from: start, open: open)
     }
 
@@ -301,7 +305,9 @@ private struct Parser {
                 index += 2
                 let second = try hex4()
                 guard second >= 0xDC00 && second <= 0xDFFF else {
-                    throw error(at: secondEscape, "high surrogate \\u\(hex(first)) must be followed by a low surrogate, got \\u\(hex(second))")
+                    throw error(
+                        at: secondEscape,
+                        "high surrogate \\u\(hex(first)) must be followed by a low surrogate, got \\u\(hex(second))")
                 }
                 scalar = 0x10000 + ((UInt32(first) - 0xD800) << 10) + (UInt32(second) - 0xDC00)
             }

@@ -79,7 +79,8 @@ struct JSONReaderInvalidTests {
 
     static let strings: [InvalidCase] = [
         InvalidCase(
-            "unterminated", #""abc"#, "unexpected end of input in the string that starts at line 1, column 1", column: 5),
+            "unterminated", #""abc"#, "unexpected end of input in the string that starts at line 1, column 1", column: 5
+        ),
         InvalidCase("raw newline", "\"a\nb\"", "control character U+000A must be escaped", column: 3),
         InvalidCase("raw tab", "\"a\tb\"", "control character U+0009", column: 3),
         InvalidCase("raw NUL", [0x22, 0x00, 0x22], "control character U+0000", column: 2),
@@ -136,7 +137,8 @@ struct JSONReaderInvalidTests {
               "servicePort": 80 "hosts": []
             }
             """
-        #expect(throws: JSONError(line: 3, column: 21, offset: 38, message: "expected ',' or '}' after object member")) {
+        #expect(throws: JSONError(line: 3, column: 21, offset: 38, message: "expected ',' or '}' after object member"))
+        {
             try JSONReader.parse(json)
         }
     }
