@@ -10,9 +10,9 @@ public struct DomainName: Hashable, Comparable, Sendable, CustomStringConvertibl
     public init(_ raw: String, field: String = "domain") throws(ValidationError) {
         guard !raw.isEmpty else { throw ValidationError(field: field, reason: "must not be empty") }
         var host = Substring(raw)
-        if let colon = raw.lastIndex(of: ":") {
+        if let colon = raw.utf8.lastIndex(of: UInt8(ascii: ":")) {
             host = raw[..<colon]
-            let portText = raw[raw.index(after: colon)...]
+            let portText = raw[raw.utf8.index(after: colon)...]
             // Digits only: `UInt16(_:)` alone would also take a sign (`+80`).
             guard portText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
                 let port = UInt16(portText), port > 0, portText.first != "0"
@@ -55,7 +55,8 @@ public struct DomainName: Hashable, Comparable, Sendable, CustomStringConvertibl
         guard previous != UInt8(ascii: "-") else {
             throw ValidationError(field: field, reason: "has a label that ends with '-'", value: raw)
         }
-        self.rawValue = raw.lowercased()
+        // Only ASCII is left at this point; most names are lower-case already.
+        self.rawValue = raw.utf8.contains(where: { $0 &- 0x41 < 26 }) ? raw.lowercased() : raw
     }
 
     /// True when the name already carries a `:port` suffix.

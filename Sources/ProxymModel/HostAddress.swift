@@ -12,7 +12,7 @@ public enum HostAddress: Hashable, Comparable, Sendable, CustomStringConvertible
             self = .ipv4(v4)
             return
         }
-        if raw.contains(":") {
+        if raw.utf8.contains(UInt8(ascii: ":")) {
             var text = Substring(raw)
             if text.hasPrefix("[") && text.hasSuffix("]") { text = text.dropFirst().dropLast() }
             guard let v6 = HostAddress.parseIPv6(text) else {
