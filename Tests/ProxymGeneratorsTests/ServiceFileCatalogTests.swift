@@ -156,7 +156,8 @@ struct ServiceFileCatalogTests {
             second == [
                 .failed(
                     file: "a.json",
-                    error: ServiceFileError(file: "a.json", field: "servicePort", reason: "must be an integer, not a string", value: "80"),
+                    error: ServiceFileError(
+                        file: "a.json", field: "servicePort", reason: "must be an integer, not a string", value: "80"),
                     keptLastGood: true)
             ])
         #expect(catalog.services == good)
@@ -180,7 +181,8 @@ struct ServiceFileCatalogTests {
                 .failed(
                     file: "bad.json",
                     error: ServiceFileError(
-                        file: "bad.json", field: "id", reason: "may only contain letters, digits, '.', '_', '-' and '/'",
+                        file: "bad.json", field: "id",
+                        reason: "may only contain letters, digits, '.', '_', '-' and '/'",
                         value: "/bad;x"),
                     keptLastGood: false),
             ])
@@ -242,7 +244,8 @@ struct ServiceFileCatalogTests {
         var catalog = ServiceFileCatalog()
         let (changes, reads) = dir.update(&catalog)
         #expect(reads == ["a.json"])
-        let expected = ServiceFileError(file: "a.json", field: nil, reason: #"cannot be read: permission denied\nsecond line"#)
+        let expected = ServiceFileError(
+            file: "a.json", field: nil, reason: #"cannot be read: permission denied\nsecond line"#)
         #expect(changes == [.failed(file: "a.json", error: expected, keptLastGood: false)])
         #expect(!"\(changes[0])".contains("\n"))
         #expect(catalog.services.isEmpty)
@@ -279,7 +282,8 @@ struct ServiceFileCatalogTests {
             changes == [
                 .failed(
                     file: "big.json",
-                    error: ServiceFileError(file: "big.json", field: nil, reason: "file is 2000000 bytes, the limit is 1048576"),
+                    error: ServiceFileError(
+                        file: "big.json", field: nil, reason: "file is 2000000 bytes, the limit is 1048576"),
                     keptLastGood: false)
             ])
     }
@@ -335,11 +339,14 @@ struct ServiceFileCatalogTests {
         let error = ServiceFileError(file: "a.json", field: "id", reason: "is required")
         #expect(ServiceFileCatalog.Change.loaded(file: "a.json", warnings: []).description == "a.json: loaded")
         #expect(
-            ServiceFileCatalog.Change.loaded(file: "a.json", warnings: ["x", "y"]).description == "a.json: loaded (x; y)")
+            ServiceFileCatalog.Change.loaded(file: "a.json", warnings: ["x", "y"]).description
+                == "a.json: loaded (x; y)")
         #expect(
             ServiceFileCatalog.Change.failed(file: "a.json", error: error, keptLastGood: true).description
                 == "a.json: id: is required (keeping its last good service)")
-        #expect(ServiceFileCatalog.Change.failed(file: "a.json", error: error, keptLastGood: false).description == "a.json: id: is required")
+        #expect(
+            ServiceFileCatalog.Change.failed(file: "a.json", error: error, keptLastGood: false).description
+                == "a.json: id: is required")
         #expect(ServiceFileCatalog.Change.removed(file: "a\nb.json").description == #"a\nb.json: removed"#)
         #expect(ServiceFileCatalog.Change.removed(file: "a.json").file == "a.json")
     }

@@ -33,7 +33,9 @@ struct ServiceFileDecoderErrorTests {
         RefuseCase(
             "trailing comma", #"{"id": "/web", "servicePort": 80, "hosts": [],}"#, field: nil,
             #"web.json: invalid JSON: line 1, column 47: trailing comma before '}' is not allowed"#),
-        RefuseCase("empty file", "", field: nil, "web.json: invalid JSON: line 1, column 1: unexpected end of input, expected a JSON value"),
+        RefuseCase(
+            "empty file", "", field: nil,
+            "web.json: invalid JSON: line 1, column 1: unexpected end of input, expected a JSON value"),
         RefuseCase(
             "two objects", #"{"id": "/a", "servicePort": 80, "hosts": []} {}"#, field: nil,
             "web.json: invalid JSON: line 1, column 46: unexpected character '{' after the JSON value"),
@@ -46,7 +48,8 @@ struct ServiceFileDecoderErrorTests {
 
     static let id: [RefuseCase] = [
         RefuseCase("missing id", file(#""servicePort": 80, "hosts": []"#), field: "id", "web.json: id: is required"),
-        RefuseCase("null id", file(#""id": null, "servicePort": 80, "hosts": []"#), field: "id", "web.json: id: is required"),
+        RefuseCase(
+            "null id", file(#""id": null, "servicePort": 80, "hosts": []"#), field: "id", "web.json: id: is required"),
         RefuseCase(
             "numeric id", file(#""id": 5, "servicePort": 80, "hosts": []"#), field: "id",
             #"web.json: id: must be a string, not a number (got "5")"#),
@@ -54,7 +57,8 @@ struct ServiceFileDecoderErrorTests {
             "array id", file(#""id": ["/web"], "servicePort": 80, "hosts": []"#), field: "id",
             "web.json: id: must be a string, not an array"),
         RefuseCase(
-            "empty id", file(#""id": "", "servicePort": 80, "hosts": []"#), field: "id", "web.json: id: must not be empty"),
+            "empty id", file(#""id": "", "servicePort": 80, "hosts": []"#), field: "id",
+            "web.json: id: must not be empty"),
         RefuseCase(
             "semicolon in id", file(#""id": "/web;x", "servicePort": 80, "hosts": []"#), field: "id",
             #"web.json: id: may only contain letters, digits, '.', '_', '-' and '/' (got "/web;x")"#),
@@ -71,11 +75,14 @@ struct ServiceFileDecoderErrorTests {
 
     static let domains: [RefuseCase] = [
         RefuseCase(
-            "ACL injection in domain", file(#""id": "/web", "domain": "example.com\n  acl x hdr(host) -i evil", "servicePort": 80, "hosts": []"#),
+            "ACL injection in domain",
+            file(#""id": "/web", "domain": "example.com\n  acl x hdr(host) -i evil", "servicePort": 80, "hosts": []"#),
             field: "domain",
-            #"web.json: domain: may only contain letters, digits, '-', '_' and dots (got "example.com\n  acl x hdr(host) -i evil")"#),
+            #"web.json: domain: may only contain letters, digits, '-', '_' and dots (got "example.com\n  acl x hdr(host) -i evil")"#
+        ),
         RefuseCase(
-            "space in domain", file(#""id": "/web", "domain": "exa mple.com", "servicePort": 80, "hosts": []"#), field: "domain",
+            "space in domain", file(#""id": "/web", "domain": "exa mple.com", "servicePort": 80, "hosts": []"#),
+            field: "domain",
             #"web.json: domain: may only contain letters, digits, '-', '_' and dots (got "exa mple.com")"#),
         RefuseCase(
             "flag-like domain", file(#""id": "/web", "domain": "-f", "servicePort": 80, "hosts": []"#), field: "domain",
@@ -87,11 +94,14 @@ struct ServiceFileDecoderErrorTests {
             "domains as a string", file(#""id": "/web", "domains": "a.example.com", "servicePort": 80, "hosts": []"#),
             field: "domains", #"web.json: domains: must be an array of strings, not a string (got "a.example.com")"#),
         RefuseCase(
-            "number in domains", file(#""id": "/web", "domains": ["a.example.com", 7], "servicePort": 80, "hosts": []"#),
+            "number in domains",
+            file(#""id": "/web", "domains": ["a.example.com", 7], "servicePort": 80, "hosts": []"#),
             field: "domains[1]", #"web.json: domains[1]: must be a string, not a number (got "7")"#),
         RefuseCase(
-            "invalid entry in domains", file(#""id": "/web", "domains": ["a.example.com", "*.example.com"], "servicePort": 80, "hosts": []"#),
-            field: "domains[1]", #"web.json: domains[1]: may only contain letters, digits, '-', '_' and dots (got "*.example.com")"#),
+            "invalid entry in domains",
+            file(#""id": "/web", "domains": ["a.example.com", "*.example.com"], "servicePort": 80, "hosts": []"#),
+            field: "domains[1]",
+            #"web.json: domains[1]: may only contain letters, digits, '-', '_' and dots (got "*.example.com")"#),
         RefuseCase(
             "empty entry in domains", file(#""id": "/web", "domains": [""], "servicePort": 80, "hosts": []"#),
             field: "domains[0]", "web.json: domains[0]: must not be empty"),
@@ -102,7 +112,8 @@ struct ServiceFileDecoderErrorTests {
 
     static let protocols: [RefuseCase] = [
         RefuseCase(
-            "protocol http", file(#""id": "/web", "protocol": "http", "servicePort": 80, "hosts": []"#), field: "protocol",
+            "protocol http", file(#""id": "/web", "protocol": "http", "servicePort": 80, "hosts": []"#),
+            field: "protocol",
             #"web.json: protocol: must be "tcp" or "udp" (got "http")"#),
         RefuseCase(
             "protocol number", file(#""id": "/web", "protocol": 6, "servicePort": 80, "hosts": []"#), field: "protocol",
@@ -111,14 +122,18 @@ struct ServiceFileDecoderErrorTests {
             "protocol with newline", file(#""id": "/web", "protocol": "tcp\n", "servicePort": 80, "hosts": []"#),
             field: "protocol", #"web.json: protocol: must be "tcp" or "udp" (got "tcp\n")"#),
         RefuseCase(
-            "conflicting transport", file(#""id": "/web", "protocol": "tcp", "transportProtocol": "udp", "servicePort": 80, "hosts": []"#),
+            "conflicting transport",
+            file(#""id": "/web", "protocol": "tcp", "transportProtocol": "udp", "servicePort": 80, "hosts": []"#),
             field: "transportProtocol", #"web.json: transportProtocol: says "udp" but protocol says "tcp""#),
         RefuseCase(
-            "applicationProtocol https", file(#""id": "/web", "applicationProtocol": "https", "servicePort": 80, "hosts": []"#),
+            "applicationProtocol https",
+            file(#""id": "/web", "applicationProtocol": "https", "servicePort": 80, "hosts": []"#),
             field: "applicationProtocol", #"web.json: applicationProtocol: must be "http" or "tcp" (got "https")"#),
         RefuseCase(
-            "applicationProtocol boolean", file(#""id": "/web", "applicationProtocol": true, "servicePort": 80, "hosts": []"#),
-            field: "applicationProtocol", #"web.json: applicationProtocol: must be a string, not a boolean (got "true")"#),
+            "applicationProtocol boolean",
+            file(#""id": "/web", "applicationProtocol": true, "servicePort": 80, "hosts": []"#),
+            field: "applicationProtocol",
+            #"web.json: applicationProtocol: must be a string, not a boolean (got "true")"#),
     ]
 
     static let ports: [RefuseCase] = [
@@ -147,7 +162,8 @@ struct ServiceFileDecoderErrorTests {
             "negative service port", file(#""id": "/web", "servicePort": -80, "hosts": []"#), field: "servicePort",
             #"web.json: servicePort: must be a port number between 1 and 65535 (got "-80")"#),
         RefuseCase(
-            "huge service port", file(#""id": "/web", "servicePort": 99999999999999999999, "hosts": []"#), field: "servicePort",
+            "huge service port", file(#""id": "/web", "servicePort": 99999999999999999999, "hosts": []"#),
+            field: "servicePort",
             #"web.json: servicePort: must be a port number between 1 and 65535 (got "99999999999999999999")"#),
         RefuseCase(
             "service port as a boolean", file(#""id": "/web", "servicePort": true, "hosts": []"#), field: "servicePort",
@@ -174,10 +190,14 @@ struct ServiceFileDecoderErrorTests {
             "hosts as an object", file(#""id": "/web", "servicePort": 80, "hosts": {"ip": "10.0.0.1", "port": 1}"#),
             field: "hosts", "web.json: hosts: must be an array of objects, not an object"),
         RefuseCase(
-            "host as a string", file(#""id": "/web", "servicePort": 80, "hosts": [{"ip": "10.0.0.1", "port": 1}, "10.0.0.2:1"]"#),
+            "host as a string",
+            file(#""id": "/web", "servicePort": 80, "hosts": [{"ip": "10.0.0.1", "port": 1}, "10.0.0.2:1"]"#),
             field: "hosts[1]", #"web.json: hosts[1]: must be an object, not a string (got "10.0.0.2:1")"#),
         RefuseCase(
-            "bad IPv4", file(#""id": "/web", "servicePort": 80, "hosts": [{"ip": "10.0.0.1", "port": 1}, {"ip": "10.0.0.300", "port": 1}]"#),
+            "bad IPv4",
+            file(
+                #""id": "/web", "servicePort": 80, "hosts": [{"ip": "10.0.0.1", "port": 1}, {"ip": "10.0.0.300", "port": 1}]"#
+            ),
             field: "hosts[1].ip", #"web.json: hosts[1].ip: is not a valid IPv4 address (got "10.0.0.300")"#),
         RefuseCase(
             "missing ip", file(#""id": "/web", "servicePort": 80, "hosts": [{"port": 1}]"#), field: "hosts[0].ip",
@@ -189,9 +209,13 @@ struct ServiceFileDecoderErrorTests {
             "ip with port", file(#""id": "/web", "servicePort": 80, "hosts": [{"ip": "10.0.0.1:31001", "port": 1}]"#),
             field: "hosts[0].ip", #"web.json: hosts[0].ip: must be an address without a port (got "10.0.0.1:31001")"#),
         RefuseCase(
-            "server injection in ip", file(#""id": "/web", "servicePort": 80, "hosts": [{"ip": "10.0.0.1 check\nserver evil 6.6.6.6", "port": 1}]"#),
+            "server injection in ip",
+            file(
+                #""id": "/web", "servicePort": 80, "hosts": [{"ip": "10.0.0.1 check\nserver evil 6.6.6.6", "port": 1}]"#
+            ),
             field: "hosts[0].ip",
-            #"web.json: hosts[0].ip: is neither an IP address nor a host name (got "10.0.0.1 check\nserver evil 6.6.6.6")"#),
+            #"web.json: hosts[0].ip: is neither an IP address nor a host name (got "10.0.0.1 check\nserver evil 6.6.6.6")"#
+        ),
         RefuseCase(
             "zone id", file(#""id": "/web", "servicePort": 80, "hosts": [{"ip": "fe80::1%eth0", "port": 1}]"#),
             field: "hosts[0].ip", #"web.json: hosts[0].ip: is not a valid IPv6 address (got "fe80::1%eth0")"#),
@@ -199,16 +223,19 @@ struct ServiceFileDecoderErrorTests {
             "missing host port", file(#""id": "/web", "servicePort": 80, "hosts": [{"ip": "10.0.0.1"}]"#),
             field: "hosts[0].port", "web.json: hosts[0].port: is required"),
         RefuseCase(
-            "host port as a string", file(#""id": "/web", "servicePort": 80, "hosts": [{"ip": "10.0.0.1", "port": "31001"}]"#),
+            "host port as a string",
+            file(#""id": "/web", "servicePort": 80, "hosts": [{"ip": "10.0.0.1", "port": "31001"}]"#),
             field: "hosts[0].port", #"web.json: hosts[0].port: must be an integer, not a string (got "31001")"#),
         RefuseCase(
             "host port 0", file(#""id": "/web", "servicePort": 80, "hosts": [{"ip": "10.0.0.1", "port": 0}]"#),
             field: "hosts[0].port", #"web.json: hosts[0].port: must be a port number between 1 and 65535 (got "0")"#),
         RefuseCase(
             "host port 65536", file(#""id": "/web", "servicePort": 80, "hosts": [{"IP": "10.0.0.1", "PORT": 65536}]"#),
-            field: "hosts[0].port", #"web.json: hosts[0].port: must be a port number between 1 and 65535 (got "65536")"#),
+            field: "hosts[0].port", #"web.json: hosts[0].port: must be a port number between 1 and 65535 (got "65536")"#
+        ),
         RefuseCase(
-            "fractional host port", file(#""id": "/web", "servicePort": 80, "hosts": [{"ip": "10.0.0.1", "port": 31001.5}]"#),
+            "fractional host port",
+            file(#""id": "/web", "servicePort": 80, "hosts": [{"ip": "10.0.0.1", "port": 31001.5}]"#),
             field: "hosts[0].port", #"web.json: hosts[0].port: must be an integer (got "31001.5")"#),
     ]
 
@@ -229,7 +256,10 @@ struct ServiceFileDecoderErrorTests {
     @Test func tooLarge() {
         let bytes = [UInt8](repeating: 0x20, count: 2_000_000)
         let result = ServiceFileDecoder.decode(bytes, fileName: "web.json")
-        #expect(throws: ServiceFileError(file: "web.json", field: nil, reason: "file is 2000000 bytes, the limit is 1048576")) {
+        #expect(
+            throws: ServiceFileError(
+                file: "web.json", field: nil, reason: "file is 2000000 bytes, the limit is 1048576")
+        ) {
             try result.get()
         }
         #expect("\(result)".contains("web.json: file is 2000000 bytes, the limit is 1048576"))
@@ -243,7 +273,10 @@ struct ServiceFileDecoderErrorTests {
 
     @Test func fileNameWithControlCharacters() {
         let result = ServiceFileDecoder.decode(Array("{}".utf8), fileName: "evil\nname.json")
-        #expect(throws: ServiceFileError(file: "evil\nname.json", field: nil, reason: "file name contains control characters")) {
+        #expect(
+            throws: ServiceFileError(
+                file: "evil\nname.json", field: nil, reason: "file name contains control characters")
+        ) {
             try result.get()
         }
         if case .failure(let error) = result {
@@ -261,9 +294,12 @@ struct ServiceFileDecoderErrorTests {
     }
 
     @Test func everyTruncationIsRefused() {
-        let bytes = Array(#"{"id": "/redis", "domain": "redis.example.com", "servicePort": 6379, "hosts": [{"ip": "10.10.10.10", "port": 31001}]}"#.utf8)
+        let bytes = Array(
+            #"{"id": "/redis", "domain": "redis.example.com", "servicePort": 6379, "hosts": [{"ip": "10.10.10.10", "port": 31001}]}"#
+                .utf8)
         for length in 0..<bytes.count {
-            guard case .failure(let error) = ServiceFileDecoder.decode(Array(bytes[..<length]), fileName: "web.json") else {
+            guard case .failure(let error) = ServiceFileDecoder.decode(Array(bytes[..<length]), fileName: "web.json")
+            else {
                 Issue.record("prefix of \(length) bytes accepted")
                 continue
             }

@@ -58,11 +58,14 @@ struct ServiceFileDecoderTests {
         DecodeCase(
             "original fixture with port and two hosts",
             #"{"domain": "redis.example.com", "id": "/redis", "protocol": "tcp", "port": 6379, "hosts": [{"ip": "10.10.10.10", "port": 31003}, {"ip": "10.10.10.10", "port": 31001}]}"#,
-            service("/redis", domains: ["redis.example.com"], port: 6379, hosts: [("10.10.10.10", 31001), ("10.10.10.10", 31003)])),
+            service(
+                "/redis", domains: ["redis.example.com"], port: 6379,
+                hosts: [("10.10.10.10", 31001), ("10.10.10.10", 31003)])),
         DecodeCase(
             "later original format",
             #"{"applicationProtocol": "http", "domains": ["registry.example.com"], "id": "/registry", "transportProtocol": "tcp", "port": 80, "hosts": [{"ip": "10.10.10.10", "port": 31002}]}"#,
-            service("/registry", domains: ["registry.example.com"], app: .http, port: 80, hosts: [("10.10.10.10", 31002)])),
+            service(
+                "/registry", domains: ["registry.example.com"], app: .http, port: 80, hosts: [("10.10.10.10", 31002)])),
         DecodeCase(
             "protocol absent means tcp, no domain for a TCP service",
             #"{"id": "redis", "servicePort": 6379, "hosts": []}"#,
@@ -168,7 +171,8 @@ struct ServiceFileDecoderTests {
     }
 
     @Test func primaryDomain() throws {
-        let json = #"{"id": "/web", "domain": "b.example.com", "domains": ["a.example.com"], "servicePort": 80, "hosts": []}"#
+        let json =
+            #"{"id": "/web", "domain": "b.example.com", "domains": ["a.example.com"], "servicePort": 80, "hosts": []}"#
         let decoded = try ServiceFileDecoder.decode(Array(json.utf8), fileName: "web.json").get()
         #expect(decoded.service.domain?.rawValue == "b.example.com")
     }
@@ -177,5 +181,32 @@ struct ServiceFileDecoderTests {
         let bytes = Array(#"{"id": "/web", "servicePort": 80, "hosts": []}"#.utf8)
         let decoded = try bytes.withUnsafeBytes { try ServiceFileDecoder.decode($0, fileName: "web.json").get() }
         #expect(decoded.service.id.rawValue == "/web")
+    }
+}
+
+@Suite("ServiceFileDecoder repeated hosts")
+struct ServiceFileDecoderRepeatedHostTests {
+    /// Short lists are searched and long ones hashed; both must name the first occurrence.
+    @Test(arguments: [4, 16, 17, 40])
+    func repeatsNameTheirFirstOccurrence(_ count: Int) throws {
+        var hosts = (0..<count - 2).map { #"{"ip": "10.0.0.\#($0)", "port": 80}"# }
+        hosts.append(#"{"ip": "10.0.0.1", "port": 80}"#)  // repeats item 1
+        hosts.append(#"{"ip": "[::ffff:10.0.0.0]", "port": 80}"#)  // not the same address: IPv6
+        hosts.append(#"{"ip": "10.0.0.0", "port": 80}"#)  // repeats item 0
+        let json = #"{"id": "/web", "servicePort": 80, "hosts": [\#(hosts.joined(separator: ","))]}"#
+        let decoded = try ServiceFileDecoder.decode(Array(json.utf8), fileName: "web.json").get()
+        #expect(decoded.service.hosts.count == count - 1)
+        #expect(
+            decoded.warnings == [
+                "hosts[\(count - 2)]: 10.0.0.1:80 repeats hosts[1] and is ignored",
+                "hosts[\(count)]: 10.0.0.0:80 repeats hosts[0] and is ignored",
+            ])
+    }
+
+    @Test func sameAddressSpelledTwoWays() throws {
+        let json =
+            #"{"id": "/web", "servicePort": 80, "hosts": [{"ip": "::1", "port": 1}, {"ip": "[0::0:1]", "port": 1}]}"#
+        let decoded = try ServiceFileDecoder.decode(Array(json.utf8), fileName: "web.json").get()
+        #expect(decoded.warnings == ["hosts[1]: [::1]:1 repeats hosts[0] and is ignored"])
     }
 }

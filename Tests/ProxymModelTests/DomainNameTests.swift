@@ -22,7 +22,8 @@ struct DomainNameTests {
     ]
 
     /// Exactly 253 bytes: three labels of 63, one of 61, three dots.
-    static let longest = [String](repeating: String(repeating: "a", count: 63), count: 3).joined(separator: ".")
+    static let longest =
+        [String](repeating: String(repeating: "a", count: 63), count: 3).joined(separator: ".")
         + "." + String(repeating: "b", count: 61)
 
     @Test(arguments: validCases)

@@ -51,14 +51,18 @@ struct ServiceTests {
             ("10.0.0.2", 80), ("10.0.0.1", 81), ("10.0.0.1", 80), ("10.0.0.2", 80), ("::1", 80), ("a.mesos", 1),
             ("10.0.0.1", 80),
         ])
-        #expect(service.hosts.map(\.description) == ["10.0.0.1:80", "10.0.0.1:81", "10.0.0.2:80", "[::1]:80", "a.mesos:1"])
+        #expect(
+            service.hosts.map(\.description) == ["10.0.0.1:80", "10.0.0.1:81", "10.0.0.2:80", "[::1]:80", "a.mesos:1"])
         var changed = service
-        changed.setHosts(try [Host(ip: "10.0.0.9", port: 1), Host(ip: "10.0.0.9", port: 1), Host(ip: "10.0.0.3", port: 1)])
+        changed.setHosts(
+            try [Host(ip: "10.0.0.9", port: 1), Host(ip: "10.0.0.9", port: 1), Host(ip: "10.0.0.3", port: 1)])
         #expect(changed.hosts.map(\.description) == ["10.0.0.3:1", "10.0.0.9:1"])
     }
 
     @Test func sameAddressSpelledDifferentlyIsOneHost() throws {
-        let service = try makeService(hosts: [("::1", 80), ("[0:0:0:0:0:0:0:1]", 80), ("Agent.Mesos", 5), ("agent.mesos", 5)])
+        let service = try makeService(hosts: [
+            ("::1", 80), ("[0:0:0:0:0:0:0:1]", 80), ("Agent.Mesos", 5), ("agent.mesos", 5),
+        ])
         #expect(service.hosts.count == 2)
     }
 
@@ -70,11 +74,12 @@ struct ServiceTests {
     }
 
     /// (service port, application protocol, HTTP port, expected)
-    @Test(arguments: [
-        (80, nil, 80, true), (8080, nil, 80, false), (8080, nil, 8080, true),
-        (8080, ApplicationProtocol.http, 80, true), (80, ApplicationProtocol.tcp, 80, false),
-        (80, ApplicationProtocol.http, 80, true), (6379, ApplicationProtocol.tcp, 80, false),
-    ] as [(UInt16, ApplicationProtocol?, UInt16, Bool)])
+    @Test(
+        arguments: [
+            (80, nil, 80, true), (8080, nil, 80, false), (8080, nil, 8080, true),
+            (8080, ApplicationProtocol.http, 80, true), (80, ApplicationProtocol.tcp, 80, false),
+            (80, ApplicationProtocol.http, 80, true), (6379, ApplicationProtocol.tcp, 80, false),
+        ] as [(UInt16, ApplicationProtocol?, UInt16, Bool)])
     func isHTTP(_ port: UInt16, _ app: ApplicationProtocol?, _ httpPort: UInt16, _ expected: Bool) throws {
         #expect(try makeService(port: port, app: app).isHTTP(httpPort: httpPort) == expected)
     }

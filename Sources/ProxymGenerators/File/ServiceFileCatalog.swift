@@ -92,7 +92,8 @@ public struct ServiceFileCatalog: Sendable {
             state.fingerprint = entry.fingerprint
             switch Self.load(entry, read: read) {
             case .success(let decoded):
-                let same = old != nil && old?.error == nil && old?.service == decoded.service
+                let same =
+                    old != nil && old?.error == nil && old?.service == decoded.service
                     && old?.warnings == decoded.warnings
                 state.service = decoded.service
                 state.warnings = decoded.warnings
@@ -122,7 +123,9 @@ public struct ServiceFileCatalog: Sendable {
         for name in files.keys { files[name]?.fingerprint = nil }
     }
 
-    private static func load(_ entry: Entry, read: (String) throws -> [UInt8]) -> Result<ServiceFileDecoder.Decoded, ServiceFileError> {
+    private static func load(_ entry: Entry, read: (String) throws -> [UInt8]) -> Result<
+        ServiceFileDecoder.Decoded, ServiceFileError
+    > {
         if let error = ServiceFileDecoder.checkFileName(entry.name)
             ?? ServiceFileDecoder.checkSize(Int(clamping: entry.fingerprint.size), fileName: entry.name)
         {
@@ -132,8 +135,10 @@ public struct ServiceFileCatalog: Sendable {
         do {
             bytes = try read(entry.name)
         } catch {
-            return .failure(ServiceFileError(
-                file: entry.name, field: nil, reason: "cannot be read: " + ValidationError.escaped("\(error)", limit: 200)))
+            return .failure(
+                ServiceFileError(
+                    file: entry.name, field: nil,
+                    reason: "cannot be read: " + ValidationError.escaped("\(error)", limit: 200)))
         }
         return ServiceFileDecoder.decode(bytes, fileName: entry.name)
     }

@@ -84,13 +84,14 @@ private struct Decoding {
         self.file = file
     }
 
-    /// Canonical spellings of the keys a service object may have.
-    enum Key: Int, CaseIterable {
+    /// Canonical spellings of the keys a service object may have, indexed by `rawValue`.
+    enum Key: Int {
         case id, domain, domains, `protocol`, transportProtocol, applicationProtocol, servicePort, port, hosts
 
-        static let names = ["id", "domain", "domains", "protocol", "transportProtocol", "applicationProtocol",
-                            "servicePort", "port", "hosts"]
-        var name: String { Key.names[rawValue] }
+        static let names = [
+            "id", "domain", "domains", "protocol", "transportProtocol", "applicationProtocol", "servicePort", "port",
+            "hosts",
+        ]
     }
 
     enum HostKey: Int {
@@ -115,7 +116,9 @@ private struct Decoding {
         if let list = try optionalArray(fields[Key.domains.rawValue], field: "domains", of: "strings") {
             for (index, element) in list.enumerated() {
                 let field = "domains[\(index)]"
-                guard case .string(let text) = element else { throw typeError(field, expected: "a string", got: element) }
+                guard case .string(let text) = element else {
+                    throw typeError(field, expected: "a string", got: element)
+                }
                 domains.append(try validated { () throws(ValidationError) in try DomainName(text, field: field) })
             }
         }
@@ -126,11 +129,14 @@ private struct Decoding {
         if let text = try optionalString(fields[Key.applicationProtocol.rawValue], field: "applicationProtocol"),
             !text.isEmpty
         {
-            guard let match = ApplicationProtocol.allCases.first(where: { JSONObject.asciiCaseInsensitiveEquals($0.rawValue, text) }) else {
+            if JSONObject.asciiCaseInsensitiveEquals(text, "http") {
+                application = .http
+            } else if JSONObject.asciiCaseInsensitiveEquals(text, "tcp") {
+                application = .tcp
+            } else {
                 throw ServiceFileError(
                     file: file, field: "applicationProtocol", reason: "must be \"http\" or \"tcp\"", value: text)
             }
-            application = match
         }
         if application == .http && domains.isEmpty {
             warnings.append("applicationProtocol is \"http\" but no domain is given, so no request can reach it")
@@ -147,21 +153,23 @@ private struct Decoding {
 
     // MARK: Fields
 
-    mutating func transportProtocol(_ fields: KnownFields) throws(ServiceFileError) -> TransportProtocol {
-        var result: (TransportProtocol, String)?
-        for key in [Key.protocol, Key.transportProtocol] {
-            guard let text = try optionalString(fields[key.rawValue], field: key.name), !text.isEmpty else { continue }
-            guard let value = TransportProtocol.allCases.first(where: { JSONObject.asciiCaseInsensitiveEquals($0.rawValue, text) }) else {
-                throw ServiceFileError(file: file, field: key.name, reason: "must be \"tcp\" or \"udp\"", value: text)
-            }
-            if let (earlier, earlierKey) = result, earlier != value {
-                throw ServiceFileError(
-                    file: file, field: key.name,
-                    reason: "says \"\(value.rawValue)\" but \(earlierKey) says \"\(earlier.rawValue)\"")
-            }
-            result = (value, key.name)
+    /// `protocol`, or its later name `transportProtocol`; `tcp` when neither is given.
+    func transportProtocol(_ fields: KnownFields) throws(ServiceFileError) -> TransportProtocol {
+        let primary = try transportProtocol(fields[Key.protocol.rawValue], field: "protocol")
+        let alias = try transportProtocol(fields[Key.transportProtocol.rawValue], field: "transportProtocol")
+        if let primary, let alias, primary != alias {
+            throw ServiceFileError(
+                file: file, field: "transportProtocol",
+                reason: "says \"\(alias.rawValue)\" but protocol says \"\(primary.rawValue)\"")
         }
-        return result?.0 ?? .tcp
+        return primary ?? alias ?? .tcp
+    }
+
+    func transportProtocol(_ value: JSONValue?, field: String) throws(ServiceFileError) -> TransportProtocol? {
+        guard let text = try optionalString(value, field: field), !text.isEmpty else { return nil }
+        if JSONObject.asciiCaseInsensitiveEquals(text, "tcp") { return .tcp }
+        if JSONObject.asciiCaseInsensitiveEquals(text, "udp") { return .udp }
+        throw ServiceFileError(file: file, field: field, reason: "must be \"tcp\" or \"udp\"", value: text)
     }
 
     /// `servicePort`, or `port` when `servicePort` is absent or `0` (the original's `ListenPort()`).
@@ -192,25 +200,45 @@ private struct Decoding {
         guard let value, !value.isNull else {
             throw ServiceFileError(file: file, field: "hosts", reason: "is required (an empty array if there are none)")
         }
-        guard case .array(let items) = value else { throw typeError("hosts", expected: "an array of objects", got: value) }
+        guard case .array(let items) = value else {
+            throw typeError("hosts", expected: "an array of objects", got: value)
+        }
         var hosts: [Host] = []
         hosts.reserveCapacity(items.count)
+        // Which item each kept host came from, for "repeats hosts[i]" warnings. Short lists are
+        // searched, long ones hashed.
+        var itemIndex: [Int] = []
         var firstIndex: [Host: Int] = [:]
         for (index, item) in items.enumerated() {
-            let path = "hosts[\(index)]"
-            guard case .object(let object) = item else { throw typeError(path, expected: "an object", got: item) }
-            let fields = KnownFields(object, keys: HostKey.names, context: path, warnings: &warnings)
-            let ip = try requiredString(fields[HostKey.ip.rawValue], field: path + ".ip")
-            let address = try validated { () throws(ValidationError) in try HostAddress(ip, field: path + ".ip") }
-            guard let portValue = fields[HostKey.port.rawValue], !portValue.isNull else {
-                throw ServiceFileError(file: file, field: path + ".port", reason: "is required")
+            // Field paths are only spelled out when something needs to be said.
+            func path() -> String { "hosts[\(index)]" }
+            let host: Host
+            do throws(ServiceFileError) {
+                guard case .object(let object) = item else { throw typeError("", expected: "an object", got: item) }
+                let fields = KnownFields(object, keys: HostKey.names, context: path(), warnings: &warnings)
+                let ip = try requiredString(fields[HostKey.ip.rawValue], field: "ip")
+                let address = try validated { () throws(ValidationError) in try HostAddress(ip, field: "ip") }
+                guard let portValue = fields[HostKey.port.rawValue], !portValue.isNull else {
+                    throw ServiceFileError(file: file, field: "port", reason: "is required")
+                }
+                host = Host(address: address, port: try port(portValue, field: "port"))
+            } catch {
+                var nested = error
+                nested.field = nested.field.map { $0.isEmpty ? path() : path() + "." + $0 }
+                throw nested
             }
-            let host = Host(address: address, port: try port(portValue, field: path + ".port"))
-            if let first = firstIndex[host] {
-                warnings.append("\(path): \(host) repeats hosts[\(first)] and is ignored")
+            let first: Int?
+            if items.count <= 16 {
+                first = hosts.firstIndex(of: host).map { itemIndex[$0] }
             } else {
-                firstIndex[host] = index
+                first = firstIndex[host]
+                if first == nil { firstIndex[host] = index }
+            }
+            if let first {
+                warnings.append("\(path()): \(host) repeats hosts[\(first)] and is ignored")
+            } else {
                 hosts.append(host)
+                itemIndex.append(index)
             }
         }
         return hosts
@@ -232,7 +260,9 @@ private struct Decoding {
 
     func optionalArray(_ value: JSONValue?, field: String, of what: String) throws(ServiceFileError) -> [JSONValue]? {
         guard let value, !value.isNull else { return nil }
-        guard case .array(let items) = value else { throw typeError(field, expected: "an array of \(what)", got: value) }
+        guard case .array(let items) = value else {
+            throw typeError(field, expected: "an array of \(what)", got: value)
+        }
         return items
     }
 
@@ -266,7 +296,8 @@ private struct Decoding {
         case .bool(let b): shown = b ? "true" : "false"
         case .null, .array, .object: shown = nil
         }
-        return ServiceFileError(file: file, field: field, reason: "must be \(expected), not \(a(value.typeName))", value: shown)
+        return ServiceFileError(
+            file: file, field: field, reason: "must be \(expected), not \(a(value.typeName))", value: shown)
     }
 }
 
