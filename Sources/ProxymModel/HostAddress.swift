@@ -12,10 +12,14 @@ public enum HostAddress: Hashable, Comparable, Sendable, CustomStringConvertible
             self = .ipv4(v4)
             return
         }
-        if raw.contains(":") {
+        if raw.utf8.contains(UInt8(ascii: ":")) {
             var text = Substring(raw)
             if text.hasPrefix("[") && text.hasSuffix("]") { text = text.dropFirst().dropLast() }
             guard let v6 = HostAddress.parseIPv6(text) else {
+                if raw.utf8.lazy.filter({ $0 == UInt8(ascii: ":") }).count == 1 {
+                    // `10.0.0.1:31001` or `agent-1:31001`: a port where only an address belongs.
+                    throw ValidationError(field: field, reason: "must be an address without a port", value: raw)
+                }
                 throw ValidationError(field: field, reason: "is not a valid IPv6 address", value: raw)
             }
             self = .ipv6(v6)
@@ -130,7 +134,7 @@ public enum HostAddress: Hashable, Comparable, Sendable, CustomStringConvertible
                 index += 1
                 continue
             }
-            guard part.utf8.count <= 4, let group = UInt16(part, radix: 16) else { return nil }
+            guard let group = parseHexGroup(part) else { return nil }
             if sawGap { tail.append(group) } else { head.append(group) }
             index += 1
         }
@@ -150,8 +154,30 @@ public enum HostAddress: Hashable, Comparable, Sendable, CustomStringConvertible
         return bytes
     }
 
-    /// RFC 5952 canonical text: lower-case hex, the longest run (>= 2) of zero groups as `::`.
+    /// One to four hex digits. (`UInt16(_:radix:)` would also take a sign: `+1`, `-0`.)
+    static func parseHexGroup(_ text: Substring) -> UInt16? {
+        guard !text.isEmpty, text.utf8.count <= 4 else { return nil }
+        var value: UInt16 = 0
+        for byte in text.utf8 {
+            let digit: UInt8
+            switch byte {
+            case 0x30...0x39: digit = byte - 0x30
+            case 0x41...0x46: digit = byte - 0x41 + 10
+            case 0x61...0x66: digit = byte - 0x61 + 10
+            default: return nil
+            }
+            value = value << 4 | UInt16(digit)
+        }
+        return value
+    }
+
+    /// RFC 5952 canonical text: lower-case hex, the longest run (>= 2) of zero groups as `::`; an
+    /// IPv4-mapped address (`::ffff:0:0/96`) keeps its dotted quad, as section 5 recommends.
     static func formatIPv6(_ bytes: [UInt8]) -> String {
+        precondition(bytes.count == 16, "HostAddress.ipv6 holds exactly 16 bytes")
+        if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF {
+            return "::ffff:\(bytes[12]).\(bytes[13]).\(bytes[14]).\(bytes[15])"
+        }
         var groups: [UInt16] = []
         for i in stride(from: 0, to: 16, by: 2) { groups.append(UInt16(bytes[i]) << 8 | UInt16(bytes[i + 1])) }
         var bestStart = -1

@@ -61,16 +61,40 @@ public struct Service: Hashable, Sendable {
         source: String
     ) {
         self.id = id
-        var seen = Set<DomainName>()
-        self.domains = domains.filter { seen.insert($0).inserted }
+        self.domains = Service.unique(domains)
         self.transport = transport
         self.applicationProtocol = applicationProtocol
         self.servicePort = servicePort
-        self.hosts = Array(Set(hosts)).sorted()
+        self.hosts = Service.sortedUnique(hosts)
         self.source = source
     }
 
-    public mutating func setHosts(_ hosts: [Host]) { self.hosts = Array(Set(hosts)).sorted() }
+    public mutating func setHosts(_ hosts: [Host]) { self.hosts = Service.sortedUnique(hosts) }
+
+    /// First occurrences, in order. Services have a handful of domains: search, don't hash.
+    private static func unique(_ domains: [DomainName]) -> [DomainName] {
+        guard domains.count > 1 else { return domains }
+        if domains.count > 32 {
+            var seen = Set<DomainName>()
+            return domains.filter { seen.insert($0).inserted }
+        }
+        var unique: [DomainName] = []
+        unique.reserveCapacity(domains.count)
+        for domain in domains where !unique.contains(domain) { unique.append(domain) }
+        return unique
+    }
+
+    /// Sorting first makes repeats neighbours, so no hashing is needed.
+    private static func sortedUnique(_ hosts: [Host]) -> [Host] {
+        var sorted = hosts.sorted()
+        var kept = 0
+        for i in sorted.indices where kept == 0 || sorted[i] != sorted[kept - 1] {
+            sorted.swapAt(kept, i)
+            kept += 1
+        }
+        sorted.removeSubrange(kept...)
+        return sorted
+    }
 
     /// The primary domain, if any.
     public var domain: DomainName? { domains.first }

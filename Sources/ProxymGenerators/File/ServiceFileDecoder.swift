@@ -1,0 +1,311 @@
+import ProxymJSON
+import ProxymModel
+
+/// Turns the bytes of one service file into a validated ``Service``.
+///
+/// The format is the original proxym's, read the way its Go decoder read it (keys matched without
+/// regard to ASCII case, unknown keys ignored, `null` meaning "not given"):
+///
+/// ```json
+/// {"id": "/redis", "domain": "redis.example.com", "protocol": "tcp", "servicePort": 6379,
+///  "hosts": [{"ip": "10.10.10.10", "port": 31001}]}
+/// ```
+///
+/// plus what later versions of the original and we accept on top:
+/// - `domains`: more host names, after `domain`; the primary one is `domain`, else the first of these;
+/// - `applicationProtocol`: `"http"` or `"tcp"`; absent means the HTTP-port rule decides later;
+/// - `transportProtocol`: another name for `protocol` (they must agree when both are given);
+/// - `port`: the service port when `servicePort` is absent (or `0`, as the original's `ListenPort()`).
+///
+/// Strict where it matters: `id`, service port and `hosts` are required; a wrong JSON type for a known
+/// key, a fractional port, an unknown protocol or anything the model refuses (a newline in a domain,
+/// `;` in an id) makes the whole file an error naming the field. An empty string in `domain` or the
+/// protocol fields counts as not given, as it did for the original (Go's zero value).
+public enum ServiceFileDecoder {
+    /// Files larger than this are refused without being parsed (1 MiB; a service file is ~200 bytes).
+    public static let maxFileBytes = 1 << 20
+
+    /// A decoded file: its service and what was odd but harmless (unknown keys, repeated keys...).
+    public struct Decoded: Sendable, Hashable {
+        public var service: Service
+        public var warnings: [String]
+
+        public init(service: Service, warnings: [String]) {
+            self.service = service
+            self.warnings = warnings
+        }
+    }
+
+    public static func decode(_ bytes: [UInt8], fileName: String) -> Result<Decoded, ServiceFileError> {
+        bytes.withUnsafeBytes { decode($0, fileName: fileName) }
+    }
+
+    public static func decode(_ bytes: UnsafeRawBufferPointer, fileName: String) -> Result<Decoded, ServiceFileError> {
+        if let error = checkFileName(fileName) ?? checkSize(bytes.count, fileName: fileName) {
+            return .failure(error)
+        }
+        let value: JSONValue
+        do {
+            value = try JSONReader.parse(bytes, limits: limits)
+        } catch {
+            return .failure(ServiceFileError(file: fileName, field: nil, reason: "invalid JSON: \(error)"))
+        }
+        var decoding = Decoding(file: fileName)
+        return Result { () throws(ServiceFileError) -> Decoded in
+            let service = try decoding.service(from: value)
+            return Decoded(service: service, warnings: decoding.warnings)
+        }
+    }
+
+    static let limits = JSONLimits(maxDepth: 32, maxBytes: maxFileBytes)
+
+    /// The service's `source`: `file:<fileName>`.
+    public static func source(fileName: String) -> String { "file:" + fileName }
+
+    /// Names reach logs and the `source` of a service, so one with control characters is refused.
+    static func checkFileName(_ fileName: String) -> ServiceFileError? {
+        guard fileName.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return nil }
+        return ServiceFileError(file: fileName, field: nil, reason: "file name contains control characters")
+    }
+
+    static func checkSize(_ size: Int, fileName: String) -> ServiceFileError? {
+        guard size > maxFileBytes else { return nil }
+        return ServiceFileError(
+            file: fileName, field: nil, reason: "file is \(size) bytes, the limit is \(maxFileBytes)")
+    }
+}
+
+/// One file's decoding: the file name for errors and the warnings gathered so far.
+private struct Decoding {
+    let file: String
+    var warnings: [String] = []
+
+    init(file: String) {
+        self.file = file
+    }
+
+    /// Canonical spellings of the keys a service object may have, indexed by `rawValue`.
+    enum Key: Int {
+        case id, domain, domains, `protocol`, transportProtocol, applicationProtocol, servicePort, port, hosts
+
+        static let names = [
+            "id", "domain", "domains", "protocol", "transportProtocol", "applicationProtocol", "servicePort", "port",
+            "hosts",
+        ]
+    }
+
+    enum HostKey: Int {
+        case ip, port
+        static let names = ["ip", "port"]
+    }
+
+    mutating func service(from value: JSONValue) throws(ServiceFileError) -> Service {
+        guard case .object(let object) = value else {
+            throw ServiceFileError(
+                file: file, field: nil, reason: "must hold one JSON object (a service), not \(a(value.typeName))")
+        }
+        let fields = KnownFields(object, keys: Key.names, context: nil, warnings: &warnings)
+
+        let idText = try requiredString(fields[Key.id.rawValue], field: "id")
+        let id = try validated { () throws(ValidationError) in try ServiceID(idText) }
+
+        var domains: [DomainName] = []
+        if let text = try optionalString(fields[Key.domain.rawValue], field: "domain"), !text.isEmpty {
+            domains.append(try validated { () throws(ValidationError) in try DomainName(text, field: "domain") })
+        }
+        if let list = try optionalArray(fields[Key.domains.rawValue], field: "domains", of: "strings") {
+            for (index, element) in list.enumerated() {
+                let field = "domains[\(index)]"
+                guard case .string(let text) = element else {
+                    throw typeError(field, expected: "a string", got: element)
+                }
+                domains.append(try validated { () throws(ValidationError) in try DomainName(text, field: field) })
+            }
+        }
+
+        let transport = try transportProtocol(fields)
+
+        var application: ApplicationProtocol?
+        if let text = try optionalString(fields[Key.applicationProtocol.rawValue], field: "applicationProtocol"),
+            !text.isEmpty
+        {
+            if JSONObject.asciiCaseInsensitiveEquals(text, "http") {
+                application = .http
+            } else if JSONObject.asciiCaseInsensitiveEquals(text, "tcp") {
+                application = .tcp
+            } else {
+                throw ServiceFileError(
+                    file: file, field: "applicationProtocol", reason: "must be \"http\" or \"tcp\"", value: text)
+            }
+        }
+        if application == .http && domains.isEmpty {
+            warnings.append("applicationProtocol is \"http\" but no domain is given, so no request can reach it")
+        }
+
+        let servicePort = try servicePort(fields)
+
+        let hosts = try hosts(fields[Key.hosts.rawValue])
+
+        return Service(
+            id: id, domains: domains, transport: transport, applicationProtocol: application,
+            servicePort: servicePort, hosts: hosts, source: ServiceFileDecoder.source(fileName: file))
+    }
+
+    // MARK: Fields
+
+    /// `protocol`, or its later name `transportProtocol`; `tcp` when neither is given.
+    func transportProtocol(_ fields: KnownFields) throws(ServiceFileError) -> TransportProtocol {
+        let primary = try transportProtocol(fields[Key.protocol.rawValue], field: "protocol")
+        let alias = try transportProtocol(fields[Key.transportProtocol.rawValue], field: "transportProtocol")
+        if let primary, let alias, primary != alias {
+            throw ServiceFileError(
+                file: file, field: "transportProtocol",
+                reason: "says \"\(alias.rawValue)\" but protocol says \"\(primary.rawValue)\"")
+        }
+        return primary ?? alias ?? .tcp
+    }
+
+    func transportProtocol(_ value: JSONValue?, field: String) throws(ServiceFileError) -> TransportProtocol? {
+        guard let text = try optionalString(value, field: field), !text.isEmpty else { return nil }
+        if JSONObject.asciiCaseInsensitiveEquals(text, "tcp") { return .tcp }
+        if JSONObject.asciiCaseInsensitiveEquals(text, "udp") { return .udp }
+        throw ServiceFileError(file: file, field: field, reason: "must be \"tcp\" or \"udp\"", value: text)
+    }
+
+    /// `servicePort`, or `port` when `servicePort` is absent or `0` (the original's `ListenPort()`).
+    mutating func servicePort(_ fields: KnownFields) throws(ServiceFileError) -> UInt16 {
+        let servicePort = fields[Key.servicePort.rawValue].flatMap { $0.isNull ? nil : $0 }
+        let port = fields[Key.port.rawValue].flatMap { $0.isNull ? nil : $0 }
+        switch (servicePort, port) {
+        case (nil, nil):
+            throw ServiceFileError(file: file, field: "servicePort", reason: "is required (or \"port\")")
+        case (let value?, nil):
+            return try self.port(value, field: "servicePort")
+        case (nil, let value?):
+            return try self.port(value, field: "port")
+        case (let primary?, let fallback?):
+            if case .number(let n) = primary, n.int == 0 {
+                return try self.port(fallback, field: "port")
+            }
+            let chosen = try self.port(primary, field: "servicePort")
+            let ignored = try self.port(fallback, field: "port")
+            if ignored != chosen {
+                warnings.append("port \(ignored) ignored: servicePort \(chosen) is used")
+            }
+            return chosen
+        }
+    }
+
+    mutating func hosts(_ value: JSONValue?) throws(ServiceFileError) -> [Host] {
+        guard let value, !value.isNull else {
+            throw ServiceFileError(file: file, field: "hosts", reason: "is required (an empty array if there are none)")
+        }
+        guard case .array(let items) = value else {
+            throw typeError("hosts", expected: "an array of objects", got: value)
+        }
+        var hosts: [Host] = []
+        hosts.reserveCapacity(items.count)
+        // Which item each kept host came from, for "repeats hosts[i]" warnings. Short lists are
+        // searched, long ones hashed.
+        var itemIndex: [Int] = []
+        var firstIndex: [Host: Int] = [:]
+        for (index, item) in items.enumerated() {
+            // Field paths are only spelled out when something needs to be said.
+            func path() -> String { "hosts[\(index)]" }
+            let host: Host
+            do throws(ServiceFileError) {
+                guard case .object(let object) = item else { throw typeError("", expected: "an object", got: item) }
+                let fields = KnownFields(object, keys: HostKey.names, context: path(), warnings: &warnings)
+                let ip = try requiredString(fields[HostKey.ip.rawValue], field: "ip")
+                let address = try validated { () throws(ValidationError) in try HostAddress(ip, field: "ip") }
+                guard let portValue = fields[HostKey.port.rawValue], !portValue.isNull else {
+                    throw ServiceFileError(file: file, field: "port", reason: "is required")
+                }
+                host = Host(address: address, port: try port(portValue, field: "port"))
+            } catch {
+                var nested = error
+                nested.field = nested.field.map { $0.isEmpty ? path() : path() + "." + $0 }
+                throw nested
+            }
+            let first: Int?
+            if items.count <= 16 {
+                first = hosts.firstIndex(of: host).map { itemIndex[$0] }
+            } else {
+                first = firstIndex[host]
+                if first == nil { firstIndex[host] = index }
+            }
+            if let first {
+                warnings.append("\(path()): \(host) repeats hosts[\(first)] and is ignored")
+            } else {
+                hosts.append(host)
+                itemIndex.append(index)
+            }
+        }
+        return hosts
+    }
+
+    // MARK: Typed values
+
+    func requiredString(_ value: JSONValue?, field: String) throws(ServiceFileError) -> String {
+        guard let value, !value.isNull else { throw ServiceFileError(file: file, field: field, reason: "is required") }
+        guard case .string(let text) = value else { throw typeError(field, expected: "a string", got: value) }
+        return text
+    }
+
+    func optionalString(_ value: JSONValue?, field: String) throws(ServiceFileError) -> String? {
+        guard let value, !value.isNull else { return nil }
+        guard case .string(let text) = value else { throw typeError(field, expected: "a string", got: value) }
+        return text
+    }
+
+    func optionalArray(_ value: JSONValue?, field: String, of what: String) throws(ServiceFileError) -> [JSONValue]? {
+        guard let value, !value.isNull else { return nil }
+        guard case .array(let items) = value else {
+            throw typeError(field, expected: "an array of \(what)", got: value)
+        }
+        return items
+    }
+
+    /// A JSON integer 1-65535: `80` yes; `"80"`, `80.0`, `8e1`, `0`, `65536` no.
+    func port(_ value: JSONValue, field: String) throws(ServiceFileError) -> UInt16 {
+        guard case .number(let number) = value else { throw typeError(field, expected: "an integer", got: value) }
+        guard number.isIntegerLiteral else {
+            throw ServiceFileError(file: file, field: field, reason: "must be an integer", value: number.text)
+        }
+        guard let int = number.int else {
+            throw ServiceFileError(
+                file: file, field: field, reason: "must be a port number between 1 and 65535", value: number.text)
+        }
+        return try validated { () throws(ValidationError) in try Port.validate(int, field: field) }
+    }
+
+    func validated<T>(_ body: () throws(ValidationError) -> T) throws(ServiceFileError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw ServiceFileError(file: file, error)
+        }
+    }
+
+    /// `servicePort: must be an integer, not a string (got "80")`
+    func typeError(_ field: String, expected: String, got value: JSONValue) -> ServiceFileError {
+        let shown: String?
+        switch value {
+        case .string(let s): shown = s
+        case .number(let n): shown = n.text
+        case .bool(let b): shown = b ? "true" : "false"
+        case .null, .array, .object: shown = nil
+        }
+        return ServiceFileError(
+            file: file, field: field, reason: "must be \(expected), not \(a(value.typeName))", value: shown)
+    }
+}
+
+/// `a string`, `an array`, `null`.
+private func a(_ typeName: String) -> String {
+    switch typeName {
+    case "null": return "null"
+    case "array", "object": return "an " + typeName
+    default: return "a " + typeName
+    }
+}
