@@ -163,6 +163,12 @@ public enum Descriptor {
         try sysValue("fcntl(F_GETFD)") { fcntl(fd, F_GETFD) } & FD_CLOEXEC != 0
     }
 
+    /// dup3(fd, target, O_CLOEXEC): makes `target` name the same description as `fd`,
+    /// atomically closing whatever `target` named before. The caller must own `target`.
+    public static func duplicate(_ fd: CInt, onto target: CInt) throws(SysError) {
+        _ = try sysValue("dup3(fd \(fd) -> \(target))") { dup3(fd, target, O_CLOEXEC) }
+    }
+
     public static func fsync(_ fd: CInt) throws(SysError) {
         _ = try sysValue("fsync(fd \(fd))") { Glibc.fsync(fd) }
     }
