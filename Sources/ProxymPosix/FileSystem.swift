@@ -95,9 +95,13 @@ public enum FileSystem {
         while true {
             let room = min(chunkSize, limit - contents.count + 1)  // one byte past the limit detects overflow
             let chunk: [UInt8]
-            switch try file.read(maxBytes: max(room, 1)) {
-            case .ready(let bytes): chunk = bytes
-            case .wouldBlock: throw SysError(call: "read(\(path))", errno: EAGAIN)
+            do throws(SysError) {
+                switch try file.read(maxBytes: max(room, 1)) {
+                case .ready(let bytes): chunk = bytes
+                case .wouldBlock: throw SysError(call: "read(\(path))", errno: EAGAIN)
+                }
+            } catch {
+                throw SysError(call: "read(\(path))", errno: error.errno)  // name the file, not the fd
             }
             if chunk.isEmpty { return contents }
             contents.append(contentsOf: chunk)

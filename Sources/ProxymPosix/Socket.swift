@@ -38,9 +38,9 @@ public enum Socket {
         return ListeningSocket(fd: socket, port: bound)
     }
 
-    /// accept4(CLOEXEC | NONBLOCK). `.wouldBlock` when no connection is waiting. ECONNABORTED and
-    /// friends (a client gave up before we accepted) also come back as `.wouldBlock`'s sibling:
-    /// they throw, and the caller simply tries again on the next readiness.
+    /// accept4(CLOEXEC | NONBLOCK). `.wouldBlock` when no connection is waiting. Errors such as
+    /// ECONNABORTED (the client gave up before we accepted) or EMFILE throw; a listener simply
+    /// tries again on its next readiness.
     public static func accept(_ listener: CInt) throws(SysError) -> IOResult<OwnedFD> {
         switch try sys("accept4(fd \(listener))", { accept4(listener, nil, nil, Int32(SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue)) }) {
         case .ready(let fd): return .ready(OwnedFD(takingOwnershipOf: fd))

@@ -43,7 +43,7 @@ public final class EventLoop {
     private let owner = ThreadIdentity.current
     private let epoll: OwnedFD
     private let timerFD: OwnedFD
-    private var buffer = Epoll.Buffer(capacity: 64)
+    private let buffer = Epoll.Buffer(capacity: 64)
 
     private var handlers: [CInt: Handler] = [:]
     private var nextGeneration: UInt32 = 1  // 0 marks the loop's own timerfd
