@@ -53,8 +53,16 @@ public enum WallClock {
         if localtime_r(&time, &parts) == nil {
             // Out of range for the C library: report the epoch rather than trap in a log line.
             return LocalTime(
-                year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 0, weekday: 4, yearDay: 1,
-                utcOffsetSeconds: 0, zone: "UTC"
+                year: 1970,
+                month: 1,
+                day: 1,
+                hour: 0,
+                minute: 0,
+                second: 0,
+                weekday: 4,
+                yearDay: 1,
+                utcOffsetSeconds: 0,
+                zone: "UTC"
             )
         }
         return LocalTime(
@@ -89,8 +97,16 @@ public struct LocalTime: Sendable, Hashable {
     public var zone: String
 
     public init(
-        year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, weekday: Int, yearDay: Int,
-        utcOffsetSeconds: Int, zone: String
+        year: Int,
+        month: Int,
+        day: Int,
+        hour: Int,
+        minute: Int,
+        second: Int,
+        weekday: Int,
+        yearDay: Int,
+        utcOffsetSeconds: Int,
+        zone: String
     ) {
         self.year = year
         self.month = month

@@ -44,24 +44,43 @@ public enum Epoll {
     }
 
     public static func add(epoll: CInt, fd: CInt, events: Events, data: UInt64) throws(SysError) {
-        try control(epoll: epoll, op: EPOLL_CTL_ADD, fd: fd, events: events, data: data, name: "epoll_ctl(ADD, fd \(fd))")
+        try control(
+            epoll: epoll,
+            op: EPOLL_CTL_ADD,
+            fd: fd,
+            events: events,
+            data: data,
+            name: "epoll_ctl(ADD, fd \(fd))"
+        )
     }
 
     public static func modify(epoll: CInt, fd: CInt, events: Events, data: UInt64) throws(SysError) {
-        try control(epoll: epoll, op: EPOLL_CTL_MOD, fd: fd, events: events, data: data, name: "epoll_ctl(MOD, fd \(fd))")
+        try control(
+            epoll: epoll,
+            op: EPOLL_CTL_MOD,
+            fd: fd,
+            events: events,
+            data: data,
+            name: "epoll_ctl(MOD, fd \(fd))"
+        )
     }
 
     /// EPOLL_CTL_DEL. ENOENT (not registered, or the description already closed) is not an error.
     public static func delete(epoll: CInt, fd: CInt) throws(SysError) {
         do {
             try control(epoll: epoll, op: EPOLL_CTL_DEL, fd: fd, events: [], data: 0, name: "epoll_ctl(DEL, fd \(fd))")
-        } catch where error.errno == ENOENT {
+        } catch let error where error.errno == ENOENT {
             return
         }
     }
 
     private static func control(
-        epoll: CInt, op: CInt, fd: CInt, events: Events, data: UInt64, name: @autoclosure () -> String
+        epoll: CInt,
+        op: CInt,
+        fd: CInt,
+        events: Events,
+        data: UInt64,
+        name: @autoclosure () -> String
     ) throws(SysError) {
         var event = epoll_event()
         event.events = events.rawValue
@@ -92,7 +111,11 @@ public enum Epoll {
 
     /// epoll_wait: fills `buffer` and returns how many entries are valid. `timeoutMilliseconds`
     /// -1 waits forever. EINTR is retried (with the same timeout; callers recompute deadlines).
-    public static func wait(epoll: CInt, into buffer: borrowing Buffer, timeoutMilliseconds: Int32) throws(SysError) -> Int {
+    public static func wait(
+        epoll: CInt,
+        into buffer: borrowing Buffer,
+        timeoutMilliseconds: Int32
+    ) throws(SysError) -> Int {
         let storage = buffer.storage
         let capacity = Int32(clamping: buffer.capacity)
         return Int(try sysValue("epoll_wait") { epoll_wait(epoll, storage, capacity, timeoutMilliseconds) })

@@ -152,7 +152,8 @@ public enum FileSystem {
     }
 
     /// fstatat relative to an open directory (`AT_FDCWD` semantics when `directory` is -100).
-    public static func fstatat(directory: CInt, name: String, followSymlinks: Bool = true) throws(SysError) -> FileInfo {
+    public static func fstatat(directory: CInt, name: String, followSymlinks: Bool = true) throws(SysError) -> FileInfo
+    {
         var raw = Glibc.stat()
         let flags: Int32 = followSymlinks ? 0 : AT_SYMLINK_NOFOLLOW
         _ = try sysValue("stat(\(name))") { Glibc.fstatat(directory, name, &raw, flags) }
@@ -216,7 +217,10 @@ public enum FileSystem {
     }
 
     /// mkdtemp under `parent` (default: $TMPDIR or /tmp); returns the new directory's path.
-    public static func makeTemporaryDirectory(prefix: String = "proxym", in parent: String? = nil) throws(SysError) -> String {
+    public static func makeTemporaryDirectory(
+        prefix: String = "proxym",
+        in parent: String? = nil
+    ) throws(SysError) -> String {
         let base = parent ?? ProcessEnvironment.value("TMPDIR").flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         var template = Array("\(base)/\(prefix).XXXXXX".utf8CString)
         let result = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
@@ -230,7 +234,7 @@ public enum FileSystem {
         let info: FileInfo
         do {
             info = try stat(path, followSymlinks: false)
-        } catch where error.isNoEntry {
+        } catch let error where error.isNoEntry {
             return
         }
         if !info.isDirectory {
@@ -279,14 +283,18 @@ public enum AtomicFileWriter {
     }
 
     /// Writes `contents` to a new temporary file next to `target`; returns its path.
-    public static func writeTemporary(nextTo target: String, contents: [UInt8], mode: UInt32 = 0o644) throws(SysError) -> String {
+    public static func writeTemporary(
+        nextTo target: String,
+        contents: [UInt8],
+        mode: UInt32 = 0o644
+    ) throws(SysError) -> String {
         var attempt = 0
         while true {
             let path = temporaryPath(nextTo: target)
             let file: OwnedFD
             do {
                 file = try FileSystem.createExclusive(path, mode: mode)
-            } catch where error.isExists && attempt < 8 {
+            } catch let error where error.isExists && attempt < 8 {
                 attempt += 1
                 continue
             }

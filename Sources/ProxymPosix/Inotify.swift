@@ -76,7 +76,9 @@ public enum Inotify {
             self.name = name
         }
 
-        public var description: String { "Inotify.Event(wd: \(wd), mask: \(mask), cookie: \(cookie), name: \"\(name)\")" }
+        public var description: String {
+            "Inotify.Event(wd: \(wd), mask: \(mask), cookie: \(cookie), name: \"\(name)\")"
+        }
     }
 
     /// inotify_init1(IN_CLOEXEC | IN_NONBLOCK).
@@ -95,7 +97,7 @@ public enum Inotify {
     public static func removeWatch(_ inotify: CInt, wd: Int32) throws(SysError) {
         do {
             _ = try sysValue("inotify_rm_watch(wd \(wd))") { inotify_rm_watch(inotify, wd) }
-        } catch where error.errno == EINVAL {
+        } catch let error where error.errno == EINVAL {
             return
         }
     }
@@ -131,7 +133,12 @@ public enum Inotify {
             var nameBytes = bytes[nameStart..<(nameStart + length)]
             if let nul = nameBytes.firstIndex(of: 0) { nameBytes = nameBytes[..<nul] }
             events.append(
-                Event(wd: wd, mask: Mask(rawValue: mask), cookie: cookie, name: String(decoding: nameBytes, as: UTF8.self))
+                Event(
+                    wd: wd,
+                    mask: Mask(rawValue: mask),
+                    cookie: cookie,
+                    name: String(decoding: nameBytes, as: UTF8.self)
+                )
             )
             offset = nameStart + length
         }

@@ -36,7 +36,9 @@ public enum PidFD {
 
     /// pidfd_send_signal. ESRCH (already reaped) throws; check `isNoSuchProcess`.
     public static func sendSignal(_ pidfd: CInt, _ signal: Signal) throws(SysError) {
-        _ = try sysValue("pidfd_send_signal(fd \(pidfd), \(signal))") { proxym_pidfd_send_signal(pidfd, signal.rawValue) }
+        _ = try sysValue("pidfd_send_signal(fd \(pidfd), \(signal))") {
+            proxym_pidfd_send_signal(pidfd, signal.rawValue)
+        }
     }
 }
 

@@ -25,7 +25,11 @@ public enum Socket {
     public static func listenTCP(host: String, port: UInt16, backlog: Int32 = 128) throws(SysError) -> ListeningSocket {
         let address = try SocketAddress(host: host, port: port)
         let fd = try sysValue("socket(\(host))") {
-            Glibc.socket(address.family, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue), 0)
+            Glibc.socket(
+                address.family,
+                Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue),
+                0
+            )
         }
         let socket = OwnedFD(takingOwnershipOf: fd)
         var one: Int32 = 1
@@ -42,7 +46,10 @@ public enum Socket {
     /// ECONNABORTED (the client gave up before we accepted) or EMFILE throw; a listener simply
     /// tries again on its next readiness.
     public static func accept(_ listener: CInt) throws(SysError) -> IOResult<OwnedFD> {
-        switch try sys("accept4(fd \(listener))", { accept4(listener, nil, nil, Int32(SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue)) }) {
+        switch try sys(
+            "accept4(fd \(listener))",
+            { accept4(listener, nil, nil, Int32(SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue)) }
+        ) {
         case .ready(let fd): return .ready(OwnedFD(takingOwnershipOf: fd))
         case .wouldBlock: return .wouldBlock
         }
@@ -50,10 +57,19 @@ public enum Socket {
 
     /// Connects to a numeric host and port, waiting at most `timeout` (poll on a non-blocking
     /// connect). The returned socket is blocking unless `nonBlocking`. ETIMEDOUT on timeout.
-    public static func connectTCP(host: String, port: UInt16, timeout: Duration, nonBlocking: Bool = false) throws(SysError) -> OwnedFD {
+    public static func connectTCP(
+        host: String,
+        port: UInt16,
+        timeout: Duration,
+        nonBlocking: Bool = false
+    ) throws(SysError) -> OwnedFD {
         let address = try SocketAddress(host: host, port: port)
         let fd = try sysValue("socket(\(host))") {
-            Glibc.socket(address.family, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue), 0)
+            Glibc.socket(
+                address.family,
+                Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue),
+                0
+            )
         }
         let socket = OwnedFD(takingOwnershipOf: fd)
         let rc = address.withSockAddr { Glibc.connect(fd, $0, $1) }
@@ -87,7 +103,9 @@ public enum Socket {
         var result: Result<IOResult<Int>, SysError> = .success(.wouldBlock)
         bytes.withUnsafeBytes { raw in
             do throws(SysError) {
-                result = .success(try sys("send(fd \(fd))") { Glibc.send(fd, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL)) })
+                result = .success(
+                    try sys("send(fd \(fd))") { Glibc.send(fd, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL)) }
+                )
             } catch {
                 result = .failure(error)
             }
@@ -117,7 +135,7 @@ public enum Socket {
         }
         do {
             _ = try sysValue("shutdown(fd \(fd))") { Glibc.shutdown(fd, value) }
-        } catch where error.errno == ENOTCONN {
+        } catch let error where error.errno == ENOTCONN {
             return  // the peer already went away: nothing left to shut down
         }
     }
@@ -193,11 +211,15 @@ struct SocketAddress: CustomStringConvertible {
         switch storage {
         case .v4(var address):
             return withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    body($0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
         case .v6(var address):
             return withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    body($0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                }
             }
         }
     }
@@ -206,8 +228,14 @@ struct SocketAddress: CustomStringConvertible {
         var copy = storage
         return withUnsafePointer(to: &copy) { pointer in
             switch Int32(storage.ss_family) {
-            case AF_INET: return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }
-            case AF_INET6: return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) }
+            case AF_INET:
+                return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                    UInt16(bigEndian: $0.pointee.sin_port)
+                }
+            case AF_INET6:
+                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                    UInt16(bigEndian: $0.pointee.sin6_port)
+                }
             default: return 0
             }
         }
@@ -222,13 +250,15 @@ struct SocketAddress: CustomStringConvertible {
                 return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address -> String in
                     var raw = address.pointee.sin_addr
                     _ = inet_ntop(AF_INET, &raw, &buffer, socklen_t(buffer.count))
-                    return "\(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)):\(UInt16(bigEndian: address.pointee.sin_port))"
+                    return
+                        "\(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)):\(UInt16(bigEndian: address.pointee.sin_port))"
                 }
             case AF_INET6:
                 return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address -> String in
                     var raw = address.pointee.sin6_addr
                     _ = inet_ntop(AF_INET6, &raw, &buffer, socklen_t(buffer.count))
-                    return "[\(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))]:\(UInt16(bigEndian: address.pointee.sin6_port))"
+                    return
+                        "[\(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))]:\(UInt16(bigEndian: address.pointee.sin6_port))"
                 }
             case AF_UNIX:
                 return "unix"
@@ -266,7 +296,9 @@ public enum UnixDatagram {
         let address = try UnixAddress(path)
         _ = try sysValue("sendto(\(path))") {
             address.withSockAddr { pointer, length in
-                bytes.withUnsafeBytes { Glibc.sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), pointer, length) }
+                bytes.withUnsafeBytes {
+                    Glibc.sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), pointer, length)
+                }
             }
         }
         try socket.close()

@@ -47,7 +47,10 @@ public enum Spawn {
         defer { posix_spawnattr_destroy(attributes) }
 
         // stdin: /dev/null.
-        try check("posix_spawn_file_actions_addopen(/dev/null)", posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0))
+        try check(
+            "posix_spawn_file_actions_addopen(/dev/null)",
+            posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0)
+        )
         // stdout/stderr. dup2 onto 1/2 clears close-on-exec on the child's copy, and the
         // original write ends are close-on-exec, so the child holds exactly one write end each.
         try redirect(actions, fd: 1, output: stdout, writeEnd: stdoutPipe?.second.rawValue)
@@ -63,7 +66,10 @@ public enum Spawn {
         sigdelset(&defaults, SIGSTOP)
         try check("posix_spawnattr_setsigmask", posix_spawnattr_setsigmask(attributes, &emptyMask))
         try check("posix_spawnattr_setsigdefault", posix_spawnattr_setsigdefault(attributes, &defaults))
-        try check("posix_spawnattr_setflags", posix_spawnattr_setflags(attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)))
+        try check(
+            "posix_spawnattr_setflags",
+            posix_spawnattr_setflags(attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        )
 
         let argv = CStringArray([argv0 ?? executable] + arguments)
         defer { argv.free() }
@@ -99,13 +105,19 @@ public enum Spawn {
     }
 
     private static func redirect(
-        _ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, fd: CInt, output: Output, writeEnd: CInt?
+        _ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>,
+        fd: CInt,
+        output: Output,
+        writeEnd: CInt?
     ) throws(SysError) {
         switch output {
         case .inherit:
             return
         case .null:
-            try check("posix_spawn_file_actions_addopen(/dev/null)", posix_spawn_file_actions_addopen(actions, fd, "/dev/null", O_WRONLY, 0))
+            try check(
+                "posix_spawn_file_actions_addopen(/dev/null)",
+                posix_spawn_file_actions_addopen(actions, fd, "/dev/null", O_WRONLY, 0)
+            )
         case .pipe:
             guard let writeEnd else { preconditionFailure("pipe output without a pipe") }
             try check("posix_spawn_file_actions_adddup2", posix_spawn_file_actions_adddup2(actions, writeEnd, fd))

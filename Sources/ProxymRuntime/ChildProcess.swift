@@ -110,7 +110,11 @@ public final class ChildProcess {
         self.killGrace = killGrace
         self.onExit = onExit
         var spawned = try Spawn.start(
-            executable: executable, arguments: arguments, environment: environment, stdout: stdout, stderr: stderr
+            executable: executable,
+            arguments: arguments,
+            environment: environment,
+            stdout: stdout,
+            stderr: stderr
         )
         pid = spawned.pid
         startedAt = loop.now
@@ -147,7 +151,7 @@ public final class ChildProcess {
         guard let raw = pidfd?.rawValue else { return }
         do {
             try PidFD.sendSignal(raw, signal)
-        } catch where error.isNoSuchProcess {
+        } catch let error where error.isNoSuchProcess {
             return  // exited; the pidfd will report it
         }
     }

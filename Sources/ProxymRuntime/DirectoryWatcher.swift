@@ -80,7 +80,7 @@ public final class DirectoryWatcher {
         // Errors other than "not there (yet)" are worth reporting at start.
         do {
             try addDirectoryWatch()
-        } catch where error.isNoEntry || error.isNotDirectory {
+        } catch let error where error.isNoEntry || error.isNotDirectory {
             missing = true
             attach()
         }
@@ -234,7 +234,9 @@ public final class DirectoryWatcher {
         }
         if let parentWatch, event.wd == parentWatch {
             if !mask.intersection([.deleteSelf, .moveSelf, .ignored, .unmount]).isEmpty {
-                if mask.contains(.moveSelf), let fd = inotify?.rawValue { try? Inotify.removeWatch(fd, wd: parentWatch) }
+                if mask.contains(.moveSelf), let fd = inotify?.rawValue {
+                    try? Inotify.removeWatch(fd, wd: parentWatch)
+                }
                 self.parentWatch = nil
                 attach()
                 return

@@ -59,7 +59,12 @@ public final class EventLoop {
     public init() throws(SysError) {
         epoll = try Epoll.create()
         timerFD = try TimerFD.create()
-        try Epoll.add(epoll: epoll.rawValue, fd: timerFD.rawValue, events: .in, data: EventLoop.pack(fd: timerFD.rawValue, generation: 0))
+        try Epoll.add(
+            epoll: epoll.rawValue,
+            fd: timerFD.rawValue,
+            events: .in,
+            data: EventLoop.pack(fd: timerFD.rawValue, generation: 0)
+        )
     }
 
     /// The monotonic clock (CLOCK_MONOTONIC), read fresh each time.
@@ -82,11 +87,20 @@ public final class EventLoop {
     /// Adds `fd` to the epoll set. `handler` gets the ready events (err/hup are always reported).
     /// The fd stays owned by the caller, who must `deregister` before closing it.
     @discardableResult
-    public func register(fd: CInt, events: Epoll.Events, _ handler: @escaping (Epoll.Events) -> Void) throws(SysError) -> Registration {
+    public func register(
+        fd: CInt,
+        events: Epoll.Events,
+        _ handler: @escaping (Epoll.Events) -> Void
+    ) throws(SysError) -> Registration {
         assertOnLoopThread()
         precondition(handlers[fd] == nil, "fd \(fd) is already registered; deregister it first")
         let generation = takeGeneration()
-        try Epoll.add(epoll: epoll.rawValue, fd: fd, events: events, data: EventLoop.pack(fd: fd, generation: generation))
+        try Epoll.add(
+            epoll: epoll.rawValue,
+            fd: fd,
+            events: events,
+            data: EventLoop.pack(fd: fd, generation: generation)
+        )
         handlers[fd] = Handler(generation: generation, events: events, action: handler)
         return Registration(fd: fd, generation: generation)
     }
@@ -98,7 +112,9 @@ public final class EventLoop {
             preconditionFailure("modify on a stale registration \(registration)")
         }
         try Epoll.modify(
-            epoll: epoll.rawValue, fd: registration.fd, events: events,
+            epoll: epoll.rawValue,
+            fd: registration.fd,
+            events: events,
             data: EventLoop.pack(fd: registration.fd, generation: registration.generation)
         )
         handler.events = events

@@ -10,7 +10,11 @@ public final class SignalSource {
     private let onSignal: (Signal, Int32) -> Void
 
     /// - Parameter onSignal: called with the signal and the sender's pid (0 if the kernel sent it).
-    public init(loop: EventLoop, signals: SignalSet, onSignal: @escaping (Signal, _ senderPID: Int32) -> Void) throws(SysError) {
+    public init(
+        loop: EventLoop,
+        signals: SignalSet,
+        onSignal: @escaping (Signal, _ senderPID: Int32) -> Void
+    ) throws(SysError) {
         self.loop = loop
         self.onSignal = onSignal
         let fd = try SignalFD.create(signals)

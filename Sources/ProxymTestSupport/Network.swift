@@ -18,7 +18,16 @@ public func httpGet(
     headers: [(String, String)] = [],
     timeout: Duration = .seconds(5)
 ) -> (status: Int, body: String)? {
-    guard let response = httpRequest(host: host, port: port, method: "GET", path: path, headers: headers, timeout: timeout) else {
+    guard
+        let response = httpRequest(
+            host: host,
+            port: port,
+            method: "GET",
+            path: path,
+            headers: headers,
+            timeout: timeout
+        )
+    else {
         return nil
     }
     return (response.status, String(decoding: response.body, as: UTF8.self))

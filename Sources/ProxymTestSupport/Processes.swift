@@ -19,7 +19,13 @@ public func runToCompletion(
     timeout: Duration = .seconds(30)
 ) throws -> CompletedProcess {
     let env = environment ?? ProcessEnvironment.entries(ProcessEnvironment.current())
-    var spawned = try Spawn.start(executable: executable, arguments: arguments, environment: env, stdout: .pipe, stderr: .pipe)
+    var spawned = try Spawn.start(
+        executable: executable,
+        arguments: arguments,
+        environment: env,
+        stdout: .pipe,
+        stderr: .pipe
+    )
     var stdoutFD = spawned.stdout.take()
     var stderrFD = spawned.stderr.take()
     let pidfd = spawned.pidfd

@@ -55,7 +55,11 @@ struct FileSystemTests {
         try withTemporaryDirectory { directory in
             let target = directory + "/haproxy.cfg"
             try writeFile(target, "old")
-            let temporary = try AtomicFileWriter.writeTemporary(nextTo: target, contents: Array("new".utf8), mode: 0o640)
+            let temporary = try AtomicFileWriter.writeTemporary(
+                nextTo: target,
+                contents: Array("new".utf8),
+                mode: 0o640
+            )
             #expect(FileSystem.directoryName(temporary) == directory)
             #expect(FileSystem.baseName(temporary).hasPrefix(".haproxy.cfg."))
             #expect(try FileSystem.stat(temporary).permissions == 0o640)

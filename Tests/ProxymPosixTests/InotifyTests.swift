@@ -16,7 +16,9 @@ struct InotifyTests {
             #expect(try Descriptor.isCloseOnExec(inotify.rawValue))
             #expect(try Descriptor.isNonBlocking(inotify.rawValue))
             let wd = try Inotify.addWatch(
-                inotify.rawValue, path: directory, mask: [.create, .closeWrite, .movedFrom, .movedTo, .delete, .onlyDir]
+                inotify.rawValue,
+                path: directory,
+                mask: [.create, .closeWrite, .movedFrom, .movedTo, .delete, .onlyDir]
             )
             #expect(try Inotify.read(inotify.rawValue) == .wouldBlock)
 
@@ -75,14 +77,22 @@ struct InotifyTests {
     @Test func parsesRecordsFromRawBytes() {
         var bytes: [UInt8] = []
         func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
-        append(Int32(3)); append(UInt32(0x100)); append(UInt32(0)); append(UInt32(16))
+        append(Int32(3))
+        append(UInt32(0x100))
+        append(UInt32(0))
+        append(UInt32(16))
         bytes += Array("x.json".utf8) + [UInt8](repeating: 0, count: 10)
-        append(Int32(-1)); append(UInt32(0x4000)); append(UInt32(0)); append(UInt32(0))
+        append(Int32(-1))
+        append(UInt32(0x4000))
+        append(UInt32(0))
+        append(UInt32(0))
         let events = bytes.withUnsafeBytes { Inotify.parse($0) }
-        #expect(events == [
-            Inotify.Event(wd: 3, mask: .create, cookie: 0, name: "x.json"),
-            Inotify.Event(wd: -1, mask: .queueOverflow, cookie: 0, name: ""),
-        ])
+        #expect(
+            events == [
+                Inotify.Event(wd: 3, mask: .create, cookie: 0, name: "x.json"),
+                Inotify.Event(wd: -1, mask: .queueOverflow, cookie: 0, name: ""),
+            ]
+        )
         #expect(Inotify.Mask([.create, .isDir]).description == "[create,isDir]")
     }
 }

@@ -43,7 +43,9 @@ struct SocketTests {
 
     @Test func connectionRefusedAndBadHost() throws {
         let port = try freeTCPPort()
-        let refused = #expect(throws: SysError.self) { _ = try Socket.connectTCP(host: "127.0.0.1", port: port, timeout: .seconds(5)) }
+        let refused = #expect(throws: SysError.self) {
+            _ = try Socket.connectTCP(host: "127.0.0.1", port: port, timeout: .seconds(5))
+        }
         #expect(refused?.isConnectionRefused == true)
         let bad = #expect(throws: SysError.self) { _ = try Socket.listenTCP(host: "not-an-address", port: 0) }
         #expect(bad?.errno == SysError.Code.invalidArgument)
@@ -84,7 +86,10 @@ struct SocketTests {
         }
         try Socket.sendAll(client.rawValue, Array("GET / HTTP/1.1\r\n\r\n".utf8))
         try Descriptor.setNonBlocking(server.rawValue, false)
-        try Socket.sendAll(server.rawValue, Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n".utf8))
+        try Socket.sendAll(
+            server.rawValue,
+            Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n".utf8)
+        )
         try Socket.shutdown(server.rawValue, .both)
         var received: [UInt8] = []
         while case .ready(let chunk) = try client.read(maxBytes: 4096), !chunk.isEmpty { received += chunk }

@@ -78,7 +78,9 @@ struct SpawnTests {
         #expect(stdout.hasPrefix("out:hi\n"))
         #expect(stderr == "err\n")
         // Exactly what we passed (sh adds PWD, SHLVL and _ on its own).
-        let names = stdout.split(separator: "\n").dropFirst().compactMap { $0.split(separator: "=").first.map(String.init) }
+        let names = stdout.split(separator: "\n").dropFirst().compactMap {
+            $0.split(separator: "=").first.map(String.init)
+        }
         #expect(Set(names).subtracting(["PWD", "SHLVL", "_"]) == ["GREETING", "PATH"])
     }
 
@@ -117,7 +119,11 @@ struct SpawnTests {
     @Test func childGetsDefaultDispositionsAfterDaemonSetup() async {
         await #expect(processExitsWith: .success) {
             _ = try SignalFD.prepareProcess(blocking: SignalSet([.term, .hup, .usr1, .usr2]))
-            let result = try runToCompletion("/bin/sh", ["-c", "grep -E '^Sig(Blk|Ign)' /proc/self/status"], environment: [])
+            let result = try runToCompletion(
+                "/bin/sh",
+                ["-c", "grep -E '^Sig(Blk|Ign)' /proc/self/status"],
+                environment: []
+            )
             let lines = result.stdout.split(separator: "\n")
             guard lines.count == 2, lines[0] == "SigBlk:\t0000000000000000", lines[1].hasPrefix("SigIgn:\t") else {
                 CurrentProcess.exit(2)
@@ -125,7 +131,8 @@ struct SpawnTests {
             // Signals 1...31 (SIGPIPE among them) are back to default. glibc's posix_spawn leaves
             // its two internal real-time signals (32, 33: bits 0x180000000) ignored in the child,
             // which sigfillset can not name; the exec'd program's own libc reinstalls them.
-            guard let ignored = UInt64(lines[1].dropFirst("SigIgn:\t".count), radix: 16), ignored & 0x7FFF_FFFF == 0 else {
+            guard let ignored = UInt64(lines[1].dropFirst("SigIgn:\t".count), radix: 16), ignored & 0x7FFF_FFFF == 0
+            else {
                 CurrentProcess.exit(3)
             }
         }
@@ -146,7 +153,12 @@ struct SpawnTests {
             let before = try spawnRelatedDescriptors()
             for _ in 0..<5 {
                 _ = try? Spawn.start(executable: "/nonexistent/haproxy", environment: [], stdout: .pipe, stderr: .pipe)
-                _ = try? Spawn.start(executable: "no-such-program-proxym", environment: [], stdout: .pipe, stderr: .null)
+                _ = try? Spawn.start(
+                    executable: "no-such-program-proxym",
+                    environment: [],
+                    stdout: .pipe,
+                    stderr: .null
+                )
                 _ = try? Spawn.start(executable: "/etc/hostname", environment: [], stdout: .null, stderr: .pipe)
             }
             if try spawnRelatedDescriptors() != before { CurrentProcess.exit(2) }
@@ -158,7 +170,9 @@ struct SpawnTests {
         await #expect(processExitsWith: .success) {
             let before = try spawnRelatedDescriptors()
             let result = try runToCompletion("/bin/sh", ["-c", "echo hi; echo there >&2; exit 7"], environment: [])
-            if result.status != .exited(7) || result.stdout != "hi\n" || result.stderr != "there\n" { CurrentProcess.exit(3) }
+            if result.status != .exited(7) || result.stdout != "hi\n" || result.stderr != "there\n" {
+                CurrentProcess.exit(3)
+            }
             if try spawnRelatedDescriptors() != before { CurrentProcess.exit(2) }
         }
     }

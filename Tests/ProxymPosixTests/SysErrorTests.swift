@@ -12,8 +12,14 @@ struct SysErrorTests {
     }
 
     @Test func descriptionWithoutArgument() {
-        #expect(SysError(call: "epoll_create1", errno: SysError.Code.noSpace).description == "epoll_create1: No space left on device (errno 28)")
-        #expect(SysError(call: "pipe2()", errno: SysError.Code.noEntry).description == "pipe2: No such file or directory (errno 2)")
+        #expect(
+            SysError(call: "epoll_create1", errno: SysError.Code.noSpace).description
+                == "epoll_create1: No space left on device (errno 28)"
+        )
+        #expect(
+            SysError(call: "pipe2()", errno: SysError.Code.noEntry).description
+                == "pipe2: No such file or directory (errno 2)"
+        )
     }
 
     @Test func namedErrnos() {

@@ -37,7 +37,13 @@ struct TestSupportTests {
             #expect(failed.stderr.contains("this-is-not-a-keyword") || failed.stdout.contains("this-is-not-a-keyword"))
 
             let guardian = ProcessGuard()
-            let server = try Spawn.start(executable: haproxy, arguments: ["-db", "-f", config], environment: [], stdout: .null, stderr: .null)
+            let server = try Spawn.start(
+                executable: haproxy,
+                arguments: ["-db", "-f", config],
+                environment: [],
+                stdout: .null,
+                stderr: .null
+            )
             guardian.track(server.pid)
             var response: (status: Int, body: String)?
             let answered = waitUntil(timeout: .seconds(20), poll: .milliseconds(20)) {
@@ -58,6 +64,11 @@ struct TestSupportTests {
         #expect(!waitUntil(timeout: .milliseconds(50), poll: .milliseconds(5)) { false })
         #expect(MonotonicClock.nanoseconds() - start >= 50_000_000)
         var count = 0
-        #expect(waitUntil(timeout: .seconds(5), poll: .milliseconds(1)) { count += 1; return count == 3 })
+        #expect(
+            waitUntil(timeout: .seconds(5), poll: .milliseconds(1)) {
+                count += 1
+                return count == 3
+            }
+        )
     }
 }

@@ -18,8 +18,13 @@ struct ChildProcessTests {
         var outcome: ChildProcess.Outcome?
         var calls = 0
         let child = try ChildProcess(
-            loop: loop, executable: "/bin/sh", arguments: ["-c", script], environment: ["PATH=/usr/bin:/bin"],
-            outputLimit: outputLimit, timeout: timeout, killGrace: killGrace
+            loop: loop,
+            executable: "/bin/sh",
+            arguments: ["-c", script],
+            environment: ["PATH=/usr/bin:/bin"],
+            outputLimit: outputLimit,
+            timeout: timeout,
+            killGrace: killGrace
         ) { result in
             calls += 1
             outcome = result
@@ -58,7 +63,9 @@ struct ChildProcessTests {
 
     /// 1 MiB of output against a 1 KiB cap: the child is never blocked, the first KiB is kept.
     @Test func outputIsCappedAndTheChildNeverBlocks() throws {
-        let outcome = try #require(try run("head -c 1048576 /dev/zero | tr '\\0' 'x'; echo done >&2", outputLimit: 1024))
+        let outcome = try #require(
+            try run("head -c 1048576 /dev/zero | tr '\\0' 'x'; echo done >&2", outputLimit: 1024)
+        )
         #expect(outcome.status == .exited(0))
         #expect(outcome.stdout.count == 1024)
         #expect(outcome.stdout.allSatisfy { $0 == UInt8(ascii: "x") })
@@ -91,7 +98,11 @@ struct ChildProcessTests {
 
     @Test func timeoutEscalatesToKillWhenTermIsIgnored() throws {
         let outcome = try #require(
-            try run("trap '' TERM; while :; do sleep 0.05; done", timeout: .milliseconds(100), killGrace: .milliseconds(200))
+            try run(
+                "trap '' TERM; while :; do sleep 0.05; done",
+                timeout: .milliseconds(100),
+                killGrace: .milliseconds(200)
+            )
         )
         #expect(outcome.timedOut)
         #expect(outcome.status == .signaled(.kill))
@@ -117,7 +128,10 @@ struct ChildProcessTests {
         var order: [Int] = []
         for (index, code) in [5, 0, 7].enumerated() {
             let child = try ChildProcess(
-                loop: loop, executable: "/bin/sh", arguments: ["-c", "sleep 0.\(index * 2); exit \(code)"], environment: []
+                loop: loop,
+                executable: "/bin/sh",
+                arguments: ["-c", "sleep 0.\(index * 2); exit \(code)"],
+                environment: []
             ) { outcome in
                 finished[outcome.pid] = outcome.status
                 order.append(index)
@@ -133,7 +147,9 @@ struct ChildProcessTests {
         let loop = try EventLoop()
         let guardian = ProcessGuard()
         var outcome: ChildProcess.Outcome?
-        let child = try ChildProcess(loop: loop, executable: "/bin/sleep", arguments: ["30"], environment: []) { outcome = $0 }
+        let child = try ChildProcess(loop: loop, executable: "/bin/sleep", arguments: ["30"], environment: []) {
+            outcome = $0
+        }
         guardian.track(child.pid)
         try child.sendSignal(.usr2)
         try pump(loop) { outcome != nil }

@@ -15,7 +15,8 @@ struct DirectoryWatcherTests {
 
         init(path: String, retryInterval: Duration = .milliseconds(50)) throws {
             loop = try EventLoop()
-            watcher = try DirectoryWatcher(loop: loop, path: path, retryInterval: retryInterval) { [unowned self] event in
+            watcher = try DirectoryWatcher(loop: loop, path: path, retryInterval: retryInterval) {
+                [unowned self] event in
                 self.events.append(event)
             }
         }
@@ -50,28 +51,40 @@ struct DirectoryWatcherTests {
 
             // In-place write: create, then close-write.
             try writeFile(directory + "/a.json", "{}")
-            #expect(try harness.waitFor(.file(name: "a.json", change: .written)) == [
-                .file(name: "a.json", change: .created), .file(name: "a.json", change: .written),
-            ])
+            #expect(
+                try harness.waitFor(.file(name: "a.json", change: .written)) == [
+                    .file(name: "a.json", change: .created), .file(name: "a.json", change: .written),
+                ]
+            )
 
             // Save-by-rename, like an editor.
             try writeFile(directory + "/x.json.tmp", "{}")
             try FileSystem.rename(from: directory + "/x.json.tmp", to: directory + "/x.json")
-            #expect(try harness.waitFor(.file(name: "x.json", change: .movedIn)) == [
-                .file(name: "x.json.tmp", change: .created), .file(name: "x.json.tmp", change: .written),
-                .file(name: "x.json.tmp", change: .movedOut), .file(name: "x.json", change: .movedIn),
-            ])
+            #expect(
+                try harness.waitFor(.file(name: "x.json", change: .movedIn)) == [
+                    .file(name: "x.json.tmp", change: .created), .file(name: "x.json.tmp", change: .written),
+                    .file(name: "x.json.tmp", change: .movedOut), .file(name: "x.json", change: .movedIn),
+                ]
+            )
 
             // Delete.
             try FileSystem.unlink(directory + "/a.json")
-            #expect(try harness.waitFor(.file(name: "a.json", change: .deleted)) == [.file(name: "a.json", change: .deleted)])
+            #expect(
+                try harness.waitFor(.file(name: "a.json", change: .deleted)) == [
+                    .file(name: "a.json", change: .deleted)
+                ]
+            )
 
             // Move out of the directory.
             try FileSystem.mkdir(directory + "/../" + FileSystem.baseName(directory) + ".out")
             let outside = directory + ".out"
             defer { try? FileSystem.removeTree(outside) }
             try FileSystem.rename(from: directory + "/x.json", to: outside + "/x.json")
-            #expect(try harness.waitFor(.file(name: "x.json", change: .movedOut)) == [.file(name: "x.json", change: .movedOut)])
+            #expect(
+                try harness.waitFor(.file(name: "x.json", change: .movedOut)) == [
+                    .file(name: "x.json", change: .movedOut)
+                ]
+            )
 
             // Subdirectories are not reported.
             try FileSystem.mkdir(directory + "/sub")
@@ -97,7 +110,11 @@ struct DirectoryWatcherTests {
             #expect(harness.watcher.isWatching)
 
             try writeFile(directory + "/b.json", "{}")
-            #expect(try harness.waitFor(.file(name: "b.json", change: .written)).contains(.file(name: "b.json", change: .created)))
+            #expect(
+                try harness.waitFor(.file(name: "b.json", change: .written)).contains(
+                    .file(name: "b.json", change: .created)
+                )
+            )
         }
     }
 

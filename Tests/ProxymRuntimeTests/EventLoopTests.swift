@@ -14,7 +14,9 @@ struct EventLoopTests {
         let registration = try loop.register(fd: reader, events: .in) { events in
             calls += 1
             #expect(events.contains(.in))
-            while case .ready(let chunk)? = try? Descriptor.read(reader, maxBytes: 2), !chunk.isEmpty { received += chunk }
+            while case .ready(let chunk)? = try? Descriptor.read(reader, maxBytes: 2), !chunk.isEmpty {
+                received += chunk
+            }
         }
         try loop.runOnce(timeout: .zero)
         #expect(calls == 0)
