@@ -25,6 +25,7 @@
 // GNU extensions hidden from Swift without _GNU_SOURCE; same prototypes as glibc's.
 extern int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags);
 extern int pipe2(int pipefd[2], int flags);
+extern int dup3(int oldfd, int newfd, int flags);
 
 // pidfd (Linux 5.3+): no glibc wrapper is guaranteed on every libc, so call the syscalls.
 static inline int proxym_pidfd_open(pid_t pid, unsigned int flags) {

@@ -1,0 +1,329 @@
+import CSystemd
+import Glibc
+
+/// What stat(2) says about a file.
+public struct FileInfo: Sendable, Hashable {
+    public var device: UInt64
+    public var inode: UInt64
+    public var size: Int64
+    /// st_mtim as nanoseconds since the Unix epoch.
+    public var modificationNanoseconds: Int64
+    /// st_mode: file type and permission bits.
+    public var mode: UInt32
+
+    public init(device: UInt64, inode: UInt64, size: Int64, modificationNanoseconds: Int64, mode: UInt32) {
+        self.device = device
+        self.inode = inode
+        self.size = size
+        self.modificationNanoseconds = modificationNanoseconds
+        self.mode = mode
+    }
+
+    static let typeMask: UInt32 = 0o170000
+    public var isDirectory: Bool { mode & FileInfo.typeMask == 0o040000 }
+    public var isRegular: Bool { mode & FileInfo.typeMask == 0o100000 }
+    public var isSymlink: Bool { mode & FileInfo.typeMask == 0o120000 }
+    /// The permission bits (mode & 0o7777).
+    public var permissions: UInt32 { mode & 0o7777 }
+
+    init(_ raw: Glibc.stat) {
+        self.init(
+            device: UInt64(raw.st_dev),
+            inode: UInt64(raw.st_ino),
+            size: Int64(raw.st_size),
+            modificationNanoseconds: Int64(raw.st_mtim.tv_sec) &* 1_000_000_000 &+ Int64(raw.st_mtim.tv_nsec),
+            mode: UInt32(raw.st_mode)
+        )
+    }
+}
+
+/// One name in a directory (without "." and "..").
+public struct DirectoryEntry: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        case file, directory, symlink, other
+        /// The filesystem does not report types in readdir; stat the entry if it matters.
+        case unknown
+    }
+
+    public var name: String
+    public var type: Kind
+    public var inode: UInt64
+
+    public init(name: String, type: Kind, inode: UInt64) {
+        self.name = name
+        self.type = type
+        self.inode = inode
+    }
+}
+
+/// Paths are Swift strings; every fd opened here is close-on-exec.
+public enum FileSystem {
+    /// Opens read-only (blocking).
+    public static func openForReading(_ path: String) throws(SysError) -> OwnedFD {
+        let fd = try sysValue("open(\(path))") { open(path, O_RDONLY | O_CLOEXEC) }
+        return OwnedFD(takingOwnershipOf: fd)
+    }
+
+    /// Opens a directory (O_DIRECTORY), e.g. to fsync it or as a base for `fstatat`.
+    public static func openDirectory(_ path: String) throws(SysError) -> OwnedFD {
+        let fd = try sysValue("open(\(path))") { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        return OwnedFD(takingOwnershipOf: fd)
+    }
+
+    /// Creates `path` exclusively (O_CREAT|O_EXCL|O_WRONLY|O_CLOEXEC): throws EEXIST if anything,
+    /// even a dangling symlink, is there.
+    public static func createExclusive(_ path: String, mode: UInt32 = 0o644) throws(SysError) -> OwnedFD {
+        let fd = try sysValue("open(\(path))") { open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode_t(mode)) }
+        return OwnedFD(takingOwnershipOf: fd)
+    }
+
+    /// Creates or truncates `path` and writes `contents` (not atomic; see `AtomicFileWriter`).
+    public static func writeFile(_ path: String, contents: [UInt8], mode: UInt32 = 0o644) throws(SysError) {
+        let fd = try sysValue("open(\(path))") { open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, mode_t(mode)) }
+        let file = OwnedFD(takingOwnershipOf: fd)
+        try file.writeAll(contents)
+        try file.close()
+    }
+
+    /// Reads a whole file. Throws EFBIG ("File too large") if it holds more than `limit` bytes,
+    /// so a runaway input can not exhaust memory.
+    public static func readFile(_ path: String, limit: Int) throws(SysError) -> [UInt8] {
+        precondition(limit >= 0)
+        let file = try openForReading(path)
+        var contents: [UInt8] = []
+        let chunkSize = 64 * 1024
+        while true {
+            let room = min(chunkSize, limit - contents.count + 1)  // one byte past the limit detects overflow
+            let chunk: [UInt8]
+            do throws(SysError) {
+                switch try file.read(maxBytes: max(room, 1)) {
+                case .ready(let bytes): chunk = bytes
+                case .wouldBlock: throw SysError(call: "read(\(path))", errno: EAGAIN)
+                }
+            } catch {
+                throw SysError(call: "read(\(path))", errno: error.errno)  // name the file, not the fd
+            }
+            if chunk.isEmpty { return contents }
+            contents.append(contentsOf: chunk)
+            if contents.count > limit { throw SysError(call: "read(\(path))", errno: EFBIG) }
+        }
+    }
+
+    /// The names in a directory, unsorted, without "." and "..".
+    public static func listDirectory(_ path: String) throws(SysError) -> [DirectoryEntry] {
+        try listDirectory(opened: try openDirectory(path), path: path)
+    }
+
+    /// Lists an already opened directory and closes it.
+    static func listDirectory(opened directory: consuming OwnedFD, path: String) throws(SysError) -> [DirectoryEntry] {
+        guard let stream = fdopendir(directory.rawValue) else {
+            throw SysError(call: "fdopendir(\(path))", errno: Glibc.errno)
+        }
+        // The DIR stream owns the fd from here on; closedir closes it.
+        _ = directory.release()
+        defer { closedir(stream) }
+        var entries: [DirectoryEntry] = []
+        while true {
+            Glibc.errno = 0
+            guard let entry = readdir(stream) else {
+                let code = Glibc.errno
+                if code != 0 { throw SysError(call: "readdir(\(path))", errno: code) }
+                return entries
+            }
+            let name = withUnsafeBytes(of: &entry.pointee.d_name) { raw in
+                let bytes = raw.prefix { $0 != 0 }
+                return String(decoding: bytes, as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            let kind: DirectoryEntry.Kind
+            switch Int32(entry.pointee.d_type) {
+            case Int32(DT_REG): kind = .file
+            case Int32(DT_DIR): kind = .directory
+            case Int32(DT_LNK): kind = .symlink
+            case Int32(DT_UNKNOWN): kind = .unknown
+            default: kind = .other
+            }
+            entries.append(DirectoryEntry(name: name, type: kind, inode: UInt64(entry.pointee.d_ino)))
+        }
+    }
+
+    public static func stat(_ path: String, followSymlinks: Bool = true) throws(SysError) -> FileInfo {
+        try fstatat(directory: AT_FDCWD, name: path, followSymlinks: followSymlinks)
+    }
+
+    /// fstatat relative to an open directory (`AT_FDCWD` semantics when `directory` is -100).
+    public static func fstatat(directory: CInt, name: String, followSymlinks: Bool = true) throws(SysError) -> FileInfo
+    {
+        var raw = Glibc.stat()
+        let flags: Int32 = followSymlinks ? 0 : AT_SYMLINK_NOFOLLOW
+        _ = try sysValue("stat(\(name))") { Glibc.fstatat(directory, name, &raw, flags) }
+        return FileInfo(raw)
+    }
+
+    public static func fstat(_ fd: CInt) throws(SysError) -> FileInfo {
+        var raw = Glibc.stat()
+        _ = try sysValue("fstat(fd \(fd))") { Glibc.fstat(fd, &raw) }
+        return FileInfo(raw)
+    }
+
+    /// True if `path` exists (following symlinks). Errors other than "not there" count as existing.
+    public static func exists(_ path: String) -> Bool {
+        do {
+            _ = try stat(path)
+            return true
+        } catch {
+            return !(error.isNoEntry || error.isNotDirectory)
+        }
+    }
+
+    /// A regular file we may execute (access X_OK).
+    public static func isExecutableFile(_ path: String) -> Bool {
+        guard let info = try? stat(path), info.isRegular else { return false }
+        return access(path, X_OK) == 0
+    }
+
+    /// rename(2): atomic replacement within one filesystem.
+    public static func rename(from source: String, to destination: String) throws(SysError) {
+        _ = try sysValue("rename(\(source) -> \(destination))") { Glibc.rename(source, destination) }
+    }
+
+    public static func unlink(_ path: String) throws(SysError) {
+        _ = try sysValue("unlink(\(path))") { Glibc.unlink(path) }
+    }
+
+    public static func mkdir(_ path: String, mode: UInt32 = 0o755) throws(SysError) {
+        _ = try sysValue("mkdir(\(path))") { Glibc.mkdir(path, mode_t(mode)) }
+    }
+
+    public static func removeDirectory(_ path: String) throws(SysError) {
+        _ = try sysValue("rmdir(\(path))") { Glibc.rmdir(path) }
+    }
+
+    public static func symlink(target: String, at path: String) throws(SysError) {
+        _ = try sysValue("symlink(\(path))") { Glibc.symlink(target, path) }
+    }
+
+    public static func readLink(_ path: String) throws(SysError) -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = try sysValue("readlink(\(path))") { Glibc.readlink(path, &buffer, buffer.count - 1) }
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// open + fsync + close on a directory, so a rename inside it survives a crash.
+    public static func fsyncDirectory(_ path: String) throws(SysError) {
+        let directory = try openDirectory(path)
+        try Descriptor.fsync(directory.rawValue)
+        try directory.close()
+    }
+
+    /// mkdtemp under `parent` (default: $TMPDIR or /tmp); returns the new directory's path.
+    public static func makeTemporaryDirectory(
+        prefix: String = "proxym",
+        in parent: String? = nil
+    ) throws(SysError) -> String {
+        let base = parent ?? ProcessEnvironment.value("TMPDIR").flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array("\(base)/\(prefix).XXXXXX".utf8CString)
+        let result = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        if result == nil { throw SysError(call: "mkdtemp(\(base))", errno: Glibc.errno) }
+        return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Removes `path` and, if it is a directory, everything below it (symlinks are removed, not
+    /// followed). A missing path is not an error.
+    public static func removeTree(_ path: String) throws(SysError) {
+        let info: FileInfo
+        do {
+            info = try stat(path, followSymlinks: false)
+        } catch let error where error.isNoEntry {
+            return
+        }
+        if !info.isDirectory {
+            try unlink(path)
+            return
+        }
+        for entry in try listDirectory(path) {
+            try removeTree(path + "/" + entry.name)
+        }
+        try removeDirectory(path)
+    }
+
+    /// The directory part of a path: "/a/b" -> "/a", "b" -> ".", "/b" -> "/".
+    public static func directoryName(_ path: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1 && trimmed.last == "/" { trimmed = trimmed.dropLast() }
+        guard let slash = trimmed.lastIndex(of: "/") else { return "." }
+        let head = trimmed[..<slash]
+        if head.isEmpty { return "/" }
+        var result = head
+        while result.count > 1 && result.last == "/" { result = result.dropLast() }
+        return String(result)
+    }
+
+    /// The last component: "/a/b" -> "b", "/a/b/" -> "b", "/" -> "/".
+    public static func baseName(_ path: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1 && trimmed.last == "/" { trimmed = trimmed.dropLast() }
+        if trimmed == "/" { return "/" }
+        guard let slash = trimmed.lastIndex(of: "/") else { return String(trimmed) }
+        return String(trimmed[trimmed.index(after: slash)...])
+    }
+}
+
+/// Write-then-rename, in the target's own directory so rename(2) is atomic:
+/// 1. `writeTemporary(nextTo:)` creates `.<name>.<random>.tmp` exclusively, writes every byte,
+///    fsyncs and closes it (ENOSPC and short writes are errors; the temp file is removed then);
+/// 2. the caller may check the candidate (e.g. `haproxy -c -f <temp>`);
+/// 3. `commit(temporary:to:)` renames it over the target and fsyncs the directory.
+public enum AtomicFileWriter {
+    public static func temporaryPath(nextTo target: String) -> String {
+        let directory = FileSystem.directoryName(target)
+        let name = FileSystem.baseName(target)
+        let random = String(UInt64.random(in: .min ... .max), radix: 16)
+        return (directory == "/" ? "" : directory) + "/.\(name).\(random).tmp"
+    }
+
+    /// Writes `contents` to a new temporary file next to `target`; returns its path.
+    public static func writeTemporary(
+        nextTo target: String,
+        contents: [UInt8],
+        mode: UInt32 = 0o644
+    ) throws(SysError) -> String {
+        var attempt = 0
+        while true {
+            let path = temporaryPath(nextTo: target)
+            let file: OwnedFD
+            do {
+                file = try FileSystem.createExclusive(path, mode: mode)
+            } catch let error where error.isExists && attempt < 8 {
+                attempt += 1
+                continue
+            }
+            do {
+                try file.writeAll(contents)
+                try Descriptor.fsync(file.rawValue)
+                try file.close()
+            } catch {
+                try? FileSystem.unlink(path)
+                throw error
+            }
+            return path
+        }
+    }
+
+    /// Renames `temporary` over `target` and fsyncs their directory.
+    public static func commit(temporary: String, to target: String) throws(SysError) {
+        try FileSystem.rename(from: temporary, to: target)
+        try FileSystem.fsyncDirectory(FileSystem.directoryName(target))
+    }
+
+    /// Both steps, for files nobody needs to check first.
+    public static func write(_ contents: [UInt8], to target: String, mode: UInt32 = 0o644) throws(SysError) {
+        let temporary = try writeTemporary(nextTo: target, contents: contents, mode: mode)
+        do {
+            try commit(temporary: temporary, to: target)
+        } catch {
+            try? FileSystem.unlink(temporary)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import ProxymPosix
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed). Another
+/// process may take it before you bind it; prefer binding port 0 yourself where possible.
+public func freeTCPPort() throws -> UInt16 {
+    let listener = try Socket.listenTCP(host: "127.0.0.1", port: 0)
+    let port = listener.port
+    _ = consume listener
+    return port
+}
+
+/// A minimal blocking HTTP/1.1 GET for tests ("Connection: close", body read to EOF; chunked
+/// bodies are decoded). Returns nil on any failure, including the timeout.
+public func httpGet(
+    host: String = "127.0.0.1",
+    port: UInt16,
+    path: String = "/",
+    headers: [(String, String)] = [],
+    timeout: Duration = .seconds(5)
+) -> (status: Int, body: String)? {
+    guard
+        let response = httpRequest(
+            host: host,
+            port: port,
+            method: "GET",
+            path: path,
+            headers: headers,
+            timeout: timeout
+        )
+    else {
+        return nil
+    }
+    return (response.status, String(decoding: response.body, as: UTF8.self))
+}
+
+/// A parsed HTTP response.
+public struct HTTPTestResponse: Sendable {
+    public var status: Int
+    /// Header names lowercased, in order.
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+
+    public func header(_ name: String) -> String? {
+        let lower = name.lowercased()
+        return headers.first { $0.0 == lower }?.1
+    }
+}
+
+/// Sends one request and reads the whole response (until EOF), all within `timeout`.
+public func httpRequest(
+    host: String = "127.0.0.1",
+    port: UInt16,
+    method: String = "GET",
+    path: String = "/",
+    headers: [(String, String)] = [],
+    body: [UInt8] = [],
+    timeout: Duration = .seconds(5)
+) -> HTTPTestResponse? {
+    let start = MonotonicClock.nanoseconds()
+    let total = nanoseconds(timeout)
+    func left() -> Duration {
+        let spent = MonotonicClock.nanoseconds() - start
+        return spent >= total ? .zero : .nanoseconds(Int64(total - spent))
+    }
+    guard let socket = try? Socket.connectTCP(host: host, port: port, timeout: timeout) else { return nil }
+    var request = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n"
+    for (name, value) in headers { request += "\(name): \(value)\r\n" }
+    if !body.isEmpty || method == "POST" || method == "PUT" { request += "Content-Length: \(body.count)\r\n" }
+    request += "\r\n"
+    guard (try? Socket.sendAll(socket.rawValue, Array(request.utf8) + body)) != nil else { return nil }
+
+    var received: [UInt8] = []
+    while true {
+        var entries = [Poll.Entry(fd: socket.rawValue, events: .in)]
+        let remaining = left()
+        guard remaining > .zero, let ready = try? Poll.wait(&entries, timeout: remaining), ready > 0 else { return nil }
+        guard case .ready(let chunk)? = try? socket.read(maxBytes: 64 * 1024) else { return nil }
+        if chunk.isEmpty { break }
+        received.append(contentsOf: chunk)
+        if received.count > 64 * 1024 * 1024 { return nil }
+    }
+    return parseHTTPResponse(received)
+}
+
+/// Parses a complete HTTP/1.x response (status line, headers, body by chunked, length or EOF).
+public func parseHTTPResponse(_ bytes: [UInt8]) -> HTTPTestResponse? {
+    let separator: [UInt8] = Array("\r\n\r\n".utf8)
+    guard let headerEnd = firstRange(of: separator, in: bytes, from: 0) else { return nil }
+    let head = String(decoding: bytes[..<headerEnd], as: UTF8.self)
+    var lines = head.split(separator: "\r\n", omittingEmptySubsequences: false).map(String.init)
+    guard !lines.isEmpty else { return nil }
+    let statusLine = lines.removeFirst().split(separator: " ", maxSplits: 2)
+    guard statusLine.count >= 2, statusLine[0].hasPrefix("HTTP/1."), let status = Int(statusLine[1]) else { return nil }
+    var headers: [(String, String)] = []
+    for line in lines {
+        guard let colon = line.firstIndex(of: ":") else { return nil }
+        let name = line[..<colon].lowercased()
+        let value = line[line.index(after: colon)...].trimmingSpaces()
+        headers.append((name, value))
+    }
+    var body = Array(bytes[(headerEnd + 4)...])
+    let response = HTTPTestResponse(status: status, headers: headers, body: [])
+    if response.header("transfer-encoding")?.lowercased() == "chunked" {
+        guard let decoded = decodeChunked(body) else { return nil }
+        body = decoded
+    } else if let lengthText = response.header("content-length"), let length = Int(lengthText) {
+        guard body.count >= length else { return nil }
+        body = Array(body.prefix(length))
+    }
+    return HTTPTestResponse(status: status, headers: headers, body: body)
+}
+
+func decodeChunked(_ bytes: [UInt8]) -> [UInt8]? {
+    var output: [UInt8] = []
+    var offset = 0
+    let crlf: [UInt8] = [13, 10]
+    while true {
+        guard let lineEnd = firstRange(of: crlf, in: bytes, from: offset) else { return nil }
+        let sizeText = String(decoding: bytes[offset..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
+        guard let size = Int(sizeText.trimmingSpaces(), radix: 16) else { return nil }
+        offset = lineEnd + 2
+        if size == 0 { return output }
+        guard offset + size + 2 <= bytes.count else { return nil }
+        output.append(contentsOf: bytes[offset..<(offset + size)])
+        offset += size + 2
+    }
+}
+
+func firstRange(of needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
+    guard needle.count <= haystack.count else { return nil }
+    var index = start
+    while index + needle.count <= haystack.count {
+        if haystack[index..<(index + needle.count)].elementsEqual(needle) { return index }
+        index += 1
+    }
+    return nil
+}
+
+extension StringProtocol {
+    func trimmingSpaces() -> String {
+        var slice = Substring(self)
+        while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
+        while let last = slice.last, last == " " || last == "\t" { slice = slice.dropLast() }
+        return String(slice)
+    }
+}
