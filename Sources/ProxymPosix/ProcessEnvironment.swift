@@ -64,3 +64,12 @@ public enum CurrentProcess {
         Glibc.exit(code)
     }
 }
+
+extension CurrentProcess {
+    /// getcwd(3).
+    public static func workingDirectory() throws(SysError) -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { throw SysError(call: "getcwd", errno: errno) }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

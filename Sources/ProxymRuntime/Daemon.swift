@@ -1,0 +1,330 @@
+import Logging
+import ProxymCore
+import ProxymModel
+import ProxymPosix
+
+/// The daemon: one loop, notifiers that say "something changed", a scheduler that coalesces, a whole
+/// refresh (every generator's complete list, merged, rendered, applied only if changed), and systemd
+/// told what is going on.
+///
+/// Signals: SIGUSR1 = refresh (Signal module), SIGHUP = full resync and re-apply (RELOADING=1 …
+/// READY=1), SIGTERM/SIGINT = graceful stop (STOPPING=1, let a running refresh finish, exit 0).
+public final class Daemon {
+    private let settings: Settings
+    private let loop: EventLoop
+    private let logger: Logger
+    private let serviceManager: any ServiceManager
+    private let wallClock: () -> String
+
+    private var generators: [any ServiceGenerator] = []
+    private var notifiers: [any Notifier] = []
+    private var configGenerators: [any ConfigGenerator] = []
+
+    private var scheduler: RefreshScheduler
+    private var refreshTimer: EventLoop.TimerHandle?
+    private var signalSource: SignalSource?
+
+    /// Per generator: the last list it produced successfully, and its current failure if any.
+    private var lastGood: [String: [Service]] = [:]
+    private var failures: [String: (message: String, since: String)] = [:]
+    private var lastProblems: Set<ServiceMerger.Problem> = []
+    private var status: StatusReport
+
+    private var ready = false
+    private var reloadInProgress = false
+    private var currentBatchHasSighup = false
+    private var stopping = false
+    private var retryDelay: Duration?
+    private var retryTimer: EventLoop.TimerHandle?
+
+    /// Exit status of `run()`.
+    public private(set) var exitCode: Int32 = 0
+
+    public init(
+        settings: Settings, loop: EventLoop, logger: Logger, serviceManager: any ServiceManager,
+        environment: [String: String], wallClock: @escaping () -> String = TimeOfDay.now
+    ) throws {
+        self.settings = settings
+        self.loop = loop
+        self.logger = logger
+        self.serviceManager = serviceManager
+        self.wallClock = wallClock
+        self.scheduler = RefreshScheduler(quietPeriod: settings.refresh.quietPeriod, maxDelay: settings.refresh.maxDelay)
+
+        if settings.file.enabled {
+            let file = FileModule(directory: settings.file.configsPath, loop: loop, logger: logger)
+            generators.append(file)
+            notifiers.append(file)
+        }
+        if settings.marathon.enabled {
+            logger.error("PROXYM_MARATHON_ENABLED is set, but this build has no Marathon module yet; ignoring it")
+        }
+        if settings.haproxy.enabled {
+            do {
+                configGenerators.append(
+                    try HAProxyModule(settings: settings.haproxy, loop: loop, logger: logger, environment: environment))
+            } catch let error as GeneratorFailure {
+                throw error
+            }
+        }
+        if generators.isEmpty {
+            logger.warning("no service source is enabled (set PROXYM_FILE_ENABLED=1); the config will have no services")
+        }
+        if configGenerators.isEmpty {
+            logger.warning("PROXYM_HAPROXY_ENABLED is off: services are computed and logged, nothing is written")
+        }
+        self.status = StatusReport(serviceCount: 0, sources: generators.map { .init(name: $0.name, serviceCount: 0) })
+    }
+
+    /// Runs until SIGTERM/SIGINT; returns the exit status.
+    public func run() throws -> Int32 {
+        signalSource = try SignalSource(loop: loop, signals: SignalSet([.usr1, .hup, .term, .int])) { [weak self] signal, sender in
+            self?.handle(signal: signal, sender: sender)
+        }
+        for notifier in notifiers {
+            try notifier.start { [weak self] reason in self?.requestRefresh(reason) }
+        }
+        if let interval = serviceManager.watchdogInterval {
+            scheduleWatchdog(every: interval / 2)
+            logger.debug("watchdog enabled", metadata: ["ping_every": "\(interval / 2)"])
+        }
+        logger.info(
+            "proxym starting",
+            metadata: [
+                "sources": "\(generators.map(\.name).joined(separator: ","))",
+                "outputs": "\(configGenerators.map(\.name).joined(separator: ","))",
+            ])
+        requestRefresh(.startup, immediate: true)
+        try loop.run()
+        signalSource = nil
+        logger.info("proxym stopped")
+        return exitCode
+    }
+
+    // MARK: Signals
+
+    private func handle(signal: Signal, sender: Int32) {
+        switch signal {
+        case .usr1:
+            if settings.signalEnabled {
+                requestRefresh(.sigusr1)
+            } else {
+                logger.notice("SIGUSR1 ignored: the Signal module is off (PROXYM_SIGNAL_ENABLED)")
+            }
+        case .hup:
+            guard !stopping else { return }
+            logger.info("SIGHUP: full resync", metadata: ["sender_pid": "\(sender)"])
+            reloadInProgress = true
+            serviceManager.notify("RELOADING=1\nMONOTONIC_USEC=\(loop.now.microseconds)\nSTATUS=Reloading: full resync")
+            requestRefresh(.sighup, immediate: true)
+        case .term, .int:
+            beginShutdown(signal: signal)
+        default:
+            logger.debug("unexpected signal ignored", metadata: ["signal": "\(signal)"])
+        }
+    }
+
+    private func beginShutdown(signal: Signal) {
+        guard !stopping else {
+            logger.notice("second stop signal: exiting now", metadata: ["signal": "\(signal)"])
+            loop.stop()
+            return
+        }
+        stopping = true
+        logger.info("stopping", metadata: ["signal": "\(signal)"])
+        serviceManager.notify("STOPPING=1\nSTATUS=Stopping")
+        for notifier in notifiers { notifier.stop() }
+        if let refreshTimer { loop.cancel(refreshTimer) }
+        if let retryTimer { loop.cancel(retryTimer) }
+        if scheduler.isRunning {
+            // Let the running refresh finish (its children are bounded by their own timeout).
+            logger.info("waiting for the running refresh to finish")
+            loop.schedule(after: settings.haproxy.commandTimeout * 2 + .seconds(5)) { [weak self] in
+                self?.logger.warning("refresh did not finish in time; exiting anyway")
+                self?.loop.stop()
+            }
+        } else {
+            loop.stop()
+        }
+    }
+
+    // MARK: Scheduling
+
+    private func requestRefresh(_ reason: RefreshReason, immediate: Bool = false) {
+        guard !stopping else { return }
+        logger.debug("change noticed", metadata: ["reason": "\(reason)"])
+        apply(scheduler.request(reason, at: loop.now, immediate: immediate))
+    }
+
+    private func apply(_ decision: RefreshScheduler.Decision) {
+        if let refreshTimer {
+            loop.cancel(refreshTimer)
+            self.refreshTimer = nil
+        }
+        if let deadline = decision.timer {
+            refreshTimer = loop.schedule(at: deadline) { [weak self] in
+                guard let self else { return }
+                self.refreshTimer = nil
+                self.apply(self.scheduler.timerExpired(at: self.loop.now))
+            }
+        }
+        if let batch = decision.start { startRefresh(batch) }
+    }
+
+    // MARK: Refresh
+
+    private func startRefresh(_ batch: RefreshScheduler.Batch) {
+        let fullResync = batch.forcesFullResync
+        currentBatchHasSighup = batch.reasons.contains(.sighup)
+        logger.info(
+            "refresh",
+            metadata: ["trigger": "\(batch.summary())"] + (fullResync ? ["mode": "full resync"] : [:]))
+        var remaining = generators.count
+        if remaining == 0 {
+            finishGenerating(fullResync: fullResync)
+            return
+        }
+        for generator in generators {
+            let name = generator.name
+            var answered = false
+            generator.generate(fullResync: fullResync) { [weak self] result in
+                guard let self, !answered else { return }
+                answered = true
+                self.record(name: name, result: result)
+                remaining -= 1
+                if remaining == 0 { self.finishGenerating(fullResync: fullResync) }
+            }
+        }
+    }
+
+    private func record(name: String, result: Result<[Service], GeneratorFailure>) {
+        switch result {
+        case .success(let services):
+            if let failure = failures.removeValue(forKey: name) {
+                logger.notice(
+                    "source recovered", metadata: ["source": "\(name)", "failing_since": "\(failure.since)"])
+            }
+            lastGood[name] = services
+        case .failure(let error):
+            let kept = lastGood[name]?.count ?? 0
+            if failures[name]?.message != error.message {
+                logger.error(
+                    "source failed; keeping its last good services",
+                    metadata: ["source": "\(name)", "error": "\(error.message)", "kept": "\(kept)"])
+            }
+            failures[name] = (error.message, failures[name]?.since ?? wallClock())
+        }
+    }
+
+    private func finishGenerating(fullResync: Bool) {
+        let merged = ServiceMerger.merge(
+            generators.map { lastGood[$0.name] ?? [] }, httpPort: settings.haproxy.httpPort)
+        let problems = Set(merged.problems)
+        for problem in merged.problems {
+            // A conflict is logged once when it appears (and again after SIGHUP), not every refresh.
+            if lastProblems.contains(problem) && !fullResync {
+                logger.debug("\(problem)")
+            } else if problem.severity == .error {
+                logger.error("\(problem)")
+            } else {
+                logger.warning("\(problem)")
+            }
+        }
+        lastProblems = problems
+        status.serviceCount = merged.services.count
+        status.skippedServices = merged.problems.filter { $0.severity == .error }.count
+        status.sources = generators.map {
+            StatusReport.Source(
+                name: $0.name, serviceCount: lastGood[$0.name]?.count ?? 0, failure: failures[$0.name]?.message,
+                failingSince: failures[$0.name]?.since)
+        }
+        logger.debug("services merged", metadata: ["count": "\(merged.services.count)"])
+        applyConfigs(merged.services, force: fullResync, index: 0, outcomes: [])
+    }
+
+    private func applyConfigs(_ services: [Service], force: Bool, index: Int, outcomes: [ApplyOutcome]) {
+        guard index < configGenerators.count else {
+            finishRefresh(outcomes: outcomes, serviceCount: services.count)
+            return
+        }
+        configGenerators[index].apply(services, force: force) { [weak self] outcome in
+            self?.applyConfigs(services, force: force, index: index + 1, outcomes: outcomes + [outcome])
+        }
+    }
+
+    private func finishRefresh(outcomes: [ApplyOutcome], serviceCount: Int) {
+        var summary = outcomes.map(\.summary).joined(separator: "; ")
+        if outcomes.isEmpty { summary = "computed (no output configured)" }
+        status.lastRefresh = wallClock()
+        status.lastOutcome = summary
+        let failed = outcomes.contains { if case .failed = $0 { return true } else { return false } }
+        let retry = outcomes.contains { if case .failed(_, true) = $0 { return true } else { return false } }
+        if failed {
+            logger.error("refresh failed", metadata: ["services": "\(serviceCount)", "outcome": "\(summary)"])
+        } else {
+            logger.info("refresh done", metadata: ["services": "\(serviceCount)", "outcome": "\(summary)"])
+        }
+        scheduleRetry(retry)
+
+        var message = "STATUS=\(status.line)"
+        if !ready {
+            ready = true
+            message = "READY=1\n" + message
+            logger.notice("ready", metadata: ["services": "\(serviceCount)"])
+        }
+        if currentBatchHasSighup && reloadInProgress {
+            reloadInProgress = false
+            message = "READY=1\n" + message
+        }
+        serviceManager.notify(message)
+
+        if stopping {
+            if scheduler.isRunning { _ = scheduler.finished(at: loop.now) }
+            loop.stop()
+            return
+        }
+        apply(scheduler.finished(at: loop.now))
+    }
+
+    /// A failed reload is retried with backoff (1 s doubling to 60 s); success resets it.
+    private func scheduleRetry(_ needed: Bool) {
+        if let retryTimer {
+            loop.cancel(retryTimer)
+            self.retryTimer = nil
+        }
+        guard needed else {
+            retryDelay = nil
+            return
+        }
+        let delay = retryDelay.map { min($0 * 2, .seconds(60)) } ?? .seconds(1)
+        retryDelay = delay
+        logger.notice("will retry", metadata: ["in": "\(delay)"])
+        retryTimer = loop.schedule(after: delay) { [weak self] in
+            self?.retryTimer = nil
+            self?.requestRefresh(RefreshReason("retry after failed apply"), immediate: true)
+        }
+    }
+
+    private func scheduleWatchdog(every interval: Duration) {
+        loop.schedule(after: interval) { [weak self] in
+            guard let self else { return }
+            self.serviceManager.notify("WATCHDOG=1")
+            self.scheduleWatchdog(every: interval)
+        }
+    }
+}
+
+extension Logger.Metadata {
+    static func + (lhs: Logger.Metadata, rhs: Logger.Metadata) -> Logger.Metadata {
+        lhs.merging(rhs) { _, new in new }
+    }
+}
+
+/// `14:03:22`, local time, for the status line.
+public enum TimeOfDay {
+    public static func now() -> String {
+        let t = WallClock.localTime(seconds: WallClock.now().seconds)
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(two(t.hour)):\(two(t.minute)):\(two(t.second))"
+    }
+}

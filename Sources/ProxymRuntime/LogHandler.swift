@@ -1,0 +1,162 @@
+import Logging
+import ProxymCore
+import ProxymPosix
+import Synchronization
+
+/// Where log lines go, decided once at startup. Shared by every copy of the handler.
+///
+/// Like the original proxym: the application log ("appLog") goes to stdout at the configured level,
+/// errors ("errorLog") to stderr. When a stream is connected to the journal (`JOURNAL_STREAM` names
+/// its device:inode) each line starts with `<N>` so journald records the priority. One event is one
+/// line: newlines inside messages are escaped.
+public final class LogSink: Sendable {
+    public let format: LogFormat
+    public let appLevel: Logger.Level
+    /// `render`/`check` print the config on stdout: every log line then goes to stderr.
+    public let allToStderr: Bool
+    let stdoutIsJournal: Bool
+    let stderrIsJournal: Bool
+    let program: String
+    let pid: Int32
+    private let sequence = Atomic<UInt64>(0)
+
+    public init(
+        format: LogFormat, appLevel: Logger.Level, allToStderr: Bool, environment: [String: String], program: String
+    ) {
+        self.format = format
+        self.appLevel = appLevel
+        self.allToStderr = allToStderr
+        let journal = LogSink.parseJournalStream(environment["JOURNAL_STREAM"])
+        func isJournal(_ fd: CInt) -> Bool {
+            guard let journal, let identity = CurrentProcess.fileIdentity(fd) else { return false }
+            return identity.device == journal.device && identity.inode == journal.inode
+        }
+        self.stdoutIsJournal = isJournal(1)
+        self.stderrIsJournal = isJournal(2)
+        self.program = program
+        self.pid = CurrentProcess.pid
+    }
+
+    /// `JOURNAL_STREAM=<device>:<inode>` (decimal).
+    static func parseJournalStream(_ value: String?) -> (device: UInt64, inode: UInt64)? {
+        guard let value, let colon = value.firstIndex(of: ":"),
+            let device = UInt64(value[..<colon]), let inode = UInt64(value[value.index(after: colon)...])
+        else { return nil }
+        return (device, inode)
+    }
+
+    /// The lowest level any destination accepts (errors always pass, as the original's ErrorLog).
+    var threshold: Logger.Level { min(appLevel, .error) }
+
+    func write(_ event: LogEvent, handlerMetadata: Logger.Metadata) {
+        let toStderr = allToStderr || event.level >= .error
+        if !toStderr && event.level < appLevel { return }
+        var metadata = handlerMetadata
+        if let extra = event.metadata { metadata.merge(extra) { _, new in new } }
+        if let error = event.error { metadata["error"] = "\(error)" }
+        let now = WallClock.now()
+        let local = WallClock.localTime(seconds: now.seconds)
+        let time = BrokenDownTime(
+            year: local.year, month: local.month, day: local.day, hour: local.hour, minute: local.minute,
+            second: local.second, weekday: local.weekday, yearDay: local.yearDay,
+            utcOffsetSeconds: local.utcOffsetSeconds, zoneAbbreviation: local.zone)
+        let record = LogRecord(
+            time: time, nanosecond: Int(now.nanoseconds), level: event.level,
+            message: LogSink.oneLine(event.message.description), module: toStderr && event.level >= .error ? "errorLog" : "appLog",
+            program: program, pid: pid, id: sequence.add(1, ordering: .relaxed).newValue,
+            file: event.file, function: event.function, line: event.line,
+            metadata: LogSink.render(metadata))
+        let journal = toStderr ? stderrIsJournal : stdoutIsJournal
+        var line = journal ? "<\(LogSink.syslogPriority(event.level))>" : ""
+        line += format.format(record)
+        line += "\n"
+        try? CurrentProcess.writeAll(fd: toStderr ? 2 : 1, bytes: Array(line.utf8))
+    }
+
+    /// sd-daemon(3) priorities.
+    static func syslogPriority(_ level: Logger.Level) -> Int {
+        switch level {
+        case .critical: return 2
+        case .error: return 3
+        case .warning: return 4
+        case .notice: return 5
+        case .info: return 6
+        case .debug, .trace: return 7
+        }
+    }
+
+    /// `key=value` pairs sorted by key; values with blanks, quotes or control characters are quoted
+    /// and escaped, so a hostile value can neither break the line nor fake another key.
+    static func render(_ metadata: Logger.Metadata) -> String? {
+        guard !metadata.isEmpty else { return nil }
+        return metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\(quoted("\($0.value)"))" }.joined(separator: " ")
+    }
+
+    static func quoted(_ value: String) -> String {
+        let needsQuotes =
+            value.isEmpty
+            || value.unicodeScalars.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0.value < 0x20 || $0.value == 0x7F }
+        guard needsQuotes else { return value }
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F {
+                    out += "\\u{\(String(scalar.value, radix: 16))}"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    /// Newlines and other control characters in a message are escaped: one event, one line.
+    static func oneLine(_ message: String) -> String {
+        guard message.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" }) else { return message }
+        var out = ""
+        for scalar in message.unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out.unicodeScalars.append(scalar)
+            default:
+                if scalar.value < 0x20 { out += "\\u{\(String(scalar.value, radix: 16))}" } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// The swift-log handler: a small value that forwards to the shared `LogSink`.
+public struct ProxymLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    private let sink: LogSink
+
+    public init(sink: LogSink) {
+        self.sink = sink
+        self.logLevel = sink.threshold
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) { sink.write(event, handlerMetadata: metadata) }
+}
+
+extension Logger {
+    /// A logger writing through `sink`, for the daemon and the one-shot commands.
+    public static func proxym(sink: LogSink) -> Logger {
+        Logger(label: "proxym") { _ in ProxymLogHandler(sink: sink) }
+    }
+}

@@ -1,0 +1,48 @@
+import ProxymCore
+import ProxymModel
+
+/// A generator failed to produce its list this time; the daemon keeps its last good services.
+public struct GeneratorFailure: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Produces the complete current list of services of one source (never a delta).
+public protocol ServiceGenerator: AnyObject {
+    /// Short name for logs and the status line: `file`, `marathon`.
+    var name: String { get }
+    /// Calls `completion` exactly once, possibly before returning. `fullResync` asks to re-read
+    /// everything rather than trust caches (SIGHUP, startup).
+    func generate(fullResync: Bool, completion: @escaping (Result<[Service], GeneratorFailure>) -> Void)
+}
+
+/// Says "something changed"; never carries data.
+public protocol Notifier: AnyObject {
+    func start(notify: @escaping (RefreshReason) -> Void) throws
+    func stop()
+}
+
+public enum ApplyOutcome: Sendable, Equatable {
+    /// Nothing to do: the rendered text equals what is live.
+    case unchanged(String)
+    case applied(String)
+    /// `retry`: worth trying again later with the same input (a reload command failed), as opposed to
+    /// input haproxy rejected (which only a change of input can fix).
+    case failed(String, retry: Bool)
+
+    public var summary: String {
+        switch self {
+        case .unchanged(let s): return s
+        case .applied(let s): return s
+        case .failed(let s, _): return "FAILED: \(s)"
+        }
+    }
+}
+
+/// Turns all services into a proxy configuration and applies it.
+public protocol ConfigGenerator: AnyObject {
+    var name: String { get }
+    /// `force`: write and reload even when the text is unchanged (SIGHUP).
+    func apply(_ services: [Service], force: Bool, completion: @escaping (ApplyOutcome) -> Void)
+}

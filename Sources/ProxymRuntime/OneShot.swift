@@ -1,0 +1,93 @@
+import Logging
+import ProxymCore
+import ProxymModel
+import ProxymPosix
+
+/// `proxym render` and `proxym check`: one refresh without the daemon around it.
+public enum OneShot {
+    public struct Rendered {
+        public var config: String
+        public var serviceCount: Int
+        /// Broken files, failed sources, merge conflicts.
+        public var problemCount: Int
+    }
+
+    public struct Checked {
+        public var ok: Bool
+        public var serviceCount: Int
+        public var problemCount: Int
+    }
+
+    /// Runs every enabled generator once and renders. Logs problems; never writes anything.
+    public static func render(settings: Settings, environment: [String: String], logger: Logger) throws -> Rendered {
+        let loop = try EventLoop()
+        var sources: [[Service]] = []
+        var problems = 0
+        if settings.file.enabled {
+            let file = FileModule(directory: settings.file.configsPath, loop: loop, logger: logger)
+            file.generate(fullResync: true) { result in
+                switch result {
+                case .success(let services): sources.append(services)
+                case .failure(let failure):
+                    logger.error("source failed", metadata: ["source": "file", "error": "\(failure.message)"])
+                    problems += 1
+                }
+            }
+            problems += file.failingFiles.count
+        }
+        let merged = ServiceMerger.merge(sources, httpPort: settings.haproxy.httpPort)
+        for problem in merged.problems {
+            if problem.severity == .error {
+                logger.error("\(problem)")
+                problems += 1
+            } else {
+                logger.warning("\(problem)")
+            }
+        }
+        var haproxy = settings.haproxy
+        haproxy.validate = false
+        let module = try HAProxyModule(settings: haproxy, loop: loop, logger: logger, environment: environment)
+        let config: String
+        do {
+            config = try module.render(merged.services)
+        } catch {
+            logger.error("cannot render: \(error)")
+            throw error
+        }
+        return Rendered(config: config, serviceCount: merged.services.count, problemCount: problems)
+    }
+
+    /// Renders, then runs `haproxy -c` on the result (kept at `keepAt` if given, else a temp file).
+    public static func check(settings: Settings, environment: [String: String], logger: Logger, keepAt: String?)
+        throws -> Checked
+    {
+        let rendered = try render(settings: settings, environment: environment, logger: logger)
+        guard let haproxy = settings.haproxy.binaryPath ?? Paths.which("haproxy", environment: environment) else {
+            logger.error("haproxy not found: install it or set PROXYM_HAPROXY_BINARY_PATH")
+            return Checked(ok: false, serviceCount: rendered.serviceCount, problemCount: rendered.problemCount + 1)
+        }
+        let path = keepAt ?? (environment["TMPDIR"] ?? "/tmp") + "/proxym-check-\(CurrentProcess.pid).cfg"
+        try AtomicFileWriter.write(Array(rendered.config.utf8), to: path, mode: 0o600)
+        defer { if keepAt == nil { try? FileSystem.unlink(path) } }
+
+        let loop = try EventLoop()
+        var outcome: ChildProcess.Outcome?
+        _ = try ChildProcess(
+            loop: loop, executable: haproxy, arguments: ["-c", "-f", path],
+            environment: ChildEnvironment.make(from: environment), timeout: settings.haproxy.commandTimeout
+        ) { result in outcome = result }
+        while outcome == nil { try loop.runOnce(timeout: nil) }
+        let result = outcome!
+        let accepted = result.status.isSuccess && !result.timedOut
+        for line in LogText.lines(result.stderr + result.stdout) {
+            if accepted { logger.info("haproxy: \(line)") } else { logger.error("haproxy: \(line)") }
+        }
+        if !accepted {
+            logger.error(
+                "haproxy rejected the config",
+                metadata: ["status": "\(result.summary(timeout: settings.haproxy.commandTimeout))"])
+        }
+        let problems = rendered.problemCount + (accepted ? 0 : 1)
+        return Checked(ok: problems == 0, serviceCount: rendered.serviceCount, problemCount: problems)
+    }
+}

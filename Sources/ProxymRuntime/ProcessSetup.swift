@@ -1,0 +1,20 @@
+import ProxymPosix
+
+/// Process-wide setup, done once in `main` and nowhere else.
+public enum ProcessSetup {
+    /// The signals the daemon reads through its signalfd.
+    public static let daemonSignals = SignalSet([.usr1, .hup, .term, .int])
+
+    /// Blocks the daemon's signals (threads created later inherit the mask) and ignores SIGPIPE.
+    /// Must run first thing in `main`, while it is the only thread.
+    public static func blockDaemonSignals() throws(SysError) {
+        _ = try daemonSignals.blockOnCurrentThread()
+        try Signal.pipe.ignore()
+    }
+
+    public static func writeStdout(_ text: String) { try? CurrentProcess.writeAll(fd: 1, bytes: Array(text.utf8)) }
+    public static func writeStderr(_ text: String) { try? CurrentProcess.writeAll(fd: 2, bytes: Array(text.utf8)) }
+    public static func exit(_ code: Int32) -> Never { CurrentProcess.exit(code) }
+
+    public static func currentDirectory() -> String { (try? CurrentProcess.workingDirectory()) ?? "/" }
+}
