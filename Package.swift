@@ -3,10 +3,11 @@
 // proxym: keeps HAProxy's configuration in step with the services behind it.
 //
 // Layers (dependencies run one way, top to bottom):
-//   CSystemd                      C shim: libsystemd + Linux kernel headers. No logic.
+//   CSystemd, CCurl               C shims: libsystemd + Linux kernel headers; libcurl. No logic.
 //   ProxymJSON, ProxymModel       pure values: a strict JSON reader; Service/Host and their validation
 //   ProxymGenerators              pure: service files (and later Marathon payloads) -> [Service]
 //   ProxymHAProxy                 pure: ([Service], options) -> config text
+//   ProxymHTTP                    pure: incremental HTTP/1.1 request parser, response writer, SSE parser
 //   ProxymCore                    pure decisions: settings, refresh scheduling, status, log format
 //   ProxymPosix                   the only code that touches fds and libc (imports CSystemd/Glibc)
 //   ProxymRuntime                 the epoll loop, its sources, the daemon that carries out decisions
@@ -37,11 +38,18 @@ let package = Package(
             providers: [.apt(["libsystemd-dev"])]
         ),
 
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+
         // Pure targets
         .target(name: "ProxymJSON", swiftSettings: strict),
         .target(name: "ProxymModel", swiftSettings: strict),
         .target(name: "ProxymGenerators", dependencies: ["ProxymModel", "ProxymJSON"], swiftSettings: strict),
         .target(name: "ProxymHAProxy", dependencies: ["ProxymModel"], swiftSettings: strict),
+        .target(name: "ProxymHTTP", swiftSettings: strict),
         .target(
             name: "ProxymCore",
             dependencies: ["ProxymModel", .product(name: "Logging", package: "swift-log")],
@@ -49,11 +57,11 @@ let package = Package(
         ),
 
         // POSIX / runtime layer
-        .target(name: "ProxymPosix", dependencies: ["CSystemd"], swiftSettings: strict),
+        .target(name: "ProxymPosix", dependencies: ["CSystemd", "CCurl"], swiftSettings: strict),
         .target(
             name: "ProxymRuntime",
             dependencies: [
-                "ProxymPosix", "ProxymCore", "ProxymModel", "ProxymGenerators", "ProxymHAProxy",
+                "ProxymPosix", "ProxymCore", "ProxymModel", "ProxymGenerators", "ProxymHAProxy", "ProxymHTTP",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -79,6 +87,7 @@ let package = Package(
 
         // Tests mirror the source targets.
         .testTarget(name: "ProxymJSONTests", dependencies: ["ProxymJSON"], swiftSettings: strict),
+        .testTarget(name: "ProxymHTTPTests", dependencies: ["ProxymHTTP"], swiftSettings: strict),
         .testTarget(name: "ProxymModelTests", dependencies: ["ProxymModel"], swiftSettings: strict),
         .testTarget(
             name: "ProxymGeneratorsTests",
