@@ -76,10 +76,24 @@ public final class Daemon {
         self.status = StatusReport(serviceCount: 0, sources: generators.map { .init(name: $0.name, serviceCount: 0) })
     }
 
-    /// Runs until SIGTERM/SIGINT; returns the exit status.
-    public func run() throws -> Int32 {
-        signalSource = try SignalSource(loop: loop, signals: SignalSet([.usr1, .hup, .term, .int])) { [weak self] signal, sender in
-            self?.handle(signal: signal, sender: sender)
+    /// What a signal means to the daemon. Tests inject these directly instead of sending signals.
+    public enum Command: Sendable, Equatable {
+        /// SIGUSR1 (Signal module): refresh.
+        case refresh
+        /// SIGHUP: re-read every input and re-apply, with RELOADING=1 ... READY=1.
+        case reload
+        /// SIGTERM/SIGINT: graceful stop; the payload names the signal for the log.
+        case stop(String)
+    }
+
+    /// Sets everything up (signalfd, notifiers, watchdog) and schedules the startup refresh, without
+    /// running the loop. `run()` = `start()` + the loop; tests call `start()` and step the loop.
+    public func start(listenForSignals: Bool = true) throws {
+        if listenForSignals {
+            signalSource = try SignalSource(loop: loop, signals: SignalSet([.usr1, .hup, .term, .int])) {
+                [weak self] signal, sender in
+                self?.handle(signal: signal, sender: sender)
+            }
         }
         for notifier in notifiers {
             try notifier.start { [weak self] reason in self?.requestRefresh(reason) }
@@ -91,40 +105,62 @@ public final class Daemon {
         logger.info(
             "proxym starting",
             metadata: [
+                "version": "\(ProxymVersion.string)",
                 "sources": "\(generators.map(\.name).joined(separator: ","))",
                 "outputs": "\(configGenerators.map(\.name).joined(separator: ","))",
             ])
         requestRefresh(.startup, immediate: true)
+    }
+
+    /// Runs until SIGTERM/SIGINT; returns the exit status.
+    public func run() throws -> Int32 {
+        try start()
         try loop.run()
+        signalSource?.close()
         signalSource = nil
         logger.info("proxym stopped")
         return exitCode
     }
 
+    /// True once the first refresh finished (READY=1 was sent).
+    public var isReady: Bool { ready }
+    /// True after a stop command, once the loop was told to stop.
+    public var isStopping: Bool { stopping }
+    /// The current STATUS= line.
+    public var statusLine: String { status.line }
+
     // MARK: Signals
 
     private func handle(signal: Signal, sender: Int32) {
+        logger.debug("signal received", metadata: ["signal": "\(signal)", "sender_pid": "\(sender)"])
         switch signal {
-        case .usr1:
+        case .usr1: handle(.refresh)
+        case .hup: handle(.reload)
+        case .term, .int: handle(.stop(signal.description))
+        default: logger.debug("unexpected signal ignored", metadata: ["signal": "\(signal)"])
+        }
+    }
+
+    public func handle(_ command: Command) {
+        switch command {
+        case .refresh:
             if settings.signalEnabled {
                 requestRefresh(.sigusr1)
             } else {
                 logger.notice("SIGUSR1 ignored: the Signal module is off (PROXYM_SIGNAL_ENABLED)")
             }
-        case .hup:
+        case .reload:
             guard !stopping else { return }
-            logger.info("SIGHUP: full resync", metadata: ["sender_pid": "\(sender)"])
+            logger.info("SIGHUP: full resync")
             reloadInProgress = true
             serviceManager.notify("RELOADING=1\nMONOTONIC_USEC=\(loop.now.microseconds)\nSTATUS=Reloading: full resync")
             requestRefresh(.sighup, immediate: true)
-        case .term, .int:
+        case .stop(let signal):
             beginShutdown(signal: signal)
-        default:
-            logger.debug("unexpected signal ignored", metadata: ["signal": "\(signal)"])
         }
     }
 
-    private func beginShutdown(signal: Signal) {
+    private func beginShutdown(signal: String) {
         guard !stopping else {
             logger.notice("second stop signal: exiting now", metadata: ["signal": "\(signal)"])
             loop.stop()
