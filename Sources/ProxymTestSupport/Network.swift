@@ -63,7 +63,11 @@ public func httpRequest(
         return spent >= total ? .zero : .nanoseconds(Int64(total - spent))
     }
     guard let socket = try? Socket.connectTCP(host: host, port: port, timeout: timeout) else { return nil }
-    var request = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n"
+    // A caller-supplied Host header replaces the default (a second Host header is a 400).
+    let hasHost = headers.contains { $0.0.lowercased() == "host" }
+    var request = "\(method) \(path) HTTP/1.1\r\n"
+    if !hasHost { request += "Host: \(host):\(port)\r\n" }
+    request += "Connection: close\r\n"
     for (name, value) in headers { request += "\(name): \(value)\r\n" }
     if !body.isEmpty || method == "POST" || method == "PUT" { request += "Content-Length: \(body.count)\r\n" }
     request += "\r\n"

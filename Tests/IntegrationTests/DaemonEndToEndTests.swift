@@ -1,0 +1,333 @@
+import ProxymPosix
+import ProxymTestSupport
+import Testing
+
+/// The daemon as a user runs it: the built binary as a child process with only the original proxym's
+/// environment variables, a real haproxy it starts and reloads (-f/-p/-sf) on 127.0.0.1, real HTTP
+/// backends, a recording NOTIFY_SOCKET, and JSON files edited on disk.
+@Suite(.serialized, .enabled(if: haveHAProxy, "needs haproxy (CI installs it)"), .timeLimit(.minutes(2)))
+struct DaemonEndToEndTests {
+    @Test func startsRoutesAndTellsSystemdItIsReady() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let sandbox = try Sandbox(root: dir)
+            let blue = try Backend(name: "blue", directory: dir)
+            try sandbox.writeService(
+                "web.json", sandbox.service(id: "/shop/web", domain: "shop.example.com", port: sandbox.httpPort, backends: [blue]))
+            let proxym = try sandbox.start()
+
+            #expect(sandbox.notify.waitFor { $0.contains("READY=1") }, "no READY=1; log:\n\(proxym.log)")
+            let status = sandbox.notify.lines.last { $0.hasPrefix("STATUS=") } ?? ""
+            #expect(status.contains("1 service (file 1)"), "\(status)")
+            #expect(status.contains("haproxy started"), "\(status)")
+            // READY comes with (or after) the first STATUS, never before the config is applied.
+            #expect(FileSystem.exists(sandbox.config))
+            #expect(waitUntil(timeout: .seconds(5)) { sandbox.bodyFor(host: "shop.example.com") == "blue" })
+            #expect(sandbox.get(host: "unknown.example.com")?.status == 503)
+            #expect(proxym.log.contains("[INFO] Daemon.startRefresh: refresh mode=\"full resync\" trigger=startup"))
+            sandbox.tearDown()
+        }
+    }
+
+    @Test func trafficFollowsFileEditsWithinASecond() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let sandbox = try Sandbox(root: dir)
+            let blue = try Backend(name: "blue", directory: dir)
+            let green = try Backend(name: "green", directory: dir)
+            let web = { (b: Backend) in
+                sandbox.service(id: "/shop/web", domain: "shop.example.com", port: sandbox.httpPort, backends: [b])
+            }
+            try sandbox.writeService("web.json", web(blue))
+            let proxym = try sandbox.start()
+            #expect(sandbox.notify.waitFor { $0.contains("READY=1") })
+            #expect(waitUntil(timeout: .seconds(5)) { sandbox.bodyFor(host: "shop.example.com") == "blue" })
+            let pidsBefore = sandbox.haproxyPIDs
+
+            // Save-by-rename (what careful tools and many editors do).
+            var latencies: [Duration] = []
+            for (round, backend) in [green, blue, green].enumerated() {
+                let started = MonotonicClock.nanoseconds()
+                try sandbox.writeService("web.json", web(backend))
+                let switched = waitUntil(timeout: .seconds(3), poll: .milliseconds(5)) {
+                    sandbox.bodyFor(host: "shop.example.com") == backend.name
+                }
+                let elapsed = Duration.nanoseconds(Int64(MonotonicClock.nanoseconds() - started))
+                #expect(switched, "round \(round): still not \(backend.name); log:\n\(proxym.log)")
+                latencies.append(elapsed)
+            }
+            // In-place write (truncate + write + close): inotify's close-write.
+            let started = MonotonicClock.nanoseconds()
+            try writeFile(sandbox.services + "/web.json", web(blue))
+            #expect(waitUntil(timeout: .seconds(3), poll: .milliseconds(5)) { sandbox.bodyFor(host: "shop.example.com") == "blue" })
+            latencies.append(.nanoseconds(Int64(MonotonicClock.nanoseconds() - started)))
+
+            for latency in latencies { #expect(latency < .seconds(1), "file save to new route took \(latency)") }
+            print("file save -> haproxy serving the new route: \(latencies.map { "\($0)" }.joined(separator: ", "))")
+            #expect(sandbox.haproxyPIDs != pidsBefore, "haproxy was reloaded with -sf (new process)")
+            #expect(proxym.log.contains("trigger=\"file web.json moved in\""))
+
+            // Deleting the file removes the route.
+            try FileSystem.unlink(sandbox.services + "/web.json")
+            #expect(waitUntil(timeout: .seconds(3)) { sandbox.get(host: "shop.example.com")?.status == 503 })
+            sandbox.tearDown()
+        }
+    }
+
+    @Test func brokenAndHostileFilesCostNothing() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let sandbox = try Sandbox(root: dir)
+            let blue = try Backend(name: "blue", directory: dir)
+            let green = try Backend(name: "green", directory: dir)
+            try sandbox.writeService(
+                "web.json", sandbox.service(id: "/web", domain: "web.example.com", port: sandbox.httpPort, backends: [blue]))
+            try sandbox.writeService(
+                "api.json", sandbox.service(id: "/api", domain: "api.example.com", port: sandbox.httpPort, backends: [green]))
+            let proxym = try sandbox.start()
+            #expect(sandbox.notify.waitFor { $0.contains("READY=1") })
+            #expect(waitUntil(timeout: .seconds(5)) { sandbox.bodyFor(host: "web.example.com") == "blue" })
+            let configBefore = try readTextFile(sandbox.config)
+
+            // Broken JSON, a newline smuggled into a domain, an id that would break out of its line,
+            // a wrong type: each is named in an ERROR line and changes nothing.
+            try sandbox.writeService("broken.json", #"{"id": "/x", "servicePort": 80, "hosts": [}"#)
+            try sandbox.writeService(
+                "evil.json",
+                #"{"id": "/evil", "domain": "evil.example.com\n  acl pwn always_true\n  use_backend api_cluster if pwn", "servicePort": \#(sandbox.httpPort), "hosts": []}"#
+            )
+            try sandbox.writeService(
+                "evil2.json", #"{"id": "/evil2 if TRUE", "domain": "e.example.com", "servicePort": 81, "hosts": []}"#)
+            try sandbox.writeService(
+                "types.json", #"{"id": "/t", "servicePort": "80", "hosts": [{"ip": "10.0.0.1", "port": 80}]}"#)
+            // A good file made bad keeps its last good service.
+            try sandbox.writeService("api.json", #"{"id": "/api", "domain": "api.example.com", "servicePort": oops}"#)
+
+            #expect(proxym.waitForLog("api.json: invalid JSON"), "\(proxym.log)")
+            for file in ["broken.json", "evil.json", "evil2.json", "types.json"] {
+                #expect(proxym.waitForLog("[ERROR] FileModule.log: \(file)"), "no error line for \(file):\n\(proxym.log)")
+            }
+            #expect(proxym.log.contains(#"kept="its last good service""#))
+            // Let any refresh settle, then: routing intact, config unchanged, nothing injected.
+            _ = proxym.waitForLog("refresh done", timeout: .seconds(3))
+            MonotonicClock.sleep(.milliseconds(300))
+            #expect(sandbox.bodyFor(host: "web.example.com") == "blue")
+            #expect(sandbox.bodyFor(host: "api.example.com") == "green")
+            let configAfter = try readTextFile(sandbox.config)
+            #expect(configAfter == configBefore)
+            #expect(!configAfter.contains("pwn") && !configAfter.contains("evil"))
+            sandbox.tearDown()
+        }
+    }
+
+    @Test func haproxyRejectingTheConfigKeepsTheOldOneLive() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let sandbox = try Sandbox(root: dir)
+            let blue = try Backend(name: "blue", directory: dir)
+            try sandbox.writeService(
+                "web.json", sandbox.service(id: "/web", domain: "web.example.com", port: sandbox.httpPort, backends: [blue]))
+            let proxym = try sandbox.start()
+            #expect(sandbox.notify.waitFor { $0.contains("READY=1") })
+            #expect(waitUntil(timeout: .seconds(5)) { sandbox.bodyFor(host: "web.example.com") == "blue" })
+            let configBefore = try readTextFile(sandbox.config)
+
+            // An admin's per-service option line haproxy does not know.
+            try FileSystem.mkdir(sandbox.options + "/web.example.com_\(sandbox.httpPort)")
+            try writeFile(sandbox.options + "/web.example.com_\(sandbox.httpPort)/config", "bogus_keyword 42\n")
+            try proxym.signal(.usr1)
+            #expect(proxym.waitForLog("haproxy rejected the new config"), "\(proxym.log)")
+            #expect(proxym.log.contains("[ALERT]"), "haproxy's own error text is logged")
+            #expect(try readTextFile(sandbox.config) == configBefore)
+            #expect(try readTextFile(sandbox.config + ".rejected").contains("bogus_keyword 42"))
+            #expect(sandbox.bodyFor(host: "web.example.com") == "blue")
+            #expect(sandbox.notify.waitFor { $0.last { $0.hasPrefix("STATUS=") }?.contains("FAILED") == true })
+            sandbox.tearDown()
+        }
+    }
+
+    @Test func signalsDriveRefreshResyncAndGracefulStop() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let sandbox = try Sandbox(root: dir)
+            let blue = try Backend(name: "blue", directory: dir)
+            try sandbox.writeService(
+                "web.json", sandbox.service(id: "/web", domain: "web.example.com", port: sandbox.httpPort, backends: [blue]))
+            let proxym = try sandbox.start()
+            #expect(sandbox.notify.waitFor { $0.contains("READY=1") })
+
+            try proxym.signal(.usr1)
+            #expect(proxym.waitForLog("trigger=SIGUSR1"), "\(proxym.log)")
+
+            let readyBefore = sandbox.notify.lines.filter { $0 == "READY=1" }.count
+            try proxym.signal(.hup)
+            #expect(sandbox.notify.waitFor { $0.filter { $0 == "READY=1" }.count == readyBefore + 1 })
+            let lines = sandbox.notify.lines
+            let reloading = try #require(lines.lastIndex(of: "RELOADING=1"), "\(lines)")
+            #expect(lines[reloading + 1].hasPrefix("MONOTONIC_USEC="), "\(lines)")
+            #expect(lines.lastIndex(of: "READY=1")! > reloading)
+            #expect(proxym.log.contains("trigger=SIGHUP"))
+
+            try proxym.signal(.term)
+            #expect(proxym.waitForExit() == .exited(0), "\(proxym.log)")
+            #expect(sandbox.notify.lines.contains("STOPPING=1"))
+            #expect(proxym.log.contains("proxym stopped"))
+            // proxym's stop does not take traffic down: haproxy keeps serving.
+            #expect(sandbox.bodyFor(host: "web.example.com") == "blue")
+            sandbox.tearDown()
+        }
+    }
+
+    @Test func sigintStopsWithStatusZeroAndUsr1IsIgnoredWhenTheSignalModuleIsOff() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let sandbox = try Sandbox(root: dir)
+            let proxym = try sandbox.start(["PROXYM_SIGNAL_ENABLED": "0"])
+            #expect(sandbox.notify.waitFor { $0.contains("READY=1") })
+            try proxym.signal(.usr1)
+            #expect(proxym.waitForLog("SIGUSR1 ignored"))
+            try proxym.signal(.int)
+            #expect(proxym.waitForExit() == .exited(0))
+            sandbox.tearDown()
+        }
+    }
+
+    @Test func watchdogIsPingedWhenSystemdAsksForIt() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let sandbox = try Sandbox(root: dir)
+            let proxym = try sandbox.start(["WATCHDOG_USEC": "200000"])
+            #expect(sandbox.notify.waitFor(timeout: .seconds(5)) { $0.filter { $0 == "WATCHDOG=1" }.count >= 3 }, "\(proxym.log)")
+            sandbox.tearDown()
+        }
+    }
+
+    @Test func survivesAMissingDirectoryAndPicksItUpWhenCreated() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let sandbox = try Sandbox(root: dir)
+            let blue = try Backend(name: "blue", directory: dir)
+            let missing = dir + "/later"
+            let proxym = try sandbox.start(["PROXYM_FILE_CONFIGS_PATH": missing])
+            #expect(sandbox.notify.waitFor { $0.contains("READY=1") })
+            #expect(proxym.log.contains("source failed; keeping its last good services"))
+            #expect(sandbox.notify.lines.last { $0.hasPrefix("STATUS=") }?.contains("FAILING: file") == true)
+
+            try FileSystem.mkdir(missing)
+            try writeFile(
+                missing + "/web.json",
+                sandbox.service(id: "/web", domain: "web.example.com", port: sandbox.httpPort, backends: [blue]))
+            #expect(waitUntil(timeout: .seconds(8)) { sandbox.bodyFor(host: "web.example.com") == "blue" }, "\(proxym.log)")
+            #expect(proxym.log.contains("source recovered"))
+
+            // Removing the directory keeps the last good services (a failure never empties the config).
+            try FileSystem.removeTree(missing)
+            #expect(proxym.waitForLog("service directory is gone"))
+            MonotonicClock.sleep(.milliseconds(400))
+            #expect(sandbox.bodyFor(host: "web.example.com") == "blue")
+            sandbox.tearDown()
+        }
+    }
+
+    @Test func journalStreamGetsPriorityPrefixes() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let sandbox = try Sandbox(root: dir)
+            // The child's stdout/stderr is the log file; tell it that file is "the journal".
+            try writeFile(sandbox.root + "/proxym.log", "")
+            let info = try FileSystem.stat(sandbox.root + "/proxym.log")
+            try sandbox.writeService("bad.json", "{")
+            let proxym = try sandbox.start(["JOURNAL_STREAM": "\(info.device):\(info.inode)"])
+            #expect(sandbox.notify.waitFor { $0.contains("READY=1") })
+            #expect(proxym.waitForLog("<3>"), "\(proxym.log)")
+            let lines = proxym.log.split(separator: "\n")
+            #expect(lines.contains { $0.hasPrefix("<6>") && $0.contains("[INFO]") })
+            #expect(lines.contains { $0.hasPrefix("<3>") && $0.contains("[ERROR] FileModule.log: bad.json") })
+            #expect(lines.contains { $0.hasPrefix("<5>") && $0.contains("[NOTICE]") })
+            sandbox.tearDown()
+        }
+    }
+
+    @Test func logFormatFollowsTheOriginalVariables() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let sandbox = try Sandbox(root: dir)
+            let proxym = try sandbox.start([
+                "PROXYM_LOG_FORMAT": "%{level:.4s}|%{module}|%{shortfunc}|%{message}",
+                "PROXYM_LOG_APPLOG_LEVEL": "debug",
+            ])
+            #expect(sandbox.notify.waitFor { $0.contains("READY=1") })
+            #expect(proxym.waitForLog("INFO|appLog|start|proxym starting"), "\(proxym.log)")
+            #expect(proxym.log.contains("DEBU|appLog|"))
+            sandbox.tearDown()
+        }
+    }
+}
+
+/// Things that must fail loudly, or work without systemd around.
+@Suite(.serialized, .timeLimit(.minutes(1)))
+struct CommandLineTests {
+    @Test func invalidSettingsExit78NamingEachVariable() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let child = try LoggedChild(
+                executable: Binaries.proxym, arguments: [],
+                environment: [
+                    "PROXYM_HAPROXY_HTTP_PORT": "http", "PROXYM_FILE_ENABLED": "yes please",
+                    "PROXYM_HAPROXY_ENABLED": "1",
+                ],
+                logPath: dir + "/log")
+            #expect(child.waitForExit() == .exited(78))
+            for name in ["PROXYM_HAPROXY_HTTP_PORT", "PROXYM_FILE_ENABLED", "PROXYM_HAPROXY_CONFIG_FILE_PATH"] {
+                #expect(child.log.contains("invalid setting: \(name):"), "\(child.log)")
+            }
+        }
+    }
+
+    @Test func runsWithoutNotifySocketAndStopsOnTerm() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            try FileSystem.mkdir(dir + "/services")
+            let child = try LoggedChild(
+                executable: Binaries.proxym, arguments: ["run", "--files", dir + "/services"], environment: [:],
+                logPath: dir + "/log")
+            #expect(child.waitForLog("ready"))
+            try child.signal(.term)
+            #expect(child.waitForExit() == .exited(0), "\(child.log)")
+        }
+    }
+
+    @Test(.enabled(if: haveHAProxy)) func renderAndCheckTheBundledExample() throws {
+        try Binaries.require()
+        let examples = repositoryRoot + "/examples"
+        let args = ["--files", examples + "/services", "--options", examples + "/haproxy", "--http-port", "8080"]
+        let render = try runToCompletion(
+            Binaries.proxym, ["render"] + args, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
+            timeout: .seconds(20))
+        #expect(render.status == .exited(0), "\(render.stderr)")
+        #expect(render.stdout.hasPrefix("# Put first in the generated config"))
+        #expect(render.stdout.contains("backend shop_web_cluster\n  balance roundrobin\n  option forwardfor\n"))
+        #expect(render.stdout.contains("  acl host_shop_web hdr(host) -i www.shop.example.com www.shop.example.com:8080\n"))
+        #expect(render.stdout.contains("listen cache\n  bind :16379\n  mode tcp\n"))
+
+        let check = try runToCompletion(
+            Binaries.proxym, ["check"] + args, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
+            timeout: .seconds(20))
+        #expect(check.status == .exited(0), "\(check.stderr)")
+        #expect(check.stderr.contains("proxym check: OK (3 services)"))
+    }
+
+    @Test(.enabled(if: haveHAProxy)) func checkFailsOnABrokenFile() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            try FileSystem.mkdir(dir + "/services")
+            try writeFile(dir + "/services/bad.json", #"{"id": "/bad"}"#)
+            let check = try runToCompletion(
+                Binaries.proxym, ["check", "--files", dir + "/services"],
+                environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], timeout: .seconds(20))
+            #expect(check.status == .exited(1))
+            #expect(check.stderr.contains("bad.json"))
+            #expect(check.stderr.contains("proxym check: FAILED"))
+        }
+    }
+}
