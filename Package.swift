@@ -121,7 +121,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["ProxymPosix", "ProxymTestSupport"],
+            dependencies: ["ProxymPosix", "ProxymCore", "ProxymTestSupport"],
             swiftSettings: strict
         ),
     ]
