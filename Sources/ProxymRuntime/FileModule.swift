@@ -71,6 +71,8 @@ public final class FileModule: ServiceGenerator, Notifier {
 
     public func generate(fullResync: Bool, completion: @escaping (Result<[Service], GeneratorFailure>) -> Void) {
         if fullResync { catalog.forgetFingerprints() }
+        // inotify does not report renames of an ancestor directory; one stat per refresh does.
+        watcher?.verify()
         let entries: [DirectoryEntry]
         do {
             entries = try FileSystem.listDirectory(directory)
