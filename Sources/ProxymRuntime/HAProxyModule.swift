@@ -24,6 +24,9 @@ public final class HAProxyModule: ConfigGenerator {
     private var rejectedText: String?
     private var busy = false
     private var reloadCount = 0
+    /// Set once an apply went through write/check/install: from then on a nil `liveText` means that
+    /// apply failed, not that proxym just started, so the file on disk proves nothing.
+    private var wroteOnce = false
 
     var rejectedPath: String { settings.configFilePath + ".rejected" }
 
@@ -75,7 +78,7 @@ public final class HAProxyModule: ConfigGenerator {
                 completion(.failed("haproxy rejected this config before; fix the input (see earlier errors)", retry: false))
                 return
             }
-            if liveText == nil, let onDisk = try? FileSystem.readFile(settings.configFilePath, limit: 64 << 20),
+            if liveText == nil, !wroteOnce, let onDisk = try? FileSystem.readFile(settings.configFilePath, limit: 64 << 20),
                 onDisk == Array(text.utf8)
             {
                 // First refresh and the file is already current: do not disturb a running haproxy.
@@ -84,6 +87,7 @@ public final class HAProxyModule: ConfigGenerator {
             }
         }
         busy = true
+        wroteOnce = true
         let finish: (ApplyOutcome) -> Void = { [weak self] outcome in
             self?.busy = false
             completion(outcome)
