@@ -62,6 +62,11 @@ struct TestLog {
         }
     }
 
+    /// Messages only, at `level` or above.
+    func messages(atLeast level: Logger.Level = .trace) -> [String] {
+        entries.filter { $0.level >= level }.map(\.message.description)
+    }
+
     /// How many entries have exactly this message at this level.
     func count(_ message: String, level: Logger.Level) -> Int {
         entries.filter { $0.level == level && $0.message.description == message }.count
