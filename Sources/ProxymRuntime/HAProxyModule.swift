@@ -137,6 +137,8 @@ public final class HAProxyModule: ConfigGenerator {
             return
         }
         rejectedText = nil
+        // The file no longer holds what was live; until the reload succeeds nothing is known to be.
+        liveText = nil
         logger.info("config written", metadata: ["path": "\(settings.configFilePath)", "bytes": "\(text.utf8.count)"])
         reload { [weak self] outcome in
             if case .applied = outcome { self?.liveText = text }

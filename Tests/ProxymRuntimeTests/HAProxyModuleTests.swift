@@ -190,6 +190,27 @@ struct HAProxyModuleTests {
         }
     }
 
+    /// A is live; B is installed but its reload fails; going back to A must write A again (the file
+    /// says B) and reload, not report "unchanged".
+    @Test func goingBackAfterAFailedReloadRewritesTheFile() throws {
+        try withTemporaryDirectory { dir in
+            let h = try Harness(dir: dir) { settings, dir in
+                settings.reloadCommand =
+                    "if [ -e '\(dir)/fail' ]; then echo busy >&2; exit 3; fi; echo reloaded >> '\(dir)/reloads'"
+            }
+            let a = try web()
+            let b = try web(hosts: [18081, 18082])
+            #expect(try h.apply(a) == .applied("applied, reload command succeeded"))
+            try writeFile(dir + "/fail", "")
+            #expect(isFailed(try h.apply(b), retry: true))
+            #expect(try h.live() == Array(try h.module.render(b).utf8))
+            try FileSystem.unlink(dir + "/fail")
+            #expect(try h.apply(a) == .applied("applied, reload command succeeded"))
+            #expect(try h.live() == Array(try h.module.render(a).utf8))
+            #expect(h.reloads.count == 2)
+        }
+    }
+
     @Test func validateOffSkipsTheCheck() throws {
         try withTemporaryDirectory { dir in
             let h = try Harness(dir: dir) { settings, _ in settings.validate = false }
