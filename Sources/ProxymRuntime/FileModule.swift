@@ -88,7 +88,8 @@ public final class FileModule: ServiceGenerator, Notifier {
         var listing: [ServiceFileCatalog.Entry] = []
         listing.reserveCapacity(entries.count)
         let scanStart = WallClock.now()
-        let racySince = scanStart.seconds &* 1_000_000_000 &+ Int64(scanStart.nanoseconds) &- FileModule.racyWindowNanoseconds
+        let racySince =
+            scanStart.seconds &* 1_000_000_000 &+ Int64(scanStart.nanoseconds) &- FileModule.racyWindowNanoseconds
         var racy: Set<String> = []
         scanCount &+= 1
         // For those files: a modification time no file has, new at every scan, so it never equals the

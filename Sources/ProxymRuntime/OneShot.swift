@@ -69,7 +69,8 @@ public enum OneShot {
         // Without --output: a fresh private directory (mkdtemp), not a predictable name in a shared /tmp
         // that another check (or another user) may hold or replace while haproxy reads it.
         let temporaryBase = environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        let scratch = try keepAt == nil ? FileSystem.makeTemporaryDirectory(prefix: "proxym-check", in: temporaryBase) : nil
+        let scratch =
+            try keepAt == nil ? FileSystem.makeTemporaryDirectory(prefix: "proxym-check", in: temporaryBase) : nil
         defer { if let scratch { try? FileSystem.removeTree(scratch) } }
         let path = keepAt ?? scratch! + "/haproxy.cfg"
         try AtomicFileWriter.write(Array(rendered.config.utf8), to: path, mode: 0o600)

@@ -29,7 +29,9 @@ struct DaemonTests {
         var finishedCount: Int { log.count("refresh done", level: .info) + log.count("refresh failed", level: .error) }
 
         init(
-            dir: String, watchdog: Duration? = nil, createServicesDir: Bool = true,
+            dir: String,
+            watchdog: Duration? = nil,
+            createServicesDir: Bool = true,
             configure: (inout Settings, String) -> Void = { _, _ in }
         ) throws {
             self.dir = dir
@@ -50,15 +52,21 @@ struct DaemonTests {
             configure(&settings, dir)
             self.settings = settings
             daemon = try Daemon(
-                settings: settings, loop: loop, logger: log.logger, serviceManager: manager,
-                environment: childEnvironment, wallClock: { "12:00:00" })
+                settings: settings,
+                loop: loop,
+                logger: log.logger,
+                serviceManager: manager,
+                environment: childEnvironment,
+                wallClock: { "12:00:00" }
+            )
         }
 
         func writeService(_ name: String, hostPort: Int = 18081) throws {
             let id = "/" + name
             try writeFile(
                 servicesDir + "/\(name).json",
-                serviceJSON(id: id, domain: "\(name).example.com", servicePort: 8080, hostPort: hostPort))
+                serviceJSON(id: id, domain: "\(name).example.com", servicePort: 8080, hostPort: hostPort)
+            )
         }
 
         func start() throws { try daemon.start(listenForSignals: false) }
@@ -143,7 +151,9 @@ struct DaemonTests {
             let reloading = try #require(h.manager.messages.dropFirst(sent).first)
             let lines = reloading.split(separator: "\n").map(String.init)
             #expect(lines.first == "RELOADING=1")
-            let usec = try #require(lines.first { $0.hasPrefix("MONOTONIC_USEC=") }.flatMap { UInt64($0.dropFirst(15)) })
+            let usec = try #require(
+                lines.first { $0.hasPrefix("MONOTONIC_USEC=") }.flatMap { UInt64($0.dropFirst(15)) }
+            )
             #expect(usec >= before && usec <= after)
 
             try h.pumpUntil("READY=1 after RELOADING=1") {
@@ -151,7 +161,9 @@ struct DaemonTests {
             }
             // A full resync re-applies even though nothing changed.
             #expect(h.reloads.count == 2)
-            #expect(h.log.entries.contains { $0.message.description == "refresh" && $0.metadata["mode"] == "full resync" })
+            #expect(
+                h.log.entries.contains { $0.message.description == "refresh" && $0.metadata["mode"] == "full resync" }
+            )
         }
     }
 
@@ -175,7 +187,10 @@ struct DaemonTests {
             #expect(h.reloads.count == 2)
             #expect(try readTextFile(h.configPath).contains("svc19.example.com"))
             let trigger = h.log.entries.last { $0.message.description == "refresh" }?.metadata["trigger"]?.description
-            #expect(trigger?.contains("more)") == true, "the trigger names a few reasons and counts the rest: \(trigger ?? "")")
+            #expect(
+                trigger?.contains("more)") == true,
+                "the trigger names a few reasons and counts the rest: \(trigger ?? "")"
+            )
         }
     }
 
@@ -275,7 +290,9 @@ struct DaemonTests {
             try h.start()
             try h.waitReady()
             h.daemon.handle(.refresh)
-            #expect(h.log.entries.contains { $0.level == .notice && $0.message.description.hasPrefix("SIGUSR1 ignored") })
+            #expect(
+                h.log.entries.contains { $0.level == .notice && $0.message.description.hasPrefix("SIGUSR1 ignored") }
+            )
             try h.expectRefreshes(1, quiet: .milliseconds(400))
         }
     }
@@ -312,7 +329,10 @@ struct DaemonTests {
             // About a second later the retry runs the reload again, and it works.
             try h.pumpUntil("the retry reloaded") { h.reloads.count == 1 }
             try h.expectRefreshes(2, quiet: .milliseconds(200))
-            #expect(h.log.entries.last { $0.message.description == "refresh" }?.metadata["trigger"] == "retry after failed apply")
+            #expect(
+                h.log.entries.last { $0.message.description == "refresh" }?.metadata["trigger"]
+                    == "retry after failed apply"
+            )
             #expect(h.log.count("refresh done", level: .info) == 1)
             #expect(!h.daemon.statusLine.contains("FAILED"))
         }
@@ -348,7 +368,11 @@ struct DaemonTests {
             #expect(h.manager.messages.first?.hasPrefix("READY=1\nSTATUS=1 service (file 1)") == true)
             #expect(h.daemon.statusLine.contains("computed (no output configured)"))
             #expect(!FileSystem.exists(h.configPath))
-            #expect(h.log.entries.contains { $0.level == .warning && $0.message.description.hasPrefix("PROXYM_HAPROXY_ENABLED is off") })
+            #expect(
+                h.log.entries.contains {
+                    $0.level == .warning && $0.message.description.hasPrefix("PROXYM_HAPROXY_ENABLED is off")
+                }
+            )
         }
     }
 

@@ -29,7 +29,10 @@ struct FileModuleTests {
         try withTemporaryDirectory { dir in
             let log = TestLog()
             // The original's format, then the same keys in other cases (its decoder ignored case).
-            try writeFile(dir + "/redis.json", serviceJSON(id: "/redis", domain: "redis.example.com", servicePort: 6379, hostPort: 31001))
+            try writeFile(
+                dir + "/redis.json",
+                serviceJSON(id: "/redis", domain: "redis.example.com", servicePort: 6379, hostPort: 31001)
+            )
             try writeFile(
                 dir + "/web.json",
                 #"{"ID": "/web/app", "DOMAIN": "web.example.com", "Protocol": "tcp", "SERVICEPORT": 80, "hosts": [{"Ip": "10.0.0.2", "PORT": 31002}]}"#
@@ -57,8 +60,14 @@ struct FileModuleTests {
         try withTemporaryDirectory { dir in
             let log = TestLog()
             let module = FileModule(directory: dir, loop: try EventLoop(), logger: log.logger)
-            try writeFile(dir + "/a.json", serviceJSON(id: "/a", domain: "a.example.com", servicePort: 80, hostPort: 1001))
-            try writeFile(dir + "/b.json", serviceJSON(id: "/b", domain: "b.example.com", servicePort: 80, hostPort: 2001))
+            try writeFile(
+                dir + "/a.json",
+                serviceJSON(id: "/a", domain: "a.example.com", servicePort: 80, hostPort: 1001)
+            )
+            try writeFile(
+                dir + "/b.json",
+                serviceJSON(id: "/b", domain: "b.example.com", servicePort: 80, hostPort: 2001)
+            )
             #expect(try ids(module) == ["/a", "/b"])
 
             let broken = [
@@ -73,7 +82,10 @@ struct FileModuleTests {
                 try writeFile(dir + "/a.json", text)
                 // b changes at the same time: the broken a must not hold it back.
                 let bPort = 2000 + text.utf8.count
-                try writeFile(dir + "/b.json", serviceJSON(id: "/b", domain: "b.example.com", servicePort: 80, hostPort: bPort))
+                try writeFile(
+                    dir + "/b.json",
+                    serviceJSON(id: "/b", domain: "b.example.com", servicePort: 80, hostPort: bPort)
+                )
                 let services = try generate(module).get()
                 #expect(services.map(\.id.rawValue) == ["/a", "/b"], "\(what)")
                 let a = try #require(services.first { $0.id.rawValue == "/a" })
@@ -91,7 +103,10 @@ struct FileModuleTests {
             #expect(module.failingFiles == ["a.json", "c.json"])
 
             // Fixed: its new service replaces the last good one.
-            try writeFile(dir + "/a.json", serviceJSON(id: "/a", domain: "a.example.com", servicePort: 80, hostPort: 1002))
+            try writeFile(
+                dir + "/a.json",
+                serviceJSON(id: "/a", domain: "a.example.com", servicePort: 80, hostPort: 1002)
+            )
             #expect(try service(module, "/a")?.hosts.map(\.port) == [1002])
             #expect(module.failingFiles == ["c.json"])
 
@@ -228,7 +243,10 @@ struct FileModuleTests {
             _ = try watching.settle(.milliseconds(50))
 
             // Save by rename: the temp name is not relevant, the final one is.
-            try writeFile(dir + "/x.json.tmp", serviceJSON(id: "/x", domain: "x.example.com", servicePort: 80, hostPort: 3))
+            try writeFile(
+                dir + "/x.json.tmp",
+                serviceJSON(id: "/x", domain: "x.example.com", servicePort: 80, hostPort: 3)
+            )
             try FileSystem.rename(from: dir + "/x.json.tmp", to: dir + "/x.json")
             #expect(try watching.waitFor("file x.json moved in") == ["file x.json moved in"])
 

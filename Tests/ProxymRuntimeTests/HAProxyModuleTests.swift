@@ -35,7 +35,10 @@ struct HAProxyModuleTests {
             try writeFile(dir + "/options/global.cfg", testGlobalConfig)
             let wrapper = dir + "/haproxy-wrapper"
             try writeFile(
-                wrapper, "#!/bin/sh\necho \"$*\" >> '\(dir)/haproxy-calls'\nexec '\(haproxyPath!)' \"$@\"\n", mode: 0o755)
+                wrapper,
+                "#!/bin/sh\necho \"$*\" >> '\(dir)/haproxy-calls'\nexec '\(haproxyPath!)' \"$@\"\n",
+                mode: 0o755
+            )
             var settings = Settings().haproxy
             settings.enabled = true
             settings.configFilePath = dir + "/haproxy.cfg"
@@ -47,7 +50,12 @@ struct HAProxyModuleTests {
             settings.commandTimeout = .seconds(20)
             try configure(&settings, dir)
             self.settings = settings
-            module = try HAProxyModule(settings: settings, loop: loop, logger: log.logger, environment: childEnvironment)
+            module = try HAProxyModule(
+                settings: settings,
+                loop: loop,
+                logger: log.logger,
+                environment: childEnvironment
+            )
         }
 
         /// apply(), stepping the loop until it completes.
@@ -121,7 +129,8 @@ struct HAProxyModuleTests {
             // A second service whose options add a directive haproxy does not know.
             try FileSystem.mkdir(h.optionsPath + "/bad.example.com_8080")
             try writeFile(h.optionsPath + "/bad.example.com_8080/config", "bogus_keyword 1\n")
-            let bad = good + [try makeService(id: "/bad", domain: "bad.example.com", servicePort: 8080, hostPorts: [18083])]
+            let bad =
+                good + [try makeService(id: "/bad", domain: "bad.example.com", servicePort: 8080, hostPorts: [18083])]
             let outcome = try h.apply(bad)
             #expect(isFailed(outcome, retry: false), "\(outcome)")
             #expect(try h.live() == liveBefore, "the live file must stay byte for byte")
@@ -131,7 +140,9 @@ struct HAProxyModuleTests {
             #expect(h.checkCount == 2)
             #expect(h.reloads.count == 1)
             // haproxy's own words are in the log.
-            #expect(h.log.messages(atLeast: .error).contains { $0.hasPrefix("haproxy: ") && $0.contains("bogus_keyword") })
+            #expect(
+                h.log.messages(atLeast: .error).contains { $0.hasPrefix("haproxy: ") && $0.contains("bogus_keyword") }
+            )
             #expect(try h.leftovers().isEmpty)
 
             // The same input again: refused without running haproxy -c again.
@@ -166,7 +177,11 @@ struct HAProxyModuleTests {
             let errors = h.log.messages(atLeast: .error)
             #expect(errors.contains("reload: to-stderr"))
             #expect(errors.contains("reload: to-stdout"))
-            #expect(h.log.lines(atLeast: .error).contains { $0.hasPrefix("reload command failed") && $0.contains("exited with status 3") })
+            #expect(
+                h.log.lines(atLeast: .error).contains {
+                    $0.hasPrefix("reload command failed") && $0.contains("exited with status 3")
+                }
+            )
             #expect(fileLines(dir + "/runs").count == 1)
         }
     }

@@ -59,10 +59,24 @@ struct LogSinkTests {
         // Through the whole line format too, with the value also in the message.
         let record = LogRecord(
             time: BrokenDownTime(
-                year: 2024, month: 1, day: 2, hour: 3, minute: 4, second: 5, weekday: 2, yearDay: 2, utcOffsetSeconds: 0,
-                zoneAbbreviation: "UTC"),
-            level: .error, message: LogSink.oneLine("message " + value), file: "f.swift", function: "f()", line: 1,
-            metadata: rendered)
+                year: 2024,
+                month: 1,
+                day: 2,
+                hour: 3,
+                minute: 4,
+                second: 5,
+                weekday: 2,
+                yearDay: 2,
+                utcOffsetSeconds: 0,
+                zoneAbbreviation: "UTC"
+            ),
+            level: .error,
+            message: LogSink.oneLine("message " + value),
+            file: "f.swift",
+            function: "f()",
+            line: 1,
+            metadata: rendered
+        )
         let line = try LogFormat(LogFormat.defaultFormat).format(record)
         #expect(!line.contains("\n") && !line.contains("\r"), "\(line)")
     }
@@ -88,8 +102,10 @@ struct LogSinkTests {
         #expect(LogSink.parseJournalStream("8:12345").map { [$0.device, $0.inode] } == [8, 12345])
         #expect(LogSink.parseJournalStream("0:0").map { [$0.device, $0.inode] } == [0, 0])
         #expect(
-            LogSink.parseJournalStream("18446744073709551615:1").map { [$0.device, $0.inode] } == [UInt64.max, 1])
-        for bad in [nil, "", "8", "8:", ":8", "a:b", "8:1:2", "-1:2", " 8:1", "8:1\n", "8;1", "18446744073709551616:1"] {
+            LogSink.parseJournalStream("18446744073709551615:1").map { [$0.device, $0.inode] } == [UInt64.max, 1]
+        )
+        for bad in [nil, "", "8", "8:", ":8", "a:b", "8:1:2", "-1:2", " 8:1", "8:1\n", "8;1", "18446744073709551616:1"]
+        {
             #expect(LogSink.parseJournalStream(bad) == nil, "\(bad ?? "nil")")
         }
     }
@@ -105,12 +121,20 @@ struct LogSinkTests {
 
     @Test func thresholdLetsErrorsThrough() {
         let quiet = LogSink(
-            format: try! LogFormat(LogFormat.defaultFormat), appLevel: .critical, allToStderr: false, environment: [:],
-            program: "proxym")
+            format: try! LogFormat(LogFormat.defaultFormat),
+            appLevel: .critical,
+            allToStderr: false,
+            environment: [:],
+            program: "proxym"
+        )
         #expect(quiet.threshold == .error)
         let chatty = LogSink(
-            format: try! LogFormat(LogFormat.defaultFormat), appLevel: .debug, allToStderr: false, environment: [:],
-            program: "proxym")
+            format: try! LogFormat(LogFormat.defaultFormat),
+            appLevel: .debug,
+            allToStderr: false,
+            environment: [:],
+            program: "proxym"
+        )
         #expect(chatty.threshold == .debug)
         #expect(!chatty.stdoutIsJournal && !chatty.stderrIsJournal)
     }
@@ -122,21 +146,28 @@ struct LogSinkTests {
             // stdout is a pipe to the parent; pretend it is the journal by naming its identity.
             let identity = CurrentProcess.fileIdentity(1)!
             let sink = LogSink(
-                format: try! LogFormat("%{level} %{message}"), appLevel: .info, allToStderr: false,
-                environment: ["JOURNAL_STREAM": "\(identity.device):\(identity.inode)"], program: "proxym")
+                format: try! LogFormat("%{level} %{message}"),
+                appLevel: .info,
+                allToStderr: false,
+                environment: ["JOURNAL_STREAM": "\(identity.device):\(identity.inode)"],
+                program: "proxym"
+            )
             let logger = Logger.proxym(sink: sink)
             logger.info("first\nINFO forged line", metadata: ["value": "x\n<3>ERROR forged", "plain": "ok"])
             logger.notice("second")
             logger.debug("below the level: not written")
         }
         let lines = String(decoding: result.standardOutputContent, as: UTF8.self).split(
-            separator: "\n", omittingEmptySubsequences: false)
+            separator: "\n",
+            omittingEmptySubsequences: false
+        )
         #expect(
             lines == [
                 #"<6>INFO first\nINFO forged line plain=ok value="x\n<3>ERROR forged""#,
                 "<5>NOTICE second",
                 "",
-            ])
+            ]
+        )
     }
 }
 
@@ -168,7 +199,9 @@ func parseMetadata(_ text: String) throws -> [String: String] {
                 case "u":
                     guard scalars.popFirst() == "{", let close = scalars.firstIndex(of: "}") else { throw Malformed() }
                     let hex = String(String.UnicodeScalarView(scalars[scalars.startIndex..<close]))
-                    guard let code = UInt32(hex, radix: 16), let scalar = Unicode.Scalar(code) else { throw Malformed() }
+                    guard let code = UInt32(hex, radix: 16), let scalar = Unicode.Scalar(code) else {
+                        throw Malformed()
+                    }
                     value.append(scalar)
                     scalars = scalars[(close + 1)...]
                 default: throw Malformed()

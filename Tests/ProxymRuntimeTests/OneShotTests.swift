@@ -10,7 +10,8 @@ struct OneShotTests {
     static let examples = repositoryRoot() + "/examples"
 
     /// The settings examples/run.sh exports, read the way the CLI reads them.
-    func settings(services: String = examples + "/services", options: String = examples + "/haproxy") throws -> Settings {
+    func settings(services: String = examples + "/services", options: String = examples + "/haproxy") throws -> Settings
+    {
         let report = Settings.parse(environment: [
             "PROXYM_FILE_ENABLED": "1",
             "PROXYM_FILE_CONFIGS_PATH": services,
@@ -29,7 +30,11 @@ struct OneShotTests {
     @Test func renderOfTheExamplesIsAcceptedByHAProxy() throws {
         try withTemporaryDirectory { dir in
             let log = TestLog()
-            let rendered = try OneShot.render(settings: try settings(), environment: childEnvironment, logger: log.logger)
+            let rendered = try OneShot.render(
+                settings: try settings(),
+                environment: childEnvironment,
+                logger: log.logger
+            )
             #expect(rendered.serviceCount == 3)
             #expect(rendered.problemCount == 0)
             #expect(rendered.config.hasPrefix("# Put first in the generated config"))
@@ -37,7 +42,10 @@ struct OneShotTests {
             #expect(rendered.config.contains("bind 127.0.0.1:8080"))
             #expect(rendered.config.contains("listen cache"))
             // Deterministic.
-            #expect(try OneShot.render(settings: try settings(), environment: childEnvironment, logger: log.logger).config == rendered.config)
+            #expect(
+                try OneShot.render(settings: try settings(), environment: childEnvironment, logger: log.logger).config
+                    == rendered.config
+            )
 
             try writeFile(dir + "/haproxy.cfg", rendered.config)
             let check = try runToCompletion(haproxyPath!, ["-c", "-f", dir + "/haproxy.cfg"], timeout: .seconds(20))
@@ -50,7 +58,11 @@ struct OneShotTests {
         try withTemporaryDirectory { dir in
             let log = TestLog()
             let checked = try OneShot.check(
-                settings: try settings(), environment: childEnvironment, logger: log.logger, keepAt: nil)
+                settings: try settings(),
+                environment: childEnvironment,
+                logger: log.logger,
+                keepAt: nil
+            )
             #expect(checked.ok)
             #expect(checked.serviceCount == 3)
             #expect(checked.problemCount == 0)
@@ -58,9 +70,17 @@ struct OneShotTests {
             // --output: the checked file is kept, and it is the rendering.
             let kept = dir + "/checked.cfg"
             let again = try OneShot.check(
-                settings: try settings(), environment: childEnvironment, logger: log.logger, keepAt: kept)
+                settings: try settings(),
+                environment: childEnvironment,
+                logger: log.logger,
+                keepAt: kept
+            )
             #expect(again.ok)
-            let rendered = try OneShot.render(settings: try settings(), environment: childEnvironment, logger: log.logger)
+            let rendered = try OneShot.render(
+                settings: try settings(),
+                environment: childEnvironment,
+                logger: log.logger
+            )
             #expect(try readTextFile(kept) == rendered.config)
         }
     }
@@ -72,8 +92,11 @@ struct OneShotTests {
             try writeFile(services + "/broken.json", #"{"id": "/broken", "servicePort": 80"#)
             let log = TestLog()
             let checked = try OneShot.check(
-                settings: try settings(services: services), environment: childEnvironment, logger: log.logger,
-                keepAt: nil)
+                settings: try settings(services: services),
+                environment: childEnvironment,
+                logger: log.logger,
+                keepAt: nil
+            )
             #expect(!checked.ok)
             #expect(checked.problemCount == 1)
             #expect(checked.serviceCount == 3, "the good files still count")
@@ -89,12 +112,17 @@ struct OneShotTests {
             try writeFile(config, try readTextFile(config) + "bogus_keyword 1\n")
             let log = TestLog()
             let checked = try OneShot.check(
-                settings: try settings(options: options), environment: childEnvironment, logger: log.logger,
-                keepAt: nil)
+                settings: try settings(options: options),
+                environment: childEnvironment,
+                logger: log.logger,
+                keepAt: nil
+            )
             #expect(!checked.ok)
             #expect(checked.problemCount == 1)
             #expect(checked.serviceCount == 3)
-            #expect(log.messages(atLeast: .error).contains { $0.hasPrefix("haproxy: ") && $0.contains("bogus_keyword") })
+            #expect(
+                log.messages(atLeast: .error).contains { $0.hasPrefix("haproxy: ") && $0.contains("bogus_keyword") }
+            )
             #expect(log.messages(atLeast: .error).contains("haproxy rejected the config"))
         }
     }
@@ -103,7 +131,10 @@ struct OneShotTests {
         try withTemporaryDirectory { dir in
             let log = TestLog()
             let rendered = try OneShot.render(
-                settings: try settings(services: dir + "/missing"), environment: childEnvironment, logger: log.logger)
+                settings: try settings(services: dir + "/missing"),
+                environment: childEnvironment,
+                logger: log.logger
+            )
             #expect(rendered.serviceCount == 0)
             #expect(rendered.problemCount == 1)
             // Still a config haproxy accepts (the http-in frontend is always there).
@@ -121,7 +152,11 @@ struct OneShotTests {
             var environment = childEnvironment
             environment["TMPDIR"] = dir
             let checked = try OneShot.check(
-                settings: try settings(), environment: environment, logger: TestLog().logger, keepAt: nil)
+                settings: try settings(),
+                environment: environment,
+                logger: TestLog().logger,
+                keepAt: nil
+            )
             #expect(checked.ok)
             // Nothing left behind in TMPDIR.
             #expect(try FileSystem.listDirectory(dir).map(\.name) == ["proxym-check-\(CurrentProcess.pid).cfg"])

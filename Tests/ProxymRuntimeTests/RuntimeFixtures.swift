@@ -36,8 +36,12 @@ func serviceJSON(id: String, domain: String, servicePort: Int, hostPort: Int, ip
 
 func makeService(id: String, domain: String, servicePort: UInt16, hostPorts: [Int]) throws -> Service {
     Service(
-        id: try ServiceID(id), domains: [try DomainName(domain)], servicePort: servicePort,
-        hosts: try hostPorts.map { try Host(ip: "127.0.0.1", port: $0) }, source: "test")
+        id: try ServiceID(id),
+        domains: [try DomainName(domain)],
+        servicePort: servicePort,
+        hosts: try hostPorts.map { try Host(ip: "127.0.0.1", port: $0) },
+        source: "test"
+    )
 }
 
 /// A logger that keeps every entry (debug and up) in memory.
