@@ -275,7 +275,9 @@ public final class Daemon {
                 failingSince: failures[$0.name]?.since)
         }
         logger.debug("services merged", metadata: ["count": "\(merged.services.count)"])
-        applyConfigs(merged.services, force: fullResync, index: 0, outcomes: [])
+        // Only SIGHUP forces a re-apply. The startup refresh re-reads everything too, but an output
+        // whose file on disk is already current leaves the running haproxy alone.
+        applyConfigs(merged.services, force: currentBatchHasSighup, index: 0, outcomes: [])
     }
 
     private func applyConfigs(_ services: [Service], force: Bool, index: Int, outcomes: [ApplyOutcome]) {

@@ -20,6 +20,13 @@ public final class FileModule: ServiceGenerator, Notifier {
     private let logger: Logger
     private var catalog = ServiceFileCatalog()
     private var watcher: DirectoryWatcher?
+    /// Files modified shortly before the last scan. File timestamps are coarse (one jiffy on kernels
+    /// before 6.13, Debian 12's included), so a same-size rewrite in that tick keeps the fingerprint
+    /// the scan stored: these files are re-read at the next scan whatever their fingerprint says.
+    private var recentlyModified: Set<String> = []
+    /// "Shortly": far more than any timestamp tick; costs at most a re-read or two of those files.
+    static let racyWindowNanoseconds: Int64 = 1_000_000_000
+    private var scanCount: Int64 = 0
 
     public init(directory: String, loop: EventLoop, logger: Logger) {
         self.directory = directory
@@ -82,16 +89,27 @@ public final class FileModule: ServiceGenerator, Notifier {
         }
         var listing: [ServiceFileCatalog.Entry] = []
         listing.reserveCapacity(entries.count)
+        let scanStart = WallClock.now()
+        let racySince =
+            scanStart.seconds &* 1_000_000_000 &+ Int64(scanStart.nanoseconds) &- FileModule.racyWindowNanoseconds
+        var racy: Set<String> = []
+        scanCount &+= 1
+        // For those files: a modification time no file has, new at every scan, so it never equals the
+        // fingerprint the catalog stored and the file is read again.
+        let unknownTime = Int64.min &+ (scanCount & 0xFFFF_FFFF)
         for entry in entries where entry.name.hasSuffix(".json") && !entry.name.hasPrefix(".") {
             // stat (not lstat): symlinked files (e.g. a mounted ConfigMap) count by their target.
             guard let info = try? FileSystem.stat(directory + "/" + entry.name), info.isRegular else { continue }
+            if info.modificationNanoseconds >= racySince { racy.insert(entry.name) }
             listing.append(
                 ServiceFileCatalog.Entry(
                     name: entry.name,
                     fingerprint: FileFingerprint(
                         device: info.device, inode: info.inode, size: info.size,
-                        modificationNanoseconds: info.modificationNanoseconds)))
+                        modificationNanoseconds: recentlyModified.contains(entry.name)
+                            ? unknownTime : info.modificationNanoseconds)))
         }
+        recentlyModified = racy
         let directory = self.directory
         let changes = catalog.update(listing: listing) { name in
             try FileSystem.readFile(directory + "/" + name, limit: FileModule.maxFileSize)

@@ -24,6 +24,9 @@ public final class HAProxyModule: ConfigGenerator {
     private var rejectedText: String?
     private var busy = false
     private var reloadCount = 0
+    /// Set once an apply went through write/check/install: from then on a nil `liveText` means that
+    /// apply failed, not that proxym just started, so the file on disk proves nothing.
+    private var wroteOnce = false
 
     var rejectedPath: String { settings.configFilePath + ".rejected" }
 
@@ -75,7 +78,7 @@ public final class HAProxyModule: ConfigGenerator {
                 completion(.failed("haproxy rejected this config before; fix the input (see earlier errors)", retry: false))
                 return
             }
-            if liveText == nil, let onDisk = try? FileSystem.readFile(settings.configFilePath, limit: 64 << 20),
+            if liveText == nil, !wroteOnce, let onDisk = try? FileSystem.readFile(settings.configFilePath, limit: 64 << 20),
                 onDisk == Array(text.utf8)
             {
                 // First refresh and the file is already current: do not disturb a running haproxy.
@@ -84,6 +87,7 @@ public final class HAProxyModule: ConfigGenerator {
             }
         }
         busy = true
+        wroteOnce = true
         let finish: (ApplyOutcome) -> Void = { [weak self] outcome in
             self?.busy = false
             completion(outcome)
@@ -133,6 +137,8 @@ public final class HAProxyModule: ConfigGenerator {
             return
         }
         rejectedText = nil
+        // The file no longer holds what was live; until the reload succeeds nothing is known to be.
+        liveText = nil
         logger.info("config written", metadata: ["path": "\(settings.configFilePath)", "bytes": "\(text.utf8.count)"])
         reload { [weak self] outcome in
             if case .applied = outcome { self?.liveText = text }
@@ -304,13 +310,24 @@ extension ChildProcess.Outcome {
 }
 
 enum ProcessState {
-    /// kill(pid, 0): the process exists (EPERM means it exists but belongs to someone else).
+    /// kill(pid, 0): the process exists (EPERM means it exists but belongs to someone else), and it
+    /// is not a zombie: a daemonized haproxy that died stays one when init does not reap (a container
+    /// without an init process), and would otherwise count as running forever.
     static func isAlive(_ pid: Int32) -> Bool {
         do {
             try kill(pid: pid, signal: Signal(rawValue: 0))
-            return true
         } catch {
-            return error.isPermissionDenied
+            if !error.isPermissionDenied { return false }
         }
+        return !isZombie(pid)
+    }
+
+    /// The state in /proc/<pid>/stat is `Z`. The command name before it is in parentheses and may
+    /// hold anything, so the state is read after the last `)`.
+    static func isZombie(_ pid: Int32) -> Bool {
+        guard let stat = try? FileSystem.readFile("/proc/\(pid)/stat", limit: 4096),
+            let close = stat.lastIndex(of: UInt8(ascii: ")")), close + 2 < stat.count
+        else { return false }
+        return stat[close + 2] == UInt8(ascii: "Z")
     }
 }

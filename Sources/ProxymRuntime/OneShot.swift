@@ -66,9 +66,14 @@ public enum OneShot {
             logger.error("haproxy not found: install it or set PROXYM_HAPROXY_BINARY_PATH")
             return Checked(ok: false, serviceCount: rendered.serviceCount, problemCount: rendered.problemCount + 1)
         }
-        let path = keepAt ?? (environment["TMPDIR"] ?? "/tmp") + "/proxym-check-\(CurrentProcess.pid).cfg"
+        // Without --output: a fresh private directory (mkdtemp), not a predictable name in a shared /tmp
+        // that another check (or another user) may hold or replace while haproxy reads it.
+        let temporaryBase = environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        let scratch =
+            try keepAt == nil ? FileSystem.makeTemporaryDirectory(prefix: "proxym-check", in: temporaryBase) : nil
+        defer { if let scratch { try? FileSystem.removeTree(scratch) } }
+        let path = keepAt ?? scratch! + "/haproxy.cfg"
         try AtomicFileWriter.write(Array(rendered.config.utf8), to: path, mode: 0o600)
-        defer { if keepAt == nil { try? FileSystem.unlink(path) } }
 
         let loop = try EventLoop()
         var outcome: ChildProcess.Outcome?

@@ -1,0 +1,291 @@
+import Glibc
+import ProxymCore
+import ProxymModel
+import ProxymPosix
+import ProxymRuntime
+import ProxymTestSupport
+import Testing
+
+@Suite(.timeLimit(.minutes(1)))
+struct FileModuleTests {
+    /// generate() completes synchronously; this returns its result.
+    func generate(_ module: FileModule, fullResync: Bool = false) throws -> Result<[Service], GeneratorFailure> {
+        var result: Result<[Service], GeneratorFailure>?
+        module.generate(fullResync: fullResync) { result = $0 }
+        return try #require(result)
+    }
+
+    func ids(_ module: FileModule, fullResync: Bool = false) throws -> [String] {
+        try generate(module, fullResync: fullResync).get().map(\.id.rawValue).sorted()
+    }
+
+    func service(_ module: FileModule, _ id: String) throws -> Service? {
+        try generate(module).get().first { $0.id.rawValue == id }
+    }
+
+    // MARK: generate()
+
+    @Test func readsEveryServiceFileAndIgnoresTheRest() throws {
+        try withTemporaryDirectory { dir in
+            let log = TestLog()
+            // The original's format, then the same keys in other cases (its decoder ignored case).
+            try writeFile(
+                dir + "/redis.json",
+                serviceJSON(id: "/redis", domain: "redis.example.com", servicePort: 6379, hostPort: 31001)
+            )
+            try writeFile(
+                dir + "/web.json",
+                #"{"ID": "/web/app", "DOMAIN": "web.example.com", "Protocol": "tcp", "SERVICEPORT": 80, "hosts": [{"Ip": "10.0.0.2", "PORT": 31002}]}"#
+            )
+            // Not service files: other suffixes, hidden files, editor leftovers, a directory named *.json.
+            let other = serviceJSON(id: "/other", domain: "other.example.com", servicePort: 81, hostPort: 1)
+            for name in ["notes.txt", ".hidden.json", "web.json~", ".web.json.swp", "web.json.tmp", "web.JSON"] {
+                try writeFile(dir + "/" + name, other)
+            }
+            try FileSystem.mkdir(dir + "/sub.json")
+            try writeFile(dir + "/sub.json/inner.json", other)
+
+            let module = FileModule(directory: dir, loop: try EventLoop(), logger: log.logger)
+            let services = try generate(module).get()
+            #expect(services.map(\.id.rawValue).sorted() == ["/redis", "/web/app"])
+            let web = try #require(services.first { $0.id.rawValue == "/web/app" })
+            #expect(web.domain?.rawValue == "web.example.com")
+            #expect(web.servicePort == 80)
+            #expect(web.hosts.map(\.description) == ["10.0.0.2:31002"])
+            #expect(module.failingFiles.isEmpty)
+        }
+    }
+
+    @Test func brokenFileKeepsItsLastGoodServiceAndOthersAreUnaffected() throws {
+        try withTemporaryDirectory { dir in
+            let log = TestLog()
+            let module = FileModule(directory: dir, loop: try EventLoop(), logger: log.logger)
+            try writeFile(
+                dir + "/a.json",
+                serviceJSON(id: "/a", domain: "a.example.com", servicePort: 80, hostPort: 1001)
+            )
+            try writeFile(
+                dir + "/b.json",
+                serviceJSON(id: "/b", domain: "b.example.com", servicePort: 80, hostPort: 2001)
+            )
+            #expect(try ids(module) == ["/a", "/b"])
+
+            let broken = [
+                ("bad JSON", #"{"id": "/a", "domain": "#),
+                (
+                    "hostile domain",
+                    #"{"id": "/a", "domain": "a.example.com\nlisten evil\n  bind :1", "servicePort": 80, "hosts": [{"ip": "127.0.0.1", "port": 1}]}"#
+                ),
+                ("missing hosts", #"{"id": "/a", "domain": "a.example.com", "servicePort": 80}"#),
+            ]
+            for (what, text) in broken {
+                try writeFile(dir + "/a.json", text)
+                // b changes at the same time: the broken a must not hold it back.
+                let bPort = 2000 + text.utf8.count
+                try writeFile(
+                    dir + "/b.json",
+                    serviceJSON(id: "/b", domain: "b.example.com", servicePort: 80, hostPort: bPort)
+                )
+                let services = try generate(module).get()
+                #expect(services.map(\.id.rawValue) == ["/a", "/b"], "\(what)")
+                let a = try #require(services.first { $0.id.rawValue == "/a" })
+                #expect(a.hosts.map(\.port) == [1001], "\(what): a keeps its last good service")
+                #expect(services.first { $0.id.rawValue == "/b" }?.hosts.map(\.port) == [UInt16(bPort)], "\(what)")
+                #expect(module.failingFiles == ["a.json"], "\(what)")
+            }
+            #expect(log.entries.contains { $0.level == .error && $0.metadata["file"] == "a.json" })
+            // Nothing of the hostile domain reached a log line unescaped.
+            #expect(!log.lines().contains { $0.contains("\n") })
+
+            // A file broken from the start contributes nothing, and is listed.
+            try writeFile(dir + "/c.json", "[]")
+            #expect(try ids(module) == ["/a", "/b"])
+            #expect(module.failingFiles == ["a.json", "c.json"])
+
+            // Fixed: its new service replaces the last good one.
+            try writeFile(
+                dir + "/a.json",
+                serviceJSON(id: "/a", domain: "a.example.com", servicePort: 80, hostPort: 1002)
+            )
+            #expect(try service(module, "/a")?.hosts.map(\.port) == [1002])
+            #expect(module.failingFiles == ["c.json"])
+
+            // Deleted: its service is gone (a broken file that is deleted stops failing).
+            try FileSystem.unlink(dir + "/a.json")
+            try FileSystem.unlink(dir + "/c.json")
+            #expect(try ids(module) == ["/b"])
+            #expect(module.failingFiles.isEmpty)
+        }
+    }
+
+    @Test func missingDirectoryIsAFailureNotAnEmptyList() throws {
+        try withTemporaryDirectory { parent in
+            let dir = parent + "/services"
+            let module = FileModule(directory: dir, loop: try EventLoop(), logger: TestLog().logger)
+            guard case .failure(let failure) = try generate(module) else {
+                Issue.record("a missing directory must fail")
+                return
+            }
+            #expect(failure.message.contains(dir))
+
+            // Present, then removed: again a failure (the daemon keeps the last good list), not [].
+            try FileSystem.mkdir(dir)
+            try writeFile(dir + "/a.json", serviceJSON(id: "/a", domain: "a.example.com", servicePort: 80, hostPort: 1))
+            #expect(try ids(module) == ["/a"])
+            try FileSystem.removeTree(dir)
+            #expect(throws: GeneratorFailure.self) { try generate(module).get() }
+            // A path that is a file, not a directory.
+            try writeFile(dir, "not a directory")
+            #expect(throws: GeneratorFailure.self) { try generate(module).get() }
+        }
+    }
+
+    @Test func fullResyncRereadsFilesWhoseFingerprintDidNotChange() throws {
+        try withTemporaryDirectory { dir in
+            let module = FileModule(directory: dir, loop: try EventLoop(), logger: TestLog().logger)
+            let path = dir + "/a.json"
+            try writeFile(path, serviceJSON(id: "/a", domain: "a.example.com", servicePort: 80, hostPort: 1001))
+            // An old modification time (2020): nothing about it is recent enough to distrust.
+            let old: Int64 = 1_600_000_000_123_456_789
+            try setModificationTime(path, nanoseconds: old)
+            #expect(try service(module, "/a")?.hosts.map(\.port) == [1001])
+            let before = try FileSystem.stat(path)
+
+            // Same size, same inode, and the old modification time put back: the fingerprint is the same.
+            try writeFile(path, serviceJSON(id: "/a", domain: "a.example.com", servicePort: 80, hostPort: 1002))
+            try setModificationTime(path, nanoseconds: old)
+            let after = try FileSystem.stat(path)
+            #expect(after.inode == before.inode && after.size == before.size)
+            #expect(after.modificationNanoseconds == before.modificationNanoseconds)
+
+            // Only a full resync notices.
+            #expect(try service(module, "/a")?.hosts.map(\.port) == [1001])
+            #expect(try generate(module, fullResync: true).get().first?.hosts.map(\.port) == [1002])
+        }
+    }
+
+    /// An in-place rewrite of the same size within one timestamp tick (a jiffy on Debian 12's kernel,
+    /// whose ext4 timestamps are coarse) leaves the fingerprint as it was. Simulated exactly by putting
+    /// the first version's modification time back: a scan that read the first version while its time
+    /// was that recent must not trust the fingerprint afterwards.
+    @Test func sameSizeRewriteInTheSameTimestampTickIsNotMissed() throws {
+        try withTemporaryDirectory { dir in
+            let module = FileModule(directory: dir, loop: try EventLoop(), logger: TestLog().logger)
+            let path = dir + "/a.json"
+            try writeFile(path, serviceJSON(id: "/a", domain: "a.example.com", servicePort: 80, hostPort: 1001))
+            let first = try FileSystem.stat(path)
+            #expect(try service(module, "/a")?.hosts.map(\.port) == [1001])
+
+            try writeFile(path, serviceJSON(id: "/a", domain: "a.example.com", servicePort: 80, hostPort: 1002))
+            try setModificationTime(path, nanoseconds: first.modificationNanoseconds)
+            let second = try FileSystem.stat(path)
+            #expect(second.inode == first.inode && second.size == first.size)
+            #expect(try service(module, "/a")?.hosts.map(\.port) == [1002])
+            // Stable afterwards: no change reported, the same service.
+            #expect(try service(module, "/a")?.hosts.map(\.port) == [1002])
+            #expect(try service(module, "/a")?.hosts.map(\.port) == [1002])
+        }
+    }
+
+    // MARK: Notifier
+
+    /// A FileModule started on its own loop, collecting the reasons it reports.
+    final class Watching {
+        let loop: EventLoop
+        let module: FileModule
+        var reasons: [RefreshReason] = []
+
+        init(directory: String) throws {
+            loop = try EventLoop()
+            module = FileModule(directory: directory, loop: loop, logger: TestLog().logger)
+            try module.start { [unowned self] reason in self.reasons.append(reason) }
+        }
+
+        /// Steps the loop until a reason containing `fragment` arrives; returns and clears all reasons.
+        func waitFor(_ fragment: String) throws -> [String] {
+            let ok = try pump(loop, timeout: .seconds(10)) { reasons.contains { $0.description.contains(fragment) } }
+            #expect(ok, "no reason containing \"\(fragment)\"; got \(reasons)")
+            defer { reasons.removeAll() }
+            return reasons.map(\.description)
+        }
+
+        /// Steps the loop for `duration` and returns what arrived.
+        func settle(_ duration: Duration = .milliseconds(200)) throws -> [String] {
+            let deadline = loop.now + duration
+            while loop.now < deadline { try loop.runOnce(timeout: deadline - loop.now) }
+            defer { reasons.removeAll() }
+            return reasons.map(\.description)
+        }
+    }
+
+    @Test func directoryChangesBecomeRefreshReasons() throws {
+        try withTemporaryDirectory { parent in
+            let dir = parent + "/services"
+            try FileSystem.mkdir(dir)
+            let watching = try Watching(directory: dir)
+            defer { watching.module.stop() }
+            #expect(try watching.settle(.milliseconds(50)).isEmpty)
+
+            // Editor swap and backup files: no refresh.
+            try writeFile(dir + "/.x.json.swp", "swap")
+            try writeFile(dir + "/x.json~", "backup")
+            try FileSystem.unlink(dir + "/.x.json.swp")
+            try FileSystem.unlink(dir + "/x.json~")
+            #expect(try watching.settle() == [])
+
+            // Create.
+            try writeFile(dir + "/a.json", serviceJSON(id: "/a", domain: "a.example.com", servicePort: 80, hostPort: 1))
+            #expect(try watching.waitFor("file a.json changed").contains("file a.json created"))
+
+            // In-place write of an existing file.
+            try writeFile(dir + "/a.json", serviceJSON(id: "/a", domain: "a.example.com", servicePort: 80, hostPort: 2))
+            #expect(try watching.waitFor("a.json").allSatisfy { $0.contains("a.json") })
+            _ = try watching.settle(.milliseconds(50))
+
+            // Save by rename: the temp name is not relevant, the final one is.
+            try writeFile(
+                dir + "/x.json.tmp",
+                serviceJSON(id: "/x", domain: "x.example.com", servicePort: 80, hostPort: 3)
+            )
+            try FileSystem.rename(from: dir + "/x.json.tmp", to: dir + "/x.json")
+            #expect(try watching.waitFor("file x.json moved in") == ["file x.json moved in"])
+
+            // Delete.
+            try FileSystem.unlink(dir + "/x.json")
+            #expect(try watching.waitFor("file x.json deleted") == ["file x.json deleted"])
+
+            // The directory goes away, then comes back.
+            try FileSystem.removeTree(dir)
+            #expect(try watching.waitFor("directory \(dir) removed").contains("directory \(dir) removed"))
+            try FileSystem.mkdir(dir)
+            #expect(try watching.waitFor("directory \(dir) appeared").contains("directory \(dir) appeared"))
+
+            // And is watched again.
+            try writeFile(dir + "/b.json", serviceJSON(id: "/b", domain: "b.example.com", servicePort: 80, hostPort: 4))
+            _ = try watching.waitFor("file b.json changed")
+            #expect(watching.module.failingFiles.isEmpty)
+        }
+    }
+
+    @Test func stopEndsTheNotifications() throws {
+        try withTemporaryDirectory { dir in
+            let watching = try Watching(directory: dir)
+            #expect(watching.loop.registrationCount == 1)
+            watching.module.stop()
+            #expect(watching.loop.registrationCount == 0)
+            try writeFile(dir + "/a.json", "{}")
+            #expect(try watching.settle(.milliseconds(100)).isEmpty)
+        }
+    }
+}
+
+/// Sets a file's modification time (and access time) to an exact instant.
+func setModificationTime(_ path: String, nanoseconds: Int64) throws {
+    var times = [
+        timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000)),
+        timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000)),
+    ]
+    guard utimensat(AT_FDCWD, path, &times, 0) == 0 else {
+        throw SysError(call: "utimensat(\(path))", errno: errno)
+    }
+}
