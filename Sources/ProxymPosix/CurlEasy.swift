@@ -81,20 +81,20 @@ public final class CurlEasy {
 
     // MARK: options
 
-    public func set(_ option: StringOption, _ value: String) throws(CurlError) {
+    public func set(_ option: Option<String>, _ value: String) throws(CurlError) {
         try check(option.name, proxym_curl_easy_setopt_string(handle, option.option, value))
     }
 
-    public func set(_ option: IntOption, _ value: Int) throws(CurlError) {
+    public func set(_ option: Option<Int>, _ value: Int) throws(CurlError) {
         try check(option.name, proxym_curl_easy_setopt_long(handle, option.option, value))
     }
 
-    public func set(_ option: FlagOption, _ value: Bool) throws(CurlError) {
+    public func set(_ option: Option<Bool>, _ value: Bool) throws(CurlError) {
         try check(option.name, proxym_curl_easy_setopt_long(handle, option.option, value ? 1 : 0))
     }
 
-    public func set(_ option: SizeOption, _ value: Int) throws(CurlError) {
-        try check(option.name, proxym_curl_easy_setopt_off_t(handle, option.option, value))
+    public func set(_ option: Option<Int64>, _ value: Int64) throws(CurlError) {
+        try check(option.name, proxym_curl_easy_setopt_off_t(handle, option.option, Int(value)))
     }
 
     /// HTTP basic authentication (CURLOPT_USERNAME, CURLOPT_PASSWORD, CURLOPT_HTTPAUTH=BASIC).
@@ -216,83 +216,60 @@ public final class CurlEasy {
 // MARK: typed options
 
 extension CurlEasy {
-    /// An option whose argument is a string (curl copies it).
-    public struct StringOption: Sendable {
+    /// A libcurl option whose argument has the Swift type `Value`: `String` (curl copies it),
+    /// `Int` (a C long), `Bool` (a long of 0 or 1) or `Int64` (a curl_off_t size).
+    public struct Option<Value>: Sendable {
         let raw: UInt32
         let name: String
         var option: CURLoption { CURLoption(rawValue: raw) }
+
         init(_ option: CURLoption, _ name: String) {
             raw = option.rawValue
             self.name = name
         }
-
-        public static let url = StringOption(CURLOPT_URL, "CURLOPT_URL")
-        public static let username = StringOption(CURLOPT_USERNAME, "CURLOPT_USERNAME")
-        public static let password = StringOption(CURLOPT_PASSWORD, "CURLOPT_PASSWORD")
-        /// The method to send instead of GET/POST ("DELETE", "PUT").
-        public static let customRequest = StringOption(CURLOPT_CUSTOMREQUEST, "CURLOPT_CUSTOMREQUEST")
-        /// A PEM file of CA certificates to verify the server with.
-        public static let caInfo = StringOption(CURLOPT_CAINFO, "CURLOPT_CAINFO")
-        /// "" asks for (and decodes) every encoding this libcurl supports: gzip, deflate, br, zstd.
-        public static let acceptEncoding = StringOption(CURLOPT_ACCEPT_ENCODING, "CURLOPT_ACCEPT_ENCODING")
-        public static let userAgent = StringOption(CURLOPT_USERAGENT, "CURLOPT_USERAGENT")
-        /// Allowed schemes, e.g. "http,https".
-        public static let protocols = StringOption(CURLOPT_PROTOCOLS_STR, "CURLOPT_PROTOCOLS_STR")
-        /// Schemes a redirect may lead to.
-        public static let redirectProtocols = StringOption(CURLOPT_REDIR_PROTOCOLS_STR, "CURLOPT_REDIR_PROTOCOLS_STR")
     }
+}
 
-    /// An option whose argument is a number (a C long).
-    public struct IntOption: Sendable {
-        let raw: UInt32
-        let name: String
-        var option: CURLoption { CURLoption(rawValue: raw) }
-        init(_ option: CURLoption, _ name: String) {
-            raw = option.rawValue
-            self.name = name
-        }
+extension CurlEasy.Option where Value == String {
+    public static var url: Self { Self(CURLOPT_URL, "CURLOPT_URL") }
+    public static var username: Self { Self(CURLOPT_USERNAME, "CURLOPT_USERNAME") }
+    public static var password: Self { Self(CURLOPT_PASSWORD, "CURLOPT_PASSWORD") }
+    /// The method to send instead of GET/POST ("DELETE", "PUT").
+    public static var customRequest: Self { Self(CURLOPT_CUSTOMREQUEST, "CURLOPT_CUSTOMREQUEST") }
+    /// A PEM file of CA certificates to verify the server with.
+    public static var caInfo: Self { Self(CURLOPT_CAINFO, "CURLOPT_CAINFO") }
+    /// "" asks for (and decodes) every encoding this libcurl supports: gzip, deflate, br, zstd.
+    public static var acceptEncoding: Self { Self(CURLOPT_ACCEPT_ENCODING, "CURLOPT_ACCEPT_ENCODING") }
+    public static var userAgent: Self { Self(CURLOPT_USERAGENT, "CURLOPT_USERAGENT") }
+    /// Allowed schemes, e.g. "http,https".
+    public static var protocols: Self { Self(CURLOPT_PROTOCOLS_STR, "CURLOPT_PROTOCOLS_STR") }
+    /// Schemes a redirect may lead to.
+    public static var redirectProtocols: Self { Self(CURLOPT_REDIR_PROTOCOLS_STR, "CURLOPT_REDIR_PROTOCOLS_STR") }
+}
 
-        public static let connectTimeoutMilliseconds = IntOption(CURLOPT_CONNECTTIMEOUT_MS, "CURLOPT_CONNECTTIMEOUT_MS")
-        /// The whole transfer; 0 = no limit.
-        public static let timeoutMilliseconds = IntOption(CURLOPT_TIMEOUT_MS, "CURLOPT_TIMEOUT_MS")
-        public static let maxRedirects = IntOption(CURLOPT_MAXREDIRS, "CURLOPT_MAXREDIRS")
-    }
+extension CurlEasy.Option where Value == Int {
+    public static var connectTimeoutMilliseconds: Self { Self(CURLOPT_CONNECTTIMEOUT_MS, "CURLOPT_CONNECTTIMEOUT_MS") }
+    /// The whole transfer; 0 = no limit.
+    public static var timeoutMilliseconds: Self { Self(CURLOPT_TIMEOUT_MS, "CURLOPT_TIMEOUT_MS") }
+    public static var maxRedirects: Self { Self(CURLOPT_MAXREDIRS, "CURLOPT_MAXREDIRS") }
+}
 
-    /// An on/off option (a C long of 0 or 1).
-    public struct FlagOption: Sendable {
-        let raw: UInt32
-        let name: String
-        var option: CURLoption { CURLoption(rawValue: raw) }
-        init(_ option: CURLoption, _ name: String) {
-            raw = option.rawValue
-            self.name = name
-        }
+extension CurlEasy.Option where Value == Bool {
+    public static var followLocation: Self { Self(CURLOPT_FOLLOWLOCATION, "CURLOPT_FOLLOWLOCATION") }
+    /// Send credentials (basic auth and a custom Authorization header) to the host a redirect
+    /// leads to, even when host or port differ (curl otherwise drops them).
+    public static var unrestrictedAuth: Self { Self(CURLOPT_UNRESTRICTED_AUTH, "CURLOPT_UNRESTRICTED_AUTH") }
+    public static var httpGet: Self { Self(CURLOPT_HTTPGET, "CURLOPT_HTTPGET") }
+    public static var post: Self { Self(CURLOPT_POST, "CURLOPT_POST") }
+    /// HEAD-like: no body is read.
+    public static var noBody: Self { Self(CURLOPT_NOBODY, "CURLOPT_NOBODY") }
+    public static var tcpKeepAlive: Self { Self(CURLOPT_TCP_KEEPALIVE, "CURLOPT_TCP_KEEPALIVE") }
+    /// Verbose tracing to stderr (debugging only).
+    public static var verbose: Self { Self(CURLOPT_VERBOSE, "CURLOPT_VERBOSE") }
+}
 
-        public static let followLocation = FlagOption(CURLOPT_FOLLOWLOCATION, "CURLOPT_FOLLOWLOCATION")
-        /// Send credentials (basic auth and a custom Authorization header) to the host a redirect
-        /// leads to, even when host or port differ (curl otherwise drops them).
-        public static let unrestrictedAuth = FlagOption(CURLOPT_UNRESTRICTED_AUTH, "CURLOPT_UNRESTRICTED_AUTH")
-        public static let httpGet = FlagOption(CURLOPT_HTTPGET, "CURLOPT_HTTPGET")
-        public static let post = FlagOption(CURLOPT_POST, "CURLOPT_POST")
-        /// HEAD-like: no body is read.
-        public static let noBody = FlagOption(CURLOPT_NOBODY, "CURLOPT_NOBODY")
-        public static let tcpKeepAlive = FlagOption(CURLOPT_TCP_KEEPALIVE, "CURLOPT_TCP_KEEPALIVE")
-        /// Verbose tracing to stderr (debugging only).
-        public static let verbose = FlagOption(CURLOPT_VERBOSE, "CURLOPT_VERBOSE")
-    }
-
-    /// An option whose argument is a curl_off_t (64-bit size).
-    public struct SizeOption: Sendable {
-        let raw: UInt32
-        let name: String
-        var option: CURLoption { CURLoption(rawValue: raw) }
-        init(_ option: CURLoption, _ name: String) {
-            raw = option.rawValue
-            self.name = name
-        }
-
-        /// Refuse a response whose announced (Content-Length) size is larger
-        /// (CURLE_FILESIZE_EXCEEDED). Bodies of unknown length are checked by `onBody`'s owner.
-        public static let maxFileSize = SizeOption(CURLOPT_MAXFILESIZE_LARGE, "CURLOPT_MAXFILESIZE_LARGE")
-    }
+extension CurlEasy.Option where Value == Int64 {
+    /// Refuse a response whose announced (Content-Length) size is larger
+    /// (CURLE_FILESIZE_EXCEEDED). Bodies of unknown length are checked by `onBody`'s owner.
+    public static var maxFileSize: Self { Self(CURLOPT_MAXFILESIZE_LARGE, "CURLOPT_MAXFILESIZE_LARGE") }
 }

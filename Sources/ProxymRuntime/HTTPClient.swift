@@ -118,16 +118,9 @@ public final class HTTPClient {
         watched.removeAll()
         if let curlTimer { loop.cancel(curlTimer) }
         curlTimer = nil
-        let stopped = Array(transfers.values)
-        transfers.removeAll()
+        for transfer in transfers.values { retire(transfer) }
         queued.removeAll()
-        for transfer in stopped {
-            transfer.isActive = false
-            if let idleTimer = transfer.idleTimer { loop.cancel(idleTimer) }
-            transfer.idleTimer = nil
-        }
         multi.close()  // removes the easy handles, then closes the cached connections
-        for transfer in stopped { transfer.easy = nil }
     }
 
     // MARK: starting and ending transfers
@@ -180,6 +173,13 @@ public final class HTTPClient {
     /// `Transfer.cancel()`: stop now, no callbacks.
     func cancel(_ transfer: Transfer) {
         guard transfer.isActive else { return }
+        retire(transfer)
+        logger.debug("http.transfer.cancelled", metadata: ["http.id": "\(transfer.id)"])
+    }
+
+    /// Ends a transfer on our side: inactive (no callback runs any more), out of libcurl, its
+    /// watchdog cancelled.
+    private func retire(_ transfer: Transfer) {
         transfer.isActive = false
         if let idleTimer = transfer.idleTimer { loop.cancel(idleTimer) }
         transfer.idleTimer = nil
@@ -189,21 +189,15 @@ public final class HTTPClient {
         }
         transfer.easy = nil
         transfer.pendingData = []
-        logger.debug("http.transfer.cancelled", metadata: ["http.id": "\(transfer.id)"])
     }
 
     /// A transfer libcurl reports done.
     private func finish(_ transfer: Transfer, easy: CurlEasy, result: Curl.Code) {
-        multi.remove(easy)
-        transfers[ObjectIdentifier(easy)] = nil
         if transfer.isStream {
             deliver(transfer)  // what arrived before the end, and the head of an empty body
             guard transfer.isActive else { return }  // cancelled from onHeaders/onData
         }
-        transfer.isActive = false
-        if let idleTimer = transfer.idleTimer { loop.cancel(idleTimer) }
-        transfer.idleTimer = nil
-        transfer.easy = nil
+        retire(transfer)
 
         if result == .ok {
             logger.debug(
@@ -243,15 +237,7 @@ public final class HTTPClient {
     /// Ends an active transfer from our side (the idle watchdog).
     private func abort(_ transfer: Transfer, _ failure: Failure) {
         guard transfer.isActive else { return }
-        transfer.isActive = false
-        if let idleTimer = transfer.idleTimer { loop.cancel(idleTimer) }
-        transfer.idleTimer = nil
-        if let easy = transfer.easy {
-            transfers[ObjectIdentifier(easy)] = nil
-            multi.remove(easy)
-        }
-        transfer.easy = nil
-        transfer.pendingData = []
+        retire(transfer)
         logFailure(transfer, failure)
         Self.callCompletion(transfer, failure: failure)
     }
@@ -486,7 +472,7 @@ public final class HTTPClient {
         if let caFile = request.caFile { try easy.set(.caInfo, caFile) }
         if request.acceptEncoding { try easy.set(.acceptEncoding, "") }
         if case .buffered(let maxBodySize, _) = transfer.mode {
-            try easy.set(.maxFileSize, maxBodySize)
+            try easy.set(.maxFileSize, Int64(maxBodySize))
         }
 
         var lines: [String] = []

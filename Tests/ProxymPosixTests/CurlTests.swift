@@ -189,14 +189,7 @@ struct CurlMultiTests {
     /// the multi handle must still report `.remove` for the fd it handed out, and lose track of
     /// nothing.
     @Test func aSocketClosedByLibcurlBeforeConnectingIsRetired() throws {
-        let listener = try Socket.listenTCP(host: "127.0.0.1", port: 0, backlog: 0)
-        var fillers: [CInt] = []
-        defer { for fd in fillers { try? Descriptor.close(fd) } }
-        for _ in 0..<4 {
-            guard let fd = try? Socket.connectTCP(host: "127.0.0.1", port: listener.port, timeout: .milliseconds(200))
-            else { break }
-            fillers.append(fd.release())
-        }
+        let listener = try FullBacklogListener()
         let driver = try CurlPollDriver()
         let easy = try CurlEasy()
         try easy.set(.url, "http://127.0.0.1:\(listener.port)/")
@@ -220,14 +213,7 @@ struct CurlMultiTests {
     }
 
     @Test func cancellingWhileConnectingLeavesNothingBehind() throws {
-        let listener = try Socket.listenTCP(host: "127.0.0.1", port: 0, backlog: 0)
-        var fillers: [CInt] = []
-        defer { for fd in fillers { try? Descriptor.close(fd) } }
-        for _ in 0..<4 {
-            guard let fd = try? Socket.connectTCP(host: "127.0.0.1", port: listener.port, timeout: .milliseconds(200))
-            else { break }
-            fillers.append(fd.release())
-        }
+        let listener = try FullBacklogListener()
         let driver = try CurlPollDriver()
         let easy = try CurlEasy()
         try easy.set(.url, "http://127.0.0.1:\(listener.port)/")

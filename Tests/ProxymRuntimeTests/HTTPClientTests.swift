@@ -145,16 +145,7 @@ struct HTTPClientTests {
     /// A listener whose accept queue is full drops further SYNs, so the connect itself hangs.
     @Test func connectTimeoutWhenTheServerNeverAccepts() throws {
         let loop = try EventLoop()
-        let listener = try Socket.listenTCP(host: "127.0.0.1", port: 0, backlog: 0)
-        // Fill the accept queue (never accepted).
-        var fillers: [CInt] = []
-        defer { for fd in fillers { try? Descriptor.close(fd) } }
-        for _ in 0..<4 {
-            guard let fd = try? Socket.connectTCP(host: "127.0.0.1", port: listener.port, timeout: .milliseconds(200))
-            else { break }
-            fillers.append(fd.release())
-        }
-        try #require(!fillers.isEmpty)
+        let listener = try FullBacklogListener()
         let client = try HTTPClient(loop: loop)
         var request = Request(.get, "http://127.0.0.1:\(listener.port)/")
         request.connectTimeout = .milliseconds(300)
