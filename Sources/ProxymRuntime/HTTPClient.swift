@@ -15,7 +15,7 @@ import ProxymPosix
 ///   duplicates, closed only after `.remove`), because cached connections outlive transfers, a
 ///   closed fd can not leave epoll, and Debian's libcurl 7.88 closes unconnected sockets
 ///   without its close-socket callback (see `CurlMulti`).
-/// All of these run synchronously inside libcurl calls made here, on the loop thread.
+/// libcurl's callbacks run synchronously inside the libcurl calls made here, on the loop thread.
 ///
 /// Callbacks to the caller (`completion`, a stream's `onHeaders`/`onData`) never run inside a
 /// libcurl call or inside `send`/`stream`: they run later, from the loop, once the libcurl call
@@ -27,8 +27,8 @@ import ProxymPosix
 /// on a short-lived thread running getaddrinfo; it touches only libcurl's own data and wakes
 /// the loop through a socketpair that arrives here like any other socket. The thread inherits
 /// the loop thread's signal mask, so blocked signals still reach the signalfd. libcurl creates
-/// that socketpair without SOCK_CLOEXEC: a child spawned during a lookup inherits it (harmless
-/// for haproxy, but use IP literals where that matters). Lookups are cached for 60 s.
+/// that socketpair without SOCK_CLOEXEC: a child spawned during a lookup inherits both ends
+/// (nothing breaks, but they stay open in the child). Lookups are cached for 60 s.
 ///
 /// Connections are reused between requests to the same server (libcurl's connection cache);
 /// idle cached connections are not watched (no wake-ups) and are closed by `close()`.
