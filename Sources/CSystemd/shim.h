@@ -26,6 +26,8 @@
 extern int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags);
 extern int pipe2(int pipefd[2], int flags);
 extern int dup3(int oldfd, int newfd, int flags);
+// glibc >= 2.34: close every fd >= from in the child (fds a library opened without CLOEXEC).
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
 
 // pidfd (Linux 5.3+): no glibc wrapper is guaranteed on every libc, so call the syscalls.
 static inline int proxym_pidfd_open(pid_t pid, unsigned int flags) {

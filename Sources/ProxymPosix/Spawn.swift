@@ -55,6 +55,11 @@ public enum Spawn {
         // original write ends are close-on-exec, so the child holds exactly one write end each.
         try redirect(actions, fd: 1, output: stdout, writeEnd: stdoutPipe?.second.rawValue)
         try redirect(actions, fd: 2, output: stderr, writeEnd: stderrPipe?.second.rawValue)
+        // Everything above 2 closes in the child, even fds a library (libcurl's threaded resolver
+        // socketpair) created without close-on-exec: haproxy must never inherit ours.
+        try check(
+            "posix_spawn_file_actions_addclosefrom_np",
+            posix_spawn_file_actions_addclosefrom_np(actions, 3))
 
         // Signals: empty mask; default action for everything catchable. SIGKILL and SIGSTOP
         // stay out of the set: they can not be reset, and asking may fail the child on some libcs.

@@ -1,3 +1,4 @@
+import Glibc
 import ProxymPosix
 import ProxymTestSupport
 import Testing
@@ -135,6 +136,19 @@ struct SpawnTests {
             else {
                 CurrentProcess.exit(3)
             }
+        }
+    }
+
+    /// A library may open fds without close-on-exec (libcurl's resolver socketpair does): the child
+    /// still gets only 0, 1 and 2. Run in a fresh process: the inheritable pipe must not leak into
+    /// children other tests spawn meanwhile.
+    @Test func childInheritsOnlyStandardDescriptors() async {
+        await #expect(processExitsWith: .success) {
+            var fds: [Int32] = [0, 0]
+            guard pipe(&fds) == 0 else { CurrentProcess.exit(2) }  // deliberately without O_CLOEXEC
+            // ls lists its own fds: 0-2, plus 3 for the directory it reads.
+            let result = try runToCompletion("/bin/ls", ["/proc/self/fd"], environment: [])
+            guard result.stdout == "0\n1\n2\n3\n" else { CurrentProcess.exit(3) }
         }
     }
 
