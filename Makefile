@@ -1,12 +1,15 @@
 # proxym — the two newcomer commands (see README.md):
 #   make run    install what is missing, build, run proxym on examples/ (haproxy on 127.0.0.1:8080)
 #   make test   install what is missing, build, run the whole test suite
+#   make deb    install what is missing, build dist/proxym_<version>_amd64.deb (packaging/README.md)
 SHELL := /bin/bash
 SWIFT ?= swift
 # Debian packages the build, the example and the tests need.
 DEBS := pkg-config libsystemd-dev libcurl4-openssl-dev haproxy procps
+# ... and the ones `make deb` needs on top.
+DEB_TOOLS := debhelper dpkg-dev build-essential lintian
 
-.PHONY: run test deps build release clean
+.PHONY: run test deps build release deb clean
 
 deps:
 	@missing=""; for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
@@ -27,5 +30,12 @@ test: build
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib
 
+# The release binary (static Swift runtime, BIND_NOW from Package.swift, no $ORIGIN RUNPATH), then
+# dpkg-buildpackage on a staged copy of packaging/ that installs that binary, then lintian.
+deb: deps
+	@$(MAKE) --no-print-directory deps DEBS="$(DEB_TOOLS)"
+	$(SWIFT) build -c release --static-swift-stdlib --disable-local-rpath
+	packaging/build-deb.sh .build/release/proxym
+
 clean:
-	rm -rf .build .run dist
+	rm -rf .build .build-pkg .run dist
