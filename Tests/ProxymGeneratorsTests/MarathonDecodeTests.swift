@@ -428,6 +428,10 @@ struct MarathonDecodeErrorTests {
             #"apps[0].networks[1].mode: unknown network mode "overlay" (app "/x" skipped)"#
         ),
         (
+            #"{"apps": [{"id": "/x", "networks": [null, {"mode": "overlay"}]}]}"#,
+            #"apps[0].networks[1].mode: unknown network mode "overlay" (app "/x" skipped)"#
+        ),
+        (
             #"{"apps": [{"id": "/x", "networks": [{}, "host"]}]}"#,
             #"apps[0].networks[1]: expected an object, got a string (app "/x" skipped)"#
         ),
@@ -518,6 +522,13 @@ struct MarathonDecodeErrorTests {
             try decode(#"{"apps": [{"id": "/x", \#(fields)}]}"#).apps.first?.networkMode
         }
         #expect(try mode(#""networks": []"#) == .host)
+        // A null mode is absent; the member after it is still read.
+        #expect(
+            try mode(#""networks": [{"mode": null, "name": "x"}, {"name": "y", "mode": "container"}]"#) == .container
+        )
+        #expect(
+            try mode(#""networks": [{"mode": "container", "name": "a"}, {"mode": null}], "ports": [1]"#) == .container
+        )
         #expect(try mode(#""networks": [{"mode": "container", "name": "a"}, {"mode": "container/bridge"}]"#) == .bridge)
         #expect(try mode(#""networks": [{"mode": "host"}], "ipAddress": {}"#) == .host)
         #expect(try mode(#""container": {"docker": {"network": "BRIDGE"}}, "ipAddress": {}"#) == .bridge)

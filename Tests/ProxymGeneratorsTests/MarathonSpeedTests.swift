@@ -7,18 +7,25 @@ import Testing
 /// 5,000 apps x 3 tasks (~17 MB), decoded and mapped. Build with `-c release` for meaningful numbers.
 @Suite("Marathon speed (informational)")
 struct MarathonSpeedTests {
+    #if DEBUG
+    /// A debug build is ~30 times slower and its numbers mean little: one round is enough there.
+    let rounds = 1
+    #else
+    let rounds = 5
+    #endif
+
     @Test func fiveThousandAppsWithThreeTasks() throws {
         let body = SyntheticMarathon.body(apps: 5_000, tasksPerApp: 3)
 
         var snapshot = MarathonSnapshot(apps: [])
-        let decode = try bestOf(5) { () throws in snapshot = try MarathonApps.decode(appsWithTasks: body) }
+        let decode = try bestOf(rounds) { () throws in snapshot = try MarathonApps.decode(appsWithTasks: body) }
         #expect(snapshot.apps.count == 5_000)
         #expect(snapshot.problems.isEmpty)
 
         var mapping = MarathonMapping()
         var memory = MarathonHealthMemory()
         let options = MarathonOptions(httpPort: 80, group: "external")
-        let map = try bestOf(5) { () throws in
+        let map = try bestOf(rounds) { () throws in
             mapping = MarathonMapper.services(from: snapshot, options: options, health: &memory)
         }
         #expect(mapping.services.count == 5_000)
@@ -26,9 +33,9 @@ struct MarathonSpeedTests {
         #expect(mapping.problems.isEmpty)
         #expect(memory.count == 15_000)
 
-        let tree = try bestOf(3) { () throws in _ = try JSONReader.parse(body) }
+        let tree = try bestOf(rounds) { () throws in _ = try JSONReader.parse(body) }
         print(
-            "marathon speed: \(body.count) bytes, 5000 apps x 3 tasks, best of 5: decode \(ms(decode)), "
+            "marathon speed: \(body.count) bytes, 5000 apps x 3 tasks, best of \(rounds): decode \(ms(decode)), "
                 + "map \(ms(map)), decode + map \(ms(decode + map)); for comparison a JSONReader tree of the "
                 + "same body \(ms(tree))"
         )
@@ -44,7 +51,7 @@ struct MarathonSpeedTests {
                 .utf8
         )
         var type: String?
-        let elapsed = try bestOf(5) { () throws in type = MarathonEvent.eventType(fromJSON: body) }
+        let elapsed = try bestOf(rounds) { () throws in type = MarathonEvent.eventType(fromJSON: body) }
         #expect(type == "deployment_step_success")
         print("marathon event type: \(body.count) bytes in \(ms(elapsed))")
     }

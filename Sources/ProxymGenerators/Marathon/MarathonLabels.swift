@@ -27,56 +27,67 @@ struct MarathonLabels {
     var domains: [DomainName]?
     var ports: [Int: Port] = [:]
 
-    /// `HAPROXY_GROUP`'s groups, trimmed, empty ones dropped.
-    static func groups(_ labels: [String: String]) -> [Substring] {
-        guard let raw = labels["HAPROXY_GROUP"] else { return [] }
-        return raw.split(separator: ",").map(trimmed).filter { !$0.isEmpty }
+    /// Whether `HAPROXY_GROUP` (comma-separated, blanks around the commas allowed) lists `group`.
+    static func hasGroup(_ labels: [String: String], _ group: Substring) -> Bool {
+        guard let raw = labels["HAPROXY_GROUP"] else { return false }
+        return raw.utf8.split(separator: UInt8(ascii: ",")).contains { trimmed(Substring($0)) == group }
     }
 
     init(_ labels: [String: String], portCount: Int, warnings: inout [String]) throws(ValidationError) {
         guard !labels.isEmpty else { return }
         // Sorted, so that warnings and the first error come out the same way every time.
         for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
-            let field = "label " + ValidationError.escaped(key)
+            // Built only when something is said about the label (this runs for every app).
+            func field() -> String { "label " + ValidationError.escaped(key) }
+            func list(_ value: String) throws(ValidationError) -> [DomainName]? {
+                do {
+                    return try Self.domainList(value)
+                } catch {
+                    var e = error
+                    e.field = field()
+                    throw e
+                }
+            }
+            let utf8 = key.utf8
             if key == "proxym.domains" {
-                domains = try Self.domainList(value, field: field)
-            } else if key.hasPrefix("proxym.port.") {
-                let rest = key.utf8.dropFirst("proxym.port.".utf8.count)
+                domains = try list(value)
+            } else if utf8.starts(with: "proxym.port.".utf8) {
+                let rest = utf8.dropFirst("proxym.port.".utf8.count)
                 guard let dot = rest.firstIndex(of: UInt8(ascii: ".")),
                     let n = Self.portIndex(Substring(rest[..<dot]))
                 else {
-                    warnings.append("\(field): not proxym.port.<n>.<setting>; ignored")
+                    warnings.append("\(field()): not proxym.port.<n>.<setting>; ignored")
                     continue
                 }
                 let setting = Substring(rest[rest.index(after: dot)...])
                 guard n < portCount else {
-                    warnings.append("\(field): the app has no port \(n) (it has \(portCount)); ignored")
+                    warnings.append("\(field()): the app has no port \(n) (it has \(portCount)); ignored")
                     continue
                 }
                 switch setting {
                 case "domains":
-                    ports[n, default: Port()].domains = try Self.domainList(value, field: field)
+                    ports[n, default: Port()].domains = try list(value)
                 case "protocol":
                     guard let proto = ApplicationProtocol(rawValue: Self.trimmed(Substring(value)).lowercased())
                     else {
-                        throw ValidationError(field: field, reason: "must be http or tcp", value: value)
+                        throw ValidationError(field: field(), reason: "must be http or tcp", value: value)
                     }
                     ports[n, default: Port()].applicationProtocol = proto
                 case "config":
                     ports[n, default: Port()].config = value
                 default:
-                    warnings.append("\(field): unknown proxym label; ignored")
+                    warnings.append("\(field()): unknown proxym label; ignored")
                 }
-            } else if key.hasPrefix("proxym.") {
-                warnings.append("\(field): unknown proxym label; ignored")
-            } else if key.hasPrefix("HAPROXY_") && key.hasSuffix("_VHOST") {
-                let middle = key.dropFirst("HAPROXY_".count).dropLast("_VHOST".count)
-                guard let n = Self.portIndex(middle) else { continue }
+            } else if utf8.starts(with: "proxym.".utf8) {
+                warnings.append("\(field()): unknown proxym label; ignored")
+            } else if utf8.starts(with: "HAPROXY_".utf8) && utf8.reversed().starts(with: "TSOHV_".utf8) {
+                let middle = utf8.dropFirst("HAPROXY_".utf8.count).dropLast("_VHOST".utf8.count)
+                guard let n = Self.portIndex(Substring(middle)) else { continue }
                 guard n < portCount else {
-                    warnings.append("\(field): the app has no port \(n) (it has \(portCount)); ignored")
+                    warnings.append("\(field()): the app has no port \(n) (it has \(portCount)); ignored")
                     continue
                 }
-                ports[n, default: Port()].vhost = try Self.domainList(value, field: field)
+                ports[n, default: Port()].vhost = try list(value)
             }
         }
     }
@@ -90,13 +101,13 @@ struct MarathonLabels {
 
     /// Comma-separated host names, each validated; blanks around the commas are allowed, empty entries
     /// are dropped; `nil` when nothing is left (an empty label counts as absent).
-    static func domainList(_ value: String, field: String) throws(ValidationError) -> [DomainName]? {
+    static func domainList(_ value: String) throws(ValidationError) -> [DomainName]? {
         var domains: [DomainName] = []
-        for part in value.split(separator: ",", omittingEmptySubsequences: false) {
-            let name = trimmed(part)
+        for part in value.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+            let name = trimmed(Substring(part))
             if name.isEmpty { continue }
             do {
-                domains.append(try DomainName(String(name), field: field))
+                domains.append(try DomainName(String(name), field: "label"))
             } catch {
                 // Show the whole label value, as the user wrote it, not only the failing entry.
                 var e = error

@@ -1,33 +1,5 @@
 import ProxymModel
 
-/// What one mapping produced.
-public struct MarathonMapping: Sendable, Hashable {
-    /// One service per exposed app port, in snapshot order (apps), then port order.
-    public var services: [Service]
-    /// Raw HAProxy lines from `proxym.port.<n>.config` labels (only with
-    /// ``MarathonOptions/allowLabelConfig``), per service, already split into lines and stripped of
-    /// control characters. For the renderer's `ServiceOptions.configLines` of that service.
-    public var configLines: [ServiceID: [String]]
-    /// Everything worth a log line: apps or ports left out and why, labels ignored. Stable wording and
-    /// order for the same snapshot, so a caller can log only what changed.
-    public var problems: [String]
-    /// Ids (as Marathon wrote them) of apps left out because something about them was invalid; apps
-    /// filtered out by group are not listed. A caller may keep such apps' last good services.
-    public var skippedApps: [String]
-
-    public init(
-        services: [Service] = [],
-        configLines: [ServiceID: [String]] = [:],
-        problems: [String] = [],
-        skippedApps: [String] = []
-    ) {
-        self.services = services
-        self.configLines = configLines
-        self.problems = problems
-        self.skippedApps = skippedApps
-    }
-}
-
 /// Turns a ``MarathonSnapshot`` into services, in time linear in apps + tasks.
 ///
 /// Per app (after the `HAPROXY_GROUP` filter, when a group is set):
@@ -77,15 +49,15 @@ public enum MarathonMapper {
                 mapping.problems.append("app \(quoted(app.id)): listed twice; the first is used")
                 continue
             }
-            if let group, !MarathonLabels.groups(app.labels).contains(group) { continue }
+            if let group, !MarathonLabels.hasGroup(app.labels, group) { continue }
             var appMapping = AppMapping(app: app, options: options)
+            let servicesBefore = mapping.services.count
             do {
-                try appMapping.map(remembered: health, nextHealth: &nextHealth)
-                mapping.services += appMapping.services
-                for (id, lines) in appMapping.configLines { mapping.configLines[id] = lines }
-                mapping.problems += appMapping.warnings
+                try appMapping.map(into: &mapping, remembered: health, nextHealth: &nextHealth)
             } catch {
-                mapping.problems += appMapping.warnings
+                // Nothing of a skipped app stays, but what was said about it.
+                for service in mapping.services[servicesBefore...] { mapping.configLines[service.id] = nil }
+                mapping.services.removeSubrange(servicesBefore...)
                 mapping.problems.append("app \(quoted(app.id)): skipped: \(error)")
                 mapping.skippedApps.append(app.id)
                 // Its tasks keep what was known of their health, for when the app is fixed.
@@ -122,8 +94,7 @@ private struct PortPlan {
 private struct AppMapping {
     let app: MarathonApp
     let options: MarathonOptions
-    var services: [Service] = []
-    var configLines: [(ServiceID, [String])] = []
+    /// Where warnings go (the mapping's problems), set for the duration of ``map(into:remembered:nextHealth:)``.
     var warnings: [String] = []
 
     init(app: MarathonApp, options: MarathonOptions) {
@@ -133,7 +104,15 @@ private struct AppMapping {
 
     var name: String { MarathonMapper.quoted(app.id) }
 
-    mutating func map(remembered: MarathonHealthMemory, nextHealth: inout [String: Bool]) throws(ValidationError) {
+    /// Appends the app's services (and config lines, and warnings) to `mapping`; on a throw, the caller
+    /// removes the services appended so far.
+    mutating func map(
+        into mapping: inout MarathonMapping,
+        remembered: MarathonHealthMemory,
+        nextHealth: inout [String: Bool]
+    ) throws(ValidationError) {
+        swap(&warnings, &mapping.problems)
+        defer { swap(&warnings, &mapping.problems) }
         let appID = try ServiceID(app.id)
         let plans = portPlans()
         var labelWarnings: [String] = []
@@ -141,10 +120,10 @@ private struct AppMapping {
         do {
             labels = try MarathonLabels(app.labels, portCount: plans.count, warnings: &labelWarnings)
         } catch {
-            warnings += labelWarnings.map { "app \(name): \($0)" }
+            for warning in labelWarnings { warnings.append("app \(name): \(warning)") }
             throw error
         }
-        warnings += labelWarnings.map { "app \(name): \($0)" }
+        for warning in labelWarnings { warnings.append("app \(name): \(warning)") }
         if plans.isEmpty { return }
 
         // Health first: it is per task, not per port, and it must be remembered even for tasks that
@@ -206,7 +185,7 @@ private struct AppMapping {
             for task in live {
                 if let host = backend(plan.backend, of: task) { hosts.append(host) }
             }
-            services.append(
+            mapping.services.append(
                 Service(
                     id: id,
                     domains: domains,
@@ -220,7 +199,7 @@ private struct AppMapping {
             if let raw = portLabels?.config {
                 if options.allowLabelConfig {
                     let lines = MarathonLabels.configLines(raw)
-                    if !lines.isEmpty { configLines.append((id, lines)) }
+                    if !lines.isEmpty { mapping.configLines[id] = lines }
                 } else {
                     warnings.append(
                         "app \(name): label proxym.port.\(n).config ignored (set PROXYM_MARATHON_LABEL_CONFIG=1 to allow raw HAProxy lines from labels)"
@@ -335,7 +314,7 @@ private struct AppMapping {
 
     /// A routable task's addresses, parsed once (not once per port).
     struct LiveTask {
-        var task: MarathonTask
+        var ports: [Int]
         var hostAddress: HostAddress?
         var containerAddress: HostAddress?
     }
@@ -343,7 +322,7 @@ private struct AppMapping {
     /// Parses the addresses the app's mode needs: the task's own for IP-per-task (the agent's only as a
     /// fallback while it has none), else the agent's. A bad one costs this task only.
     mutating func liveTask(_ task: MarathonTask) -> LiveTask {
-        var live = LiveTask(task: task)
+        var live = LiveTask(ports: task.ports)
         if app.networkMode == .container, let ip = task.ipAddresses.first {
             do {
                 live.containerAddress = try HostAddress(ip, field: "ipAddresses[0].ipAddress")
@@ -366,8 +345,8 @@ private struct AppMapping {
 
     func backend(_ backend: Backend, of live: LiveTask) -> Host? {
         func hostPort(_ k: Int) -> Host? {
-            guard let address = live.hostAddress, k < live.task.ports.count else { return nil }
-            let port = live.task.ports[k]
+            guard let address = live.hostAddress, k < live.ports.count else { return nil }
+            let port = live.ports[k]
             guard port > 0 else { return nil }
             return Host(address: address, port: UInt16(port))
         }
