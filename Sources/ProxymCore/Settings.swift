@@ -49,7 +49,56 @@ public struct Settings: Sendable, Equatable {
     }
 
     public struct Marathon: Sendable, Equatable {
+        /// `PROXYM_MARATHON_EVENTS`: how proxym learns that something changed.
+        public enum EventsMode: String, Sendable, Equatable, CaseIterable {
+            /// HTTP callback subscriptions (Marathon 0.x-1.4; removed in 1.5).
+            case callback
+            /// Server-Sent Events from `/v2/events` (Marathon 0.9+).
+            case sse
+            /// Ask `/v2/info`: callbacks below 1.5 when a callback URL is known, otherwise SSE.
+            case auto
+        }
+
+        /// `PROXYM_MARATHON_DOMAIN_STRATEGY` (+ `_DOMAIN_SUFFIX`): the original proxym's ways of naming an
+        /// app's domain.
+        public enum DomainStrategy: Sendable, Equatable {
+            /// `/com/example/webapp` -> `webapp.example.com`.
+            case idToDomainReverse
+            /// `/x/webapp` + `example.com` -> `webapp.example.com`.
+            case lastPartOfIdAndSuffix(DomainName)
+        }
+
         public var enabled = false
+        /// Base URLs with their scheme and without a trailing `/`, e.g. `http://marathon-1:8080`; they may
+        /// carry credentials (`https://user:pass@host:8443`) and a path prefix.
+        public var servers: [String] = []
+        /// `PROXYM_MARATHON_HTTP_HOST` as given (an IP address or a host name); `nil` when unset or a
+        /// wildcard (`0.0.0.0`, `::`, `*`).
+        public var httpHost: String?
+        /// The address the callback receiver binds to: `httpHost` when it is an IP address, else `nil`
+        /// (all addresses; a host name is only advertised, not bound).
+        public var bindAddress: String?
+        public var httpPort: UInt16 = 39721
+        public var endpoint = "/callback"
+        /// The URL registered with Marathon: `PROXYM_MARATHON_CALLBACK_URL`, else
+        /// `http://<httpHost>:<httpPort><endpoint>`; `nil` when `httpHost` is a wildcard (callbacks then
+        /// cannot be used: a wildcard is no address Marathon can call).
+        public var callbackURL: String?
+        public var events: EventsMode = .auto
+        public var domainStrategy: DomainStrategy = .idToDomainReverse
+        /// `PROXYM_MARATHON_GROUP`: keep only apps whose `HAPROXY_GROUP` label lists it (`nil`: all apps).
+        public var group: String?
+        /// `PROXYM_MARATHON_LABEL_CONFIG`: honour `proxym.port.<n>.config` labels (raw HAProxy lines).
+        public var labelConfig = false
+        public var username: String?
+        public var password: String?
+        /// DC/OS ACS token, sent as `Authorization: token=<value>`.
+        public var authToken: String?
+        public var caFile: String?
+        public var resyncInterval: Duration = .seconds(300)
+        /// Limit for a whole request (not for the never-ending SSE stream).
+        public var timeout: Duration = .seconds(10)
+        public var connectTimeout: Duration = .seconds(3)
     }
 
     public var file = File()
@@ -155,9 +204,8 @@ extension Settings {
             s.refresh.maxDelay = s.refresh.quietPeriod
         }
 
-        // Marathon (module arrives separately; keep the switch readable now)
-        s.marathon.enabled = reader.bool("PROXYM_MARATHON_ENABLED") ?? false
-        for name in SettingsCatalog.marathonVariables { _ = reader.string(name) }
+        // Marathon
+        s.marathon = parseMarathon(&reader)
 
         // Modules of the original proxym that this one does not carry.
         for legacy in SettingsCatalog.unsupportedModules {
@@ -177,6 +225,220 @@ extension Settings {
         }
         return SettingsReport(settings: s, errors: reader.errors, warnings: reader.warnings)
     }
+}
+
+extension Settings {
+    static func parseMarathon(_ reader: inout EnvironmentReader) -> Marathon {
+        var m = Marathon()
+        m.enabled = reader.bool("PROXYM_MARATHON_ENABLED") ?? false
+
+        let serversGiven = reader.string("PROXYM_MARATHON_SERVERS")
+        if let raw = serversGiven {
+            for part in raw.split(separator: ",") {
+                let entry = Substring(String(part).trimmingBlanks)
+                if entry.isEmpty { continue }
+                switch marathonServerURL(entry) {
+                case .success(let url): m.servers.append(url)
+                case .failure(let reason):
+                    reader.errors.append("PROXYM_MARATHON_SERVERS: \"\(redactingCredentials(entry))\" \(reason)")
+                }
+            }
+        }
+        if m.enabled && serversGiven == nil {
+            reader.errors.append(
+                "PROXYM_MARATHON_SERVERS: required when PROXYM_MARATHON_ENABLED is set (e.g. http://marathon-1:8080,http://marathon-2:8080)"
+            )
+        }
+
+        // The callback receiver and the URL Marathon calls.
+        var hostForURL: String?
+        if let host = reader.string("PROXYM_MARATHON_HTTP_HOST") {
+            if ["0.0.0.0", "::", "[::]", "*"].contains(host) {
+                m.httpHost = nil
+            } else if let address = try? HostAddress(host) {
+                m.httpHost = host
+                m.bindAddress = address.isHostname ? nil : address.description
+                hostForURL = address.haproxyText
+            } else {
+                reader.errors.append(
+                    "PROXYM_MARATHON_HTTP_HOST: \"\(host)\" is neither an IP address nor a host name")
+            }
+        }
+        if let port = reader.port("PROXYM_MARATHON_HTTP_PORT") { m.httpPort = port }
+        if let endpoint = reader.string("PROXYM_MARATHON_ENDPOINT") {
+            let plain = endpoint.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != 0x3F && $0 != 0x23 }  // no ? or #
+            if endpoint.hasPrefix("/") && plain {
+                m.endpoint = endpoint
+            } else {
+                reader.errors.append(
+                    "PROXYM_MARATHON_ENDPOINT: \"\(endpoint)\" is not a path (it must start with / and hold no spaces, ? or #)")
+            }
+        }
+        if let url = reader.string("PROXYM_MARATHON_CALLBACK_URL") {
+            if case .success = httpURL(Substring(url)) {
+                m.callbackURL = url
+            } else {
+                reader.errors.append(
+                    "PROXYM_MARATHON_CALLBACK_URL: \"\(redactingCredentials(Substring(url)))\" is not an http:// or https:// URL")
+            }
+        } else if let hostForURL {
+            m.callbackURL = "http://\(hostForURL):\(m.httpPort)\(m.endpoint)"
+        }
+        if let events = reader.string("PROXYM_MARATHON_EVENTS") {
+            if let mode = Marathon.EventsMode(rawValue: events.lowercased()) {
+                m.events = mode
+            } else {
+                reader.errors.append("PROXYM_MARATHON_EVENTS: \"\(events)\" is not callback, sse or auto")
+            }
+        }
+        if m.enabled && m.events != .sse && m.callbackURL == nil {
+            let given = reader.env["PROXYM_MARATHON_HTTP_HOST"]?.trimmingBlanks ?? ""
+            let what = given.isEmpty ? "is not set" : "is the wildcard address \"\(given)\""
+            let fix =
+                "set it to an address or host name of this machine that Marathon can reach, or set PROXYM_MARATHON_CALLBACK_URL"
+            if m.events == .callback {
+                reader.errors.append(
+                    "PROXYM_MARATHON_HTTP_HOST: \(what), which Marathon cannot call back (PROXYM_MARATHON_EVENTS=callback); \(fix)"
+                )
+            } else {
+                reader.warnings.append(
+                    "PROXYM_MARATHON_HTTP_HOST: \(what), which Marathon cannot call back; Marathon before 1.5 will be followed over SSE instead of callbacks (\(fix) to use callbacks)"
+                )
+            }
+        }
+
+        // Mapping
+        var suffix: DomainName?
+        if let raw = reader.string("PROXYM_MARATHON_DOMAIN_SUFFIX") {
+            if let name = try? DomainName(raw), !name.hasPort {
+                suffix = name
+            } else {
+                reader.errors.append("PROXYM_MARATHON_DOMAIN_SUFFIX: \"\(raw)\" is not a domain name")
+            }
+        }
+        let suffixGiven = reader.env["PROXYM_MARATHON_DOMAIN_SUFFIX"].map { !$0.trimmingBlanks.isEmpty } ?? false
+        let strategy = reader.string("PROXYM_MARATHON_DOMAIN_STRATEGY")
+        switch strategy?.lowercased() {
+        case nil, "idtodomainreverse":
+            if suffixGiven {
+                reader.warnings.append(
+                    "PROXYM_MARATHON_DOMAIN_SUFFIX: only used with PROXYM_MARATHON_DOMAIN_STRATEGY=LastPartOfIdAndSuffix; ignored")
+            }
+        case "lastpartofidandsuffix":
+            if let suffix {
+                m.domainStrategy = .lastPartOfIdAndSuffix(suffix)
+            } else if !suffixGiven {
+                reader.errors.append(
+                    "PROXYM_MARATHON_DOMAIN_SUFFIX: required with PROXYM_MARATHON_DOMAIN_STRATEGY=LastPartOfIdAndSuffix (e.g. example.com)"
+                )
+            }
+        case .some:
+            reader.errors.append(
+                "PROXYM_MARATHON_DOMAIN_STRATEGY: \"\(strategy ?? "")\" is not IdToDomainReverse or LastPartOfIdAndSuffix"
+            )
+        }
+        if let group = reader.string("PROXYM_MARATHON_GROUP") {
+            if group.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ",") }) {
+                m.group = group
+            } else {
+                reader.errors.append("PROXYM_MARATHON_GROUP: \"\(group)\" must be one group name (no spaces or commas)")
+            }
+        }
+        m.labelConfig = reader.bool("PROXYM_MARATHON_LABEL_CONFIG") ?? false
+
+        // Authentication and transport
+        m.username = reader.string("PROXYM_MARATHON_USERNAME")
+        m.password = reader.string("PROXYM_MARATHON_PASSWORD")
+        m.authToken = reader.string("PROXYM_MARATHON_AUTH_TOKEN")
+        if let user = m.username, user.contains(":") {
+            reader.errors.append("PROXYM_MARATHON_USERNAME: must not contain ':' (HTTP basic authentication)")
+        }
+        if m.password != nil && m.username == nil {
+            reader.errors.append("PROXYM_MARATHON_PASSWORD: set without PROXYM_MARATHON_USERNAME")
+        }
+        if m.authToken != nil && m.username != nil {
+            reader.errors.append(
+                "PROXYM_MARATHON_AUTH_TOKEN: set together with PROXYM_MARATHON_USERNAME; both use the Authorization header, set one"
+            )
+        }
+        m.caFile = reader.path("PROXYM_MARATHON_CA_FILE")
+        for (name, keyPath) in [
+            ("PROXYM_MARATHON_RESYNC_INTERVAL", \Marathon.resyncInterval), ("PROXYM_MARATHON_TIMEOUT", \Marathon.timeout),
+            ("PROXYM_MARATHON_CONNECT_TIMEOUT", \Marathon.connectTimeout),
+        ] {
+            guard let value = reader.duration(name) else { continue }
+            if value > .zero { m[keyPath: keyPath] = value } else { reader.errors.append("\(name): must be longer than 0") }
+        }
+        if m.connectTimeout > m.timeout {
+            reader.warnings.append(
+                "PROXYM_MARATHON_CONNECT_TIMEOUT is longer than PROXYM_MARATHON_TIMEOUT; using the request timeout for both")
+            m.connectTimeout = m.timeout
+        }
+        return m
+    }
+
+    /// A server entry as a base URL: `http://` added when there is no scheme, trailing `/` removed.
+    static func marathonServerURL(_ entry: Substring) -> Result<String, MarathonURLError> {
+        let lower = entry.lowercased()
+        let url: Substring
+        if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
+            url = entry
+        } else if entry.contains("://") {
+            return .failure(MarathonURLError("must use http:// or https://"))
+        } else {
+            url = "http://" + entry
+        }
+        // The scheme in lower case (`HTTPS://` works, but logs and comparisons read better).
+        let schemeLength = url.lowercased().hasPrefix("https://") ? 8 : 7
+        var trimmed = url
+        while trimmed.hasSuffix("/") && trimmed.count > schemeLength { trimmed = trimmed.dropLast() }
+        let normalized = trimmed.prefix(schemeLength).lowercased() + trimmed.dropFirst(schemeLength)
+        return httpURL(Substring(normalized)).map { _ in normalized }
+    }
+
+    /// Checks `http(s)://[user[:pass]@]host[:port][/path]` loosely: a host is there, nothing blank or
+    /// control, no query or fragment.
+    static func httpURL(_ url: Substring) -> Result<Void, MarathonURLError> {
+        let lower = url.lowercased()
+        guard let schemeEnd = lower.hasPrefix("http://") ? 7 : lower.hasPrefix("https://") ? 8 : nil else {
+            return .failure(MarathonURLError("must use http:// or https://"))
+        }
+        guard url.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            return .failure(MarathonURLError("must not contain spaces or control characters"))
+        }
+        guard !url.contains("?") && !url.contains("#") else {
+            return .failure(MarathonURLError("must not have a query or fragment"))
+        }
+        let rest = url.dropFirst(schemeEnd)
+        var authority = rest.prefix { $0 != "/" }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        let host = authority.hasPrefix("[") ? authority : authority.prefix { $0 != ":" }
+        guard !host.isEmpty, host != "[" else { return .failure(MarathonURLError("has no host")) }
+        if let colon = authority.lastIndex(of: ":"), !authority.hasSuffix("]") {
+            let port = authority[authority.index(after: colon)...]
+            guard let number = Int(port), number >= 1, number <= 65535 else {
+                return .failure(MarathonURLError("has an invalid port"))
+            }
+        }
+        return .success(())
+    }
+
+    /// The URL with any `user:password@` shown as `***@`, for messages.
+    static func redactingCredentials(_ url: Substring) -> String {
+        let schemeEnd = url.firstRange(of: "://")?.upperBound ?? url.startIndex
+        let authorityEnd = url[schemeEnd...].firstIndex(of: "/") ?? url.endIndex
+        guard let at = url[schemeEnd..<authorityEnd].lastIndex(of: "@") else { return String(url) }
+        return String(url[..<schemeEnd]) + "***" + String(url[at...])
+    }
+}
+
+struct MarathonURLError: Error {
+    var reason: String
+    init(_ reason: String) { self.reason = reason }
+}
+
+extension MarathonURLError: CustomStringConvertible {
+    var description: String { reason }
 }
 
 /// Typed reads of `PROXYM_*` values; collects errors instead of stopping at the first.

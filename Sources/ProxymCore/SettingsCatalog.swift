@@ -79,6 +79,78 @@ public enum SettingsCatalog {
                     description: "Under a continuous stream of changes, refresh at least this often."),
             ]),
         Module(
+            name: "Marathon",
+            variables: [
+                Variable(
+                    name: "PROXYM_MARATHON_ENABLED", defaultValue: "0",
+                    description: "Expose Marathon apps: services from /v2/apps?embed=apps.tasks, refreshed on events."),
+                Variable(
+                    name: "PROXYM_MARATHON_SERVERS", defaultValue: "(required)",
+                    description:
+                        "Comma-separated Marathon URLs, with or without http(s)://, e.g. http://m1:8080,m2:8080; credentials may be given as https://user:pass@host. On errors proxym moves to the next and stays with the one that works."
+                ),
+                Variable(
+                    name: "PROXYM_MARATHON_HTTP_HOST", defaultValue: "(unset)",
+                    description:
+                        "Address or host name of this machine that Marathon can call back (callback mode); an IP address is also what the receiver binds to. A wildcard (0.0.0.0, ::) cannot be called back."
+                ),
+                Variable(
+                    name: "PROXYM_MARATHON_HTTP_PORT", defaultValue: "39721",
+                    description: "Port of the callback receiver."),
+                Variable(
+                    name: "PROXYM_MARATHON_ENDPOINT", defaultValue: "/callback",
+                    description: "Path of the callback receiver."),
+                Variable(
+                    name: "PROXYM_MARATHON_CALLBACK_URL", defaultValue: "(built from HTTP_HOST, HTTP_PORT, ENDPOINT)",
+                    description:
+                        "URL registered with Marathon for callbacks, when it differs from the one built from the three above (NAT, a proxy)."
+                ),
+                Variable(
+                    name: "PROXYM_MARATHON_EVENTS", defaultValue: "auto",
+                    description:
+                        "callback (HTTP callbacks, Marathon before 1.5), sse (event stream, 0.9+) or auto (asks /v2/info: callbacks before 1.5 when a callback URL is known, else SSE)."
+                ),
+                Variable(
+                    name: "PROXYM_MARATHON_RESYNC_INTERVAL", defaultValue: "5m",
+                    description: "Full re-read of Marathon at this interval, in case an event was lost."),
+                Variable(
+                    name: "PROXYM_MARATHON_DOMAIN_STRATEGY", defaultValue: "IdToDomainReverse",
+                    description:
+                        "Domain of an app: IdToDomainReverse (/com/example/web -> web.example.com) or LastPartOfIdAndSuffix (/x/web -> web.<DOMAIN_SUFFIX>). The label proxym.domains overrides it per app."
+                ),
+                Variable(
+                    name: "PROXYM_MARATHON_DOMAIN_SUFFIX", defaultValue: "(required for LastPartOfIdAndSuffix)",
+                    description: "Domain suffix for LastPartOfIdAndSuffix, e.g. example.com."),
+                Variable(
+                    name: "PROXYM_MARATHON_GROUP", defaultValue: "(all apps)",
+                    description:
+                        "Only apps whose HAPROXY_GROUP label (comma-separated, as marathon-lb reads it) lists this group; * means all."
+                ),
+                Variable(
+                    name: "PROXYM_MARATHON_LABEL_CONFIG", defaultValue: "0",
+                    description:
+                        "Honour proxym.port.<n>.config labels (raw HAProxy lines for a backend). Off by default: anyone who can deploy an app could rewrite the proxy."
+                ),
+                Variable(
+                    name: "PROXYM_MARATHON_USERNAME", defaultValue: "(unset)",
+                    description: "HTTP basic authentication user (or give it in the server URL)."),
+                Variable(
+                    name: "PROXYM_MARATHON_PASSWORD", defaultValue: "(unset)",
+                    description: "HTTP basic authentication password."),
+                Variable(
+                    name: "PROXYM_MARATHON_AUTH_TOKEN", defaultValue: "(unset)",
+                    description: "DC/OS ACS token, sent as Authorization: token=<value> (instead of basic authentication)."),
+                Variable(
+                    name: "PROXYM_MARATHON_CA_FILE", defaultValue: "(system CAs)",
+                    description: "PEM file of the CA(s) that signed Marathon's HTTPS certificate."),
+                Variable(
+                    name: "PROXYM_MARATHON_TIMEOUT", defaultValue: "10s",
+                    description: "Limit for one request to Marathon (the event stream excepted)."),
+                Variable(
+                    name: "PROXYM_MARATHON_CONNECT_TIMEOUT", defaultValue: "3s",
+                    description: "Limit for connecting to one Marathon server before trying the next."),
+            ]),
+        Module(
             name: "Log",
             variables: [
                 Variable(
@@ -92,10 +164,9 @@ public enum SettingsCatalog {
     ]
 
     /// Names read by the Marathon module.
-    public static let marathonVariables: [String] = [
-        "PROXYM_MARATHON_SERVERS", "PROXYM_MARATHON_HTTP_HOST", "PROXYM_MARATHON_HTTP_PORT",
-        "PROXYM_MARATHON_ENDPOINT", "PROXYM_MARATHON_DOMAIN_STRATEGY", "PROXYM_MARATHON_DOMAIN_SUFFIX",
-    ]
+    public static var marathonVariables: [String] {
+        modules.first { $0.name == "Marathon" }?.variables.map(\.name) ?? []
+    }
 
     /// Modules of the original proxym this one does not carry (their variables are accepted and ignored).
     public static let unsupportedModules: [(prefix: String, name: String)] = [

@@ -1,0 +1,364 @@
+import ProxymModel
+
+/// Turns a ``MarathonSnapshot`` into services, in time linear in apps + tasks.
+///
+/// Per app (after the `HAPROXY_GROUP` filter, when a group is set):
+/// - **Ports** follow the app's network mode (marathon-api.md section 2, "Resolving backends"):
+///   host mode: `portDefinitions` (or legacy `ports`), backends `task.host:task.ports[i]`;
+///   bridge: the port mappings, backends `task.host:task.ports[i]`;
+///   container (IP-per-task): the port mappings (else `ipAddress.discovery.ports`), backends
+///   `task.ipAddresses[0]:containerPort`, or, for a task without an address yet whose mapping has a host
+///   port, `task.host` and that host port (counted among the mappings that have one). A task without
+///   address or port gives no backend.
+/// - **Service port** of port `i`: the mapping's `servicePort`, else `portDefinitions[i]`/`ports[i]`,
+///   else a task's `servicePorts[i]` (0 = none). A port without one is served only as an HTTP virtual
+///   host, on the HTTP port; otherwise it is left out (reported).
+/// - **Tasks**: only running ones (``MarathonTask/isRunning``); for an app with health checks only
+///   those whose every check has a result and all are alive, with ``MarathonHealthMemory`` bridging a
+///   leader change.
+/// - **Domains**: `proxym.port.<n>.domains`, else (port 0) `proxym.domains`, else `HAPROXY_<n>_VHOST`
+///   is the port's virtual host; without one, the domains are `proxym.domains`, else the domain
+///   strategy's.
+/// - **How it is served**: `proxym.port.<n>.protocol` (`http`/`tcp`); else HTTP when the port has a
+///   virtual host or its service port is the HTTP port (the original's rule); else a TCP listener on
+///   its service port. Transport (tcp/udp) is the mapping's or definition's `protocol`.
+/// - **Ids**: port 0 keeps the app id (`/shop/web`), as the original did; port `n >= 1` is
+///   `<app id>/port<n>` (`/shop/web/port1`). Marathon ids never contain `_` and an app id is never
+///   also a group, so these names and their HAProxy names (`shop_web_port1`) cannot collide with
+///   another app's. (The original gave every port the app id, so a second port overwrote the first.)
+///
+/// Everything goes through the model's validating types. A hostile id or label costs that app only
+/// (reported in ``MarathonMapping/problems`` and ``MarathonMapping/skippedApps``); a hostile task
+/// address costs that task only.
+public enum MarathonMapper {
+    /// The `source` of every Marathon service.
+    public static let source = "marathon"
+
+    public static func services(
+        from snapshot: MarathonSnapshot,
+        options: MarathonOptions,
+        health: inout MarathonHealthMemory
+    ) -> MarathonMapping {
+        var mapping = MarathonMapping()
+        var nextHealth: [String: Bool] = [:]
+        nextHealth.reserveCapacity(health.count)
+        var seen = Set<String>(minimumCapacity: snapshot.apps.count)
+        let group = options.group.flatMap { $0 == "*" || $0.isEmpty ? nil : Substring($0) }
+        for app in snapshot.apps {
+            guard seen.insert(app.id).inserted else {
+                mapping.problems.append("app \(quoted(app.id)): listed twice; the first is used")
+                continue
+            }
+            if let group, !MarathonLabels.hasGroup(app.labels, group) { continue }
+            var appMapping = AppMapping(app: app, options: options)
+            let servicesBefore = mapping.services.count
+            do {
+                try appMapping.map(into: &mapping, remembered: health, nextHealth: &nextHealth)
+            } catch {
+                // Nothing of a skipped app stays, but what was said about it.
+                for service in mapping.services[servicesBefore...] { mapping.configLines[service.id] = nil }
+                mapping.services.removeSubrange(servicesBefore...)
+                mapping.problems.append("app \(quoted(app.id)): skipped: \(error)")
+                mapping.skippedApps.append(app.id)
+                // Its tasks keep what was known of their health, for when the app is fixed.
+                for task in app.tasks {
+                    if let last = health.lastHealth[task.id] { nextHealth[task.id] = last }
+                }
+            }
+        }
+        health.lastHealth = nextHealth
+        return mapping
+    }
+
+    static func quoted(_ text: String) -> String { "\"" + ValidationError.escaped(text) + "\"" }
+}
+
+/// Where a port's backend is found on a task.
+private enum Backend {
+    /// `task.host` and `task.ports[index]`.
+    case hostPort(index: Int)
+    /// `task.ipAddresses[0]` and `port`; else, if the mapping has a host port, `task.host` and
+    /// `task.ports[hostPortIndex]`.
+    case container(port: Int, hostPortIndex: Int?)
+}
+
+/// One app port to expose.
+private struct PortPlan {
+    var index: Int
+    var servicePort: Int?
+    var transport: String?
+    var backend: Backend
+}
+
+/// The mapping of one app; throws (a ``ValidationError``) when the app must be left out.
+private struct AppMapping {
+    let app: MarathonApp
+    let options: MarathonOptions
+    /// Where warnings go (the mapping's problems), set for the duration of ``map(into:remembered:nextHealth:)``.
+    var warnings: [String] = []
+
+    init(app: MarathonApp, options: MarathonOptions) {
+        self.app = app
+        self.options = options
+    }
+
+    var name: String { MarathonMapper.quoted(app.id) }
+
+    /// Appends the app's services (and config lines, and warnings) to `mapping`; on a throw, the caller
+    /// removes the services appended so far.
+    mutating func map(
+        into mapping: inout MarathonMapping,
+        remembered: MarathonHealthMemory,
+        nextHealth: inout [String: Bool]
+    ) throws(ValidationError) {
+        swap(&warnings, &mapping.problems)
+        defer { swap(&warnings, &mapping.problems) }
+        let appID = try ServiceID(app.id)
+        let plans = portPlans()
+        var labelWarnings: [String] = []
+        let labels: MarathonLabels
+        do {
+            labels = try MarathonLabels(app.labels, portCount: plans.count, warnings: &labelWarnings)
+        } catch {
+            for warning in labelWarnings { warnings.append("app \(name): \(warning)") }
+            throw error
+        }
+        for warning in labelWarnings { warnings.append("app \(name): \(warning)") }
+        if plans.isEmpty { return }
+
+        // Health first: it is per task, not per port, and it must be remembered even for tasks that
+        // end up giving no backend.
+        var live: [LiveTask] = []
+        live.reserveCapacity(app.tasks.count)
+        for task in app.tasks where task.isRunning {
+            if app.healthCheckCount > 0 {
+                let healthy = MarathonHealthMemory.evaluate(
+                    task: task,
+                    checks: app.healthCheckCount,
+                    remembered: remembered,
+                    next: &nextHealth
+                )
+                guard healthy else { continue }
+            }
+            live.append(liveTask(task))
+        }
+
+        var strategyDomain: DomainName?
+        for plan in plans {
+            let n = plan.index
+            let portLabels = labels.ports[n]
+            let vhost = portLabels?.domains ?? (n == 0 ? labels.domains : nil) ?? portLabels?.vhost
+            guard let transport = transportProtocol(plan.transport) else {
+                warnings.append(
+                    "app \(name): port \(n): unknown protocol \(MarathonMapper.quoted(plan.transport ?? "")); port skipped"
+                )
+                continue
+            }
+            let applicationProtocol: ApplicationProtocol
+            if let explicit = portLabels?.applicationProtocol {
+                applicationProtocol = explicit
+            } else if vhost != nil || plan.servicePort == Int(options.httpPort) {
+                applicationProtocol = .http
+            } else {
+                applicationProtocol = .tcp
+            }
+            guard
+                let servicePort = plan.servicePort.map(UInt16.init)
+                    ?? (applicationProtocol == .http ? options.httpPort : nil)
+            else {
+                warnings.append(
+                    "app \(name): port \(n) has no service port; skipped (give it a virtual host with "
+                        + "HAPROXY_\(n)_VHOST or proxym.port.\(n).domains to serve it over HTTP)"
+                )
+                continue
+            }
+            let domains: [DomainName]
+            if let explicit = vhost ?? labels.domains {
+                domains = explicit
+            } else {
+                if strategyDomain == nil { strategyDomain = try options.domainStrategy.domain(forAppID: app.id) }
+                domains = [strategyDomain!]
+            }
+            let id = n == 0 ? appID : try ServiceID(app.id + "/port\(n)")
+            var hosts: [Host] = []
+            hosts.reserveCapacity(live.count)
+            for task in live {
+                if let host = backend(plan.backend, of: task) { hosts.append(host) }
+            }
+            mapping.services.append(
+                Service(
+                    id: id,
+                    domains: domains,
+                    transport: transport,
+                    applicationProtocol: applicationProtocol,
+                    servicePort: servicePort,
+                    hosts: hosts,
+                    source: MarathonMapper.source
+                )
+            )
+            if let raw = portLabels?.config {
+                if options.allowLabelConfig {
+                    let lines = MarathonLabels.configLines(raw)
+                    if !lines.isEmpty { mapping.configLines[id] = lines }
+                } else {
+                    warnings.append(
+                        "app \(name): label proxym.port.\(n).config ignored (set PROXYM_MARATHON_LABEL_CONFIG=1 to allow raw HAProxy lines from labels)"
+                    )
+                }
+            }
+        }
+    }
+
+    // MARK: Ports
+
+    /// The app's ports in order, per its network mode.
+    mutating func portPlans() -> [PortPlan] {
+        let mappings = app.portMappings
+        switch app.networkMode {
+        case .host:
+            return hostPlans()
+        case .bridge:
+            guard !mappings.isEmpty else { return hostPlans() }
+            return mappings.enumerated().map { i, m in
+                PortPlan(
+                    index: i,
+                    servicePort: servicePort(i, explicit: m.servicePort),
+                    transport: m.protocol,
+                    backend: .hostPort(index: i)
+                )
+            }
+        case .container:
+            guard mappings.isEmpty else { return containerMappingPlans() }
+            return app.discoveryPorts.enumerated().map { i, d in
+                if (d.port ?? 0) == 0 {
+                    warnings.append("app \(name): discovery port \(i) has no number; it reaches no task")
+                }
+                return PortPlan(
+                    index: i,
+                    servicePort: servicePort(i, explicit: nil),
+                    transport: d.protocol,
+                    backend: .container(port: d.port ?? 0, hostPortIndex: nil)
+                )
+            }
+        }
+    }
+
+    /// Host networking (or a bridge without mappings): service ports from the definitions, backends from
+    /// `task.ports` by index.
+    func hostPlans() -> [PortPlan] {
+        app.portDefinitions.indices.map { i in
+            PortPlan(
+                index: i,
+                servicePort: servicePort(i, explicit: nil),
+                transport: app.portDefinitions[i].protocol,
+                backend: .hostPort(index: i)
+            )
+        }
+    }
+
+    /// IP-per-task with port mappings: `task.ports` lists only the host ports of mappings that have
+    /// one, so those are counted separately (marathon-api.md section 2, "Caution").
+    mutating func containerMappingPlans() -> [PortPlan] {
+        var plans: [PortPlan] = []
+        var hostPorts = 0
+        for (i, m) in app.portMappings.enumerated() {
+            var hostPortIndex: Int?
+            if m.hostPort != nil {
+                hostPortIndex = hostPorts
+                hostPorts += 1
+            }
+            let backend: Backend
+            if let port = m.containerPort, port > 0 {
+                backend = .container(port: port, hostPortIndex: hostPortIndex)
+            } else if let hostPortIndex {
+                backend = .hostPort(index: hostPortIndex)
+            } else {
+                warnings.append(
+                    "app \(name): port mapping \(i) has neither container port nor host port; it reaches no task"
+                )
+                backend = .container(port: 0, hostPortIndex: nil)
+            }
+            plans.append(
+                PortPlan(
+                    index: i,
+                    servicePort: servicePort(i, explicit: m.servicePort),
+                    transport: m.protocol,
+                    backend: backend
+                )
+            )
+        }
+        return plans
+    }
+
+    /// Port `i`'s service port: `explicit` (a mapping's), else `portDefinitions[i]`/`ports[i]`, else a
+    /// task's `servicePorts[i]` (from `/v2/tasks`); 0 means none.
+    func servicePort(_ i: Int, explicit: Int?) -> Int? {
+        if let explicit, explicit > 0 { return explicit }
+        if i < app.portDefinitions.count, let port = app.portDefinitions[i].port, port > 0 { return port }
+        for task in app.tasks where i < task.servicePorts.count && task.servicePorts[i] > 0 {
+            return task.servicePorts[i]
+        }
+        return nil
+    }
+
+    func transportProtocol(_ text: String?) -> TransportProtocol? {
+        guard let text, !text.isEmpty else { return .tcp }
+        switch text.lowercased() {
+        case "tcp", "udp,tcp", "tcp,udp": return .tcp
+        case "udp": return .udp
+        default: return nil
+        }
+    }
+
+    // MARK: Tasks
+
+    /// A routable task's addresses, parsed once (not once per port).
+    struct LiveTask {
+        var ports: [Int]
+        var hostAddress: HostAddress?
+        var containerAddress: HostAddress?
+    }
+
+    /// Parses the addresses the app's mode needs: the task's own for IP-per-task (the agent's only as a
+    /// fallback while it has none), else the agent's. A bad one costs this task only.
+    mutating func liveTask(_ task: MarathonTask) -> LiveTask {
+        var live = LiveTask(ports: task.ports)
+        if app.networkMode == .container, let ip = task.ipAddresses.first {
+            do {
+                live.containerAddress = try HostAddress(ip, field: "ipAddresses[0].ipAddress")
+            } catch {
+                warnings.append("app \(name): task \(MarathonMapper.quoted(task.id)): \(error); task skipped")
+                return live
+            }
+        }
+        if let host = task.host, !host.isEmpty {
+            do {
+                live.hostAddress = try HostAddress(host, field: "host")
+            } catch  where live.containerAddress == nil {
+                warnings.append("app \(name): task \(MarathonMapper.quoted(task.id)): \(error); task skipped")
+            } catch {
+                // Only a fallback here; the task's own address is what routes.
+            }
+        }
+        return live
+    }
+
+    func backend(_ backend: Backend, of live: LiveTask) -> Host? {
+        func hostPort(_ k: Int) -> Host? {
+            guard let address = live.hostAddress, k < live.ports.count else { return nil }
+            let port = live.ports[k]
+            guard port > 0 else { return nil }
+            return Host(address: address, port: UInt16(port))
+        }
+        switch backend {
+        case .hostPort(let k):
+            return hostPort(k)
+        case .container(let port, let hostPortIndex):
+            if let address = live.containerAddress {
+                guard port > 0 else { return nil }
+                return Host(address: address, port: UInt16(port))
+            }
+            return hostPortIndex.flatMap(hostPort)
+        }
+    }
+}
