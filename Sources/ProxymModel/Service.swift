@@ -50,6 +50,10 @@ public struct Service: Hashable, Sendable {
     /// Sorted, without duplicates.
     public private(set) var hosts: [Host]
     public var source: String
+    /// Extra HAProxy lines for this service's backend/listen section that came with the service
+    /// itself (Marathon's `proxym.port.<n>.config` label, only when the operator allows it). Already
+    /// split into lines and stripped of control characters by the generator.
+    public var configLines: [String] = []
 
     public init(
         id: ServiceID,

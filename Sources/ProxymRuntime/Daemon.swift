@@ -34,6 +34,7 @@ public final class Daemon {
     private var reloadInProgress = false
     private var currentBatchHasSighup = false
     private var stopping = false
+    private var notifiersStopping = 0
     private var retryDelay: Duration?
     private var retryTimer: EventLoop.TimerHandle?
 
@@ -57,7 +58,10 @@ public final class Daemon {
             notifiers.append(file)
         }
         if settings.marathon.enabled {
-            logger.error("PROXYM_MARATHON_ENABLED is set, but this build has no Marathon module yet; ignoring it")
+            let marathon = try MarathonModule(
+                settings: settings.marathon, httpPort: settings.haproxy.httpPort, loop: loop, logger: logger)
+            generators.append(marathon)
+            notifiers.append(marathon)
         }
         if settings.haproxy.enabled {
             do {
@@ -169,19 +173,34 @@ public final class Daemon {
         stopping = true
         logger.info("stopping", metadata: ["signal": "\(signal)"])
         serviceManager.notify("STOPPING=1\nSTATUS=Stopping")
-        for notifier in notifiers { notifier.stop() }
         if let refreshTimer { loop.cancel(refreshTimer) }
         if let retryTimer { loop.cancel(retryTimer) }
-        if scheduler.isRunning {
-            // Let the running refresh finish (its children are bounded by their own timeout).
-            logger.info("waiting for the running refresh to finish")
-            loop.schedule(after: settings.haproxy.commandTimeout * 2 + .seconds(5)) { [weak self] in
-                self?.logger.warning("refresh did not finish in time; exiting anyway")
-                self?.loop.stop()
+        notifiersStopping = notifiers.count
+        for notifier in notifiers {
+            var called = false
+            notifier.stop { [weak self] in
+                guard let self, !called else { return }
+                called = true
+                self.notifiersStopping -= 1
+                self.finishStopIfDone()
             }
-        } else {
-            loop.stop()
         }
+        if scheduler.isRunning {
+            logger.info("waiting for the running refresh to finish")
+        }
+        // Bounded: a refresh's children have their own timeout; unregistering gets a few seconds.
+        let limit = scheduler.isRunning ? settings.haproxy.commandTimeout * 2 + .seconds(5) : .seconds(5)
+        loop.schedule(after: limit) { [weak self] in
+            self?.logger.warning("shutdown did not finish in time; exiting anyway")
+            self?.loop.stop()
+        }
+        finishStopIfDone()
+    }
+
+    /// Stops the loop once no refresh runs and every notifier has cleaned up.
+    private func finishStopIfDone() {
+        guard stopping, notifiersStopping == 0, !scheduler.isRunning else { return }
+        loop.stop()
     }
 
     // MARK: Scheduling
@@ -318,7 +337,7 @@ public final class Daemon {
 
         if stopping {
             if scheduler.isRunning { _ = scheduler.finished(at: loop.now) }
-            loop.stop()
+            finishStopIfDone()
             return
         }
         apply(scheduler.finished(at: loop.now))

@@ -68,9 +68,10 @@ public final class FileModule: ServiceGenerator, Notifier {
         }
     }
 
-    public func stop() {
+    public func stop(done: @escaping () -> Void) {
         watcher?.close()
         watcher = nil
+        done()
     }
 
     /// Files whose latest version is broken (they keep their last good service, if any).

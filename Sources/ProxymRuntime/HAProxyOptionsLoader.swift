@@ -32,7 +32,9 @@ enum HAProxyOptionsLoader {
     static func load(optionsPath: String?, services: [Service], httpPort: UInt16, logger: Logger) throws(GeneratorFailure)
         -> Inputs
     {
-        guard let optionsPath else { return Inputs(globalConfig: builtInGlobal, serviceOptions: [:]) }
+        guard let optionsPath else {
+            return Inputs(globalConfig: builtInGlobal, serviceOptions: withServiceLines([:], services))
+        }
         let globalPath = optionsPath + "/global.cfg"
         let global: [UInt8]
         do {
@@ -65,7 +67,20 @@ enum HAProxyOptionsLoader {
             }
             options[key] = entry
         }
-        return Inputs(globalConfig: String(decoding: global, as: UTF8.self), serviceOptions: options)
+        return Inputs(
+            globalConfig: String(decoding: global, as: UTF8.self), serviceOptions: withServiceLines(options, services))
+    }
+
+    /// Lines a service brought itself (a Marathon label) come after the operator's options file.
+    private static func withServiceLines(
+        _ options: [ServiceOptionsKey: ServiceOptions], _ services: [Service]
+    ) -> [ServiceOptionsKey: ServiceOptions] {
+        var options = options
+        for service in services where !service.configLines.isEmpty {
+            let key = ServiceOptionsKey(domain: service.domain?.rawValue ?? "", servicePort: service.servicePort)
+            options[key, default: ServiceOptions(configLines: [], extraDomains: [])].configLines += service.configLines
+        }
+        return options
     }
 
     private static func readOptional(_ path: String, logger: Logger) -> String? {

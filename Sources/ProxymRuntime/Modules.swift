@@ -20,7 +20,9 @@ public protocol ServiceGenerator: AnyObject {
 /// Says "something changed"; never carries data.
 public protocol Notifier: AnyObject {
     func start(notify: @escaping (RefreshReason) -> Void) throws
-    func stop()
+    /// Stops noticing; `done` runs once the notifier has cleaned up (e.g. unregistered a callback),
+    /// possibly before this returns. The daemon waits for it, within a few seconds.
+    func stop(done: @escaping () -> Void)
 }
 
 public enum ApplyOutcome: Sendable, Equatable {

@@ -21,20 +21,43 @@ public enum OneShot {
     /// Runs every enabled generator once and renders. Logs problems; never writes anything.
     public static func render(settings: Settings, environment: [String: String], logger: Logger) throws -> Rendered {
         let loop = try EventLoop()
-        var sources: [[Service]] = []
-        var problems = 0
+        var generators: [any ServiceGenerator] = []
+        var file: FileModule?
         if settings.file.enabled {
-            let file = FileModule(directory: settings.file.configsPath, loop: loop, logger: logger)
-            file.generate(fullResync: true) { result in
+            file = FileModule(directory: settings.file.configsPath, loop: loop, logger: logger)
+            generators.append(file!)
+        }
+        if settings.marathon.enabled {
+            generators.append(
+                try MarathonModule(
+                    settings: settings.marathon, httpPort: settings.haproxy.httpPort, loop: loop, logger: logger))
+        }
+        // Every generator once; the asynchronous ones (Marathon) run on the loop until they answer.
+        var results: [Int: [Service]] = [:]
+        var answered = 0
+        var problems = 0
+        for (index, generator) in generators.enumerated() {
+            let name = generator.name
+            generator.generate(fullResync: true) { result in
+                answered += 1
                 switch result {
-                case .success(let services): sources.append(services)
+                case .success(let services): results[index] = services
                 case .failure(let failure):
-                    logger.error("source failed", metadata: ["source": "file", "error": "\(failure.message)"])
+                    logger.error("source failed", metadata: ["source": "\(name)", "error": "\(failure.message)"])
                     problems += 1
                 }
             }
-            problems += file.failingFiles.count
         }
+        let deadline = loop.now + settings.marathon.timeout * 3 + .seconds(5)
+        while answered < generators.count && loop.now < deadline {
+            try loop.runOnce(timeout: .milliseconds(200))
+        }
+        if answered < generators.count {
+            logger.error("a source did not answer in time")
+            problems += generators.count - answered
+        }
+        problems += file?.failingFiles.count ?? 0
+        let sources = generators.indices.map { results[$0] ?? [] }
         let merged = ServiceMerger.merge(sources, httpPort: settings.haproxy.httpPort)
         for problem in merged.problems {
             if problem.severity == .error {

@@ -1,0 +1,119 @@
+import Logging
+import ProxymCore
+
+/// Requests to Marathon with failover: servers are tried in order starting with the last one that
+/// worked (the original proxym only ever used the first). A server is skipped when it cannot be
+/// reached or answers 5xx (Marathon answers 502 while it has no leader); anything else (a 4xx, a
+/// body) is the answer. Redirects to the leader are followed with the credentials kept.
+final class MarathonAPI {
+    struct Failure: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
+    private let settings: Settings.Marathon
+    private let client: HTTPClient
+    private let logger: Logger
+    /// Index of the server that answered last (sticky).
+    private(set) var current = 0
+
+    init(settings: Settings.Marathon, client: HTTPClient, logger: Logger) {
+        self.settings = settings
+        self.client = client
+        self.logger = logger
+    }
+
+    /// The current server, for logs (credentials removed).
+    var currentServer: String { HTTPClient.redact(settings.servers[current]) }
+
+    func makeRequest(_ method: HTTPClient.Method, server: Int, path: String, body: [UInt8] = []) -> HTTPClient.Request {
+        var request = HTTPClient.Request(method, settings.servers[server] + path, body: body)
+        request.headers.append(name: "Accept", value: "application/json")
+        if !body.isEmpty { request.headers.append(name: "Content-Type", value: "application/json") }
+        request.connectTimeout = settings.connectTimeout
+        request.timeout = settings.timeout
+        if let username = settings.username {
+            request.basicAuth = HTTPClient.BasicAuth(username: username, password: settings.password ?? "")
+        }
+        if let token = settings.authToken { request.authorization = "token=\(token)" }
+        request.caFile = settings.caFile
+        request.maxBodySize = 512 << 20
+        return request
+    }
+
+    /// Sends to the servers in turn until one gives an answer. `retryTimeouts`: a timeout after the
+    /// connection was made may have reached the server; retry elsewhere only for idempotent calls.
+    func send(
+        _ method: HTTPClient.Method, _ path: String, body: [UInt8] = [], retryTimeouts: Bool = true,
+        completion: @escaping (Result<HTTPClient.Response, Failure>) -> Void
+    ) {
+        attempt(method, path, body: body, retryTimeouts: retryTimeouts, tried: 0, errors: [], completion: completion)
+    }
+
+    private func attempt(
+        _ method: HTTPClient.Method, _ path: String, body: [UInt8], retryTimeouts: Bool, tried: Int, errors: [String],
+        completion: @escaping (Result<HTTPClient.Response, Failure>) -> Void
+    ) {
+        let index = current
+        let request = makeRequest(method, server: index, path: path, body: body)
+        client.send(request) { [weak self] result in
+            guard let self else { return }
+            let server = HTTPClient.redact(self.settings.servers[index])
+            var error: String?
+            switch result {
+            case .success(let response) where response.isServerError:
+                error = "\(server): HTTP \(response.status)"
+            case .success(let response):
+                if index != self.current || tried > 0 {
+                    self.logger.notice("using Marathon server", metadata: ["server": "\(server)"])
+                }
+                completion(.success(response))
+                return
+            case .failure(let failure):
+                error = "\(server): \(failure.message)"
+                let retryable = failure.isServerUnreachable || (retryTimeouts && failure.kind == .timeout)
+                if !retryable {
+                    completion(.failure(Failure(message: (errors + [error!]).joined(separator: "; "))))
+                    return
+                }
+            }
+            let errors = errors + [error!]
+            let next = tried + 1
+            guard next < self.settings.servers.count else {
+                completion(.failure(Failure(message: errors.joined(separator: "; "))))
+                return
+            }
+            self.logger.warning("Marathon server failed; trying the next one", metadata: ["error": "\(error!)"])
+            self.current = (index + 1) % self.settings.servers.count
+            self.attempt(
+                method, path, body: body, retryTimeouts: retryTimeouts, tried: next, errors: errors,
+                completion: completion)
+        }
+    }
+
+    /// A server failed outside `send` (the event stream): move on to the next one.
+    func rotate() {
+        current = (current + 1) % settings.servers.count
+    }
+}
+
+/// Exponential backoff with a cap: 1 s, 2 s, 4 s ... `cap`; `reset()` after a success.
+struct Backoff {
+    let initial: Duration
+    let cap: Duration
+    private(set) var next: Duration
+
+    init(initial: Duration = .seconds(1), cap: Duration = .seconds(60)) {
+        self.initial = initial
+        self.cap = cap
+        self.next = initial
+    }
+
+    mutating func take() -> Duration {
+        let delay = next
+        next = min(next * 2, cap)
+        return delay
+    }
+
+    mutating func reset() { next = initial }
+}

@@ -1,0 +1,212 @@
+import Logging
+import ProxymCore
+import ProxymGenerators
+import ProxymModel
+
+/// The Marathon module.
+///
+/// As a ServiceGenerator it takes one consistent snapshot, `GET /v2/apps?embed=apps.tasks` (falling
+/// back to `/v2/apps` + `/v2/tasks` where that fails), and maps it to services: only running tasks,
+/// healthy ones for apps with health checks. A Marathon that is down, slow or lying (an error, a
+/// truncated or invalid body, an empty app list right after a leader election) costs nothing: the
+/// daemon keeps the last good services, and this module retries with backoff.
+///
+/// As a Notifier it learns of changes from Marathon's event bus: HTTP callbacks (Marathon 0.x-1.4)
+/// or Server-Sent Events (`/v2/events`, 0.9+; the only way from 1.5), chosen by
+/// `PROXYM_MARATHON_EVENTS` (`auto` asks `/v2/info`), plus a periodic full resync as a safety net.
+public final class MarathonModule: ServiceGenerator, Notifier {
+    public let name = "marathon"
+
+    private let settings: Settings.Marathon
+    private let options: MarathonOptions
+    private let loop: EventLoop
+    private let logger: Logger
+    private let client: HTTPClient
+    let api: MarathonAPI
+
+    private var health = MarathonHealthMemory()
+    private var snapshotGuard = MarathonSnapshotGuard()
+    private var lastProblems: Set<String> = []
+
+    private var notify: ((RefreshReason) -> Void)?
+    private var resyncTimer: EventLoop.TimerHandle?
+    private var retryTimer: EventLoop.TimerHandle?
+    private var retryBackoff = Backoff(initial: .seconds(1), cap: .seconds(60))
+    private var events: MarathonEvents?
+
+    public init(settings: Settings.Marathon, httpPort: UInt16, loop: EventLoop, logger: Logger) throws {
+        self.settings = settings
+        let strategy: MarathonOptions.DomainStrategy
+        switch settings.domainStrategy {
+        case .idToDomainReverse: strategy = .idToDomainReverse
+        case .lastPartOfIdAndSuffix(let suffix): strategy = .lastPartOfIdAndSuffix(suffix)
+        }
+        self.options = MarathonOptions(
+            domainStrategy: strategy, httpPort: httpPort, group: settings.group,
+            allowLabelConfig: settings.labelConfig)
+        self.loop = loop
+        var logger = logger
+        logger[metadataKey: "module"] = "marathon"
+        self.logger = logger
+        self.client = try HTTPClient(loop: loop, logger: logger)
+        self.api = MarathonAPI(settings: settings, client: client, logger: logger)
+    }
+
+    // MARK: Notifier
+
+    public func start(notify: @escaping (RefreshReason) -> Void) throws {
+        self.notify = notify
+        scheduleResync()
+        let events = MarathonEvents(settings: settings, api: api, client: client, loop: loop, logger: logger) {
+            [weak self] reason in self?.notify?(reason)
+        }
+        self.events = events
+        try events.start()
+    }
+
+    public func stop(done: @escaping () -> Void) {
+        if let resyncTimer { loop.cancel(resyncTimer) }
+        if let retryTimer { loop.cancel(retryTimer) }
+        resyncTimer = nil
+        retryTimer = nil
+        notify = nil
+        guard let events else {
+            client.close()
+            done()
+            return
+        }
+        events.stop { [client] in
+            client.close()
+            done()
+        }
+    }
+
+    private func scheduleResync() {
+        resyncTimer = loop.schedule(after: settings.resyncInterval) { [weak self] in
+            guard let self else { return }
+            self.notify?(RefreshReason("periodic Marathon resync"))
+            self.scheduleResync()
+        }
+    }
+
+    /// A failed fetch is retried with backoff (the daemon keeps the last good services meanwhile).
+    private func scheduleRetry(_ why: String) {
+        guard notify != nil, retryTimer == nil else { return }
+        let delay = retryBackoff.take()
+        logger.notice("will ask Marathon again", metadata: ["in": "\(delay)"])
+        retryTimer = loop.schedule(after: delay) { [weak self] in
+            self?.retryTimer = nil
+            self?.notify?(RefreshReason("retry Marathon (\(why))"))
+        }
+    }
+
+    // MARK: ServiceGenerator
+
+    public func generate(fullResync: Bool, completion: @escaping (Result<[Service], GeneratorFailure>) -> Void) {
+        let started = loop.now
+        fetchSnapshot { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .failure(let error):
+                self.scheduleRetry("fetch failed")
+                completion(.failure(GeneratorFailure(error.message)))
+            case .success(let snapshot):
+                if case .holdBack(let why) = self.snapshotGuard.check(appCount: snapshot.apps.count) {
+                    self.scheduleRetry("empty app list")
+                    completion(.failure(GeneratorFailure(why)))
+                    return
+                }
+                let mapping = MarathonMapper.services(from: snapshot, options: self.options, health: &self.health)
+                self.logProblems(snapshot.problems + mapping.problems, fullResync: fullResync)
+                var services = mapping.services
+                if !mapping.configLines.isEmpty {
+                    for index in services.indices {
+                        services[index].configLines = mapping.configLines[services[index].id] ?? []
+                    }
+                }
+                self.retryBackoff.reset()
+                if let retryTimer = self.retryTimer {
+                    self.loop.cancel(retryTimer)
+                    self.retryTimer = nil
+                }
+                self.logger.debug(
+                    "Marathon snapshot",
+                    metadata: [
+                        "apps": "\(snapshot.apps.count)", "services": "\(services.count)",
+                        "took": "\(self.loop.now - started)", "server": "\(self.api.currentServer)",
+                    ])
+                completion(.success(services))
+            }
+        }
+    }
+
+    /// `/v2/apps?embed=apps.tasks`, else `/v2/apps` + `/v2/tasks`.
+    private func fetchSnapshot(completion: @escaping (Result<MarathonSnapshot, MarathonAPI.Failure>) -> Void) {
+        api.send(.get, "/v2/apps?embed=apps.tasks") { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .failure(let failure):
+                completion(.failure(failure))
+            case .success(let response) where response.status == 200:
+                do {
+                    completion(.success(try MarathonApps.decode(appsWithTasks: response.body)))
+                } catch {
+                    self.logger.warning(
+                        "Marathon's /v2/apps?embed=apps.tasks was unusable; trying /v2/apps + /v2/tasks",
+                        metadata: ["error": "\(error)"])
+                    self.fetchSeparately(completion: completion)
+                }
+            case .success(let response):
+                self.logger.warning(
+                    "Marathon's /v2/apps?embed=apps.tasks failed; trying /v2/apps + /v2/tasks",
+                    metadata: ["status": "\(response.status)", "body": "\(Self.excerpt(response.body))"])
+                self.fetchSeparately(completion: completion)
+            }
+        }
+    }
+
+    private func fetchSeparately(completion: @escaping (Result<MarathonSnapshot, MarathonAPI.Failure>) -> Void) {
+        api.send(.get, "/v2/apps") { [weak self] apps in
+            guard let self else { return }
+            guard case .success(let appsResponse) = apps, appsResponse.status == 200 else {
+                completion(.failure(Self.describe(apps, "/v2/apps")))
+                return
+            }
+            self.api.send(.get, "/v2/tasks") { tasks in
+                guard case .success(let tasksResponse) = tasks, tasksResponse.status == 200 else {
+                    completion(.failure(Self.describe(tasks, "/v2/tasks")))
+                    return
+                }
+                do {
+                    completion(.success(try MarathonApps.decode(apps: appsResponse.body, tasks: tasksResponse.body)))
+                } catch {
+                    completion(.failure(MarathonAPI.Failure(message: "invalid answer from Marathon: \(error)")))
+                }
+            }
+        }
+    }
+
+    private static func describe(_ result: Result<HTTPClient.Response, MarathonAPI.Failure>, _ path: String)
+        -> MarathonAPI.Failure
+    {
+        switch result {
+        case .failure(let failure): return failure
+        case .success(let response):
+            return MarathonAPI.Failure(message: "\(path): HTTP \(response.status) \(excerpt(response.body))")
+        }
+    }
+
+    /// The first bytes of a body, printable, for a log line.
+    static func excerpt(_ body: [UInt8], limit: Int = 200) -> String {
+        ValidationError.escaped(String(decoding: body.prefix(limit), as: UTF8.self), limit: limit)
+    }
+
+    /// Problems are logged when they appear (and again on a full resync), not on every refresh.
+    private func logProblems(_ problems: [String], fullResync: Bool) {
+        let current = Set(problems)
+        for problem in problems where fullResync || !lastProblems.contains(problem) {
+            logger.warning("\(problem)")
+        }
+        lastProblems = current
+    }
+}
