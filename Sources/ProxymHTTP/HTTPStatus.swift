@@ -27,7 +27,7 @@ public struct HTTPStatus: Sendable, Hashable, CustomStringConvertible {
     public static func == (lhs: HTTPStatus, rhs: HTTPStatus) -> Bool { lhs.code == rhs.code }
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 
-    /// The 1xx, 2xx, 3xx, 4xx or 5xx class.
+    /// Whether this is an interim (1xx) status.
     public var isInformational: Bool { code < 200 }
 
     /// Statuses whose responses never carry a body nor a `Content-Length` (RFC 9110 section 8.6).
