@@ -124,5 +124,19 @@ let package = Package(
             dependencies: ["ProxymPosix", "ProxymCore", "ProxymTestSupport"],
             swiftSettings: strict
         ),
+
+        // libFuzzer harnesses (scripts/fuzz.sh); each main.swift holds only the entry point.
+        .executableTarget(
+            name: "FuzzHTTPRequest",
+            dependencies: ["ProxymHTTP"],
+            path: "Sources/FuzzHTTPRequest",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "FuzzSSE",
+            dependencies: ["ProxymHTTP"],
+            path: "Sources/FuzzSSE",
+            swiftSettings: strict
+        ),
     ]
 )

@@ -1,0 +1,510 @@
+/// An incremental HTTP/1.1 request parser: bytes in as they arrive, complete requests out.
+///
+/// ```swift
+/// parser.feed(bytesJustRead)
+/// do {
+///     while let request = try parser.next() { answer(request, keepAlive: request.keepAlive) }
+///     if parser.takeContinueRequest() { write(HTTPResponse.continueInterim) }
+/// } catch {
+///     write(HTTPResponse(error: error).serialized(keepAlive: false)); close()
+/// }
+/// ```
+///
+/// The result depends only on the bytes, never on how they were split into chunks: feeding a
+/// request whole, byte by byte, or cut anywhere gives the same requests and the same error. An error
+/// is reported as soon as the bytes so far make it certain, without waiting for more.
+///
+/// Framing follows RFC 9112: a body is delimited by `Content-Length` or by `Transfer-Encoding:
+/// chunked` (extensions ignored, trailers kept in ``HTTPRequest/trailers``), otherwise it is empty.
+/// Lines may end in CRLF or a bare LF; a bare CR is not a line end. Empty lines before a request
+/// line are skipped. Refused as 400: obsolete line folding, whitespace before a field name's colon,
+/// control characters, both `Content-Length` and `Transfer-Encoding`, differing `Content-Length`
+/// values, a `Transfer-Encoding` on HTTP/1.0, an HTTP/1.1 request without exactly one `Host`.
+///
+/// Memory: after ``next()`` returns nil, the parser holds at most one partial request, so at most
+/// the ``HTTPLimits`` plus one chunk fed since. Errors are final: once ``next()`` has thrown, it
+/// throws the same error again and ``feed(_:)-(some Collection<UInt8>)`` drops its input. After a
+/// request whose ``HTTPRequest/keepAlive`` is false the parser is ``isClosed`` and drops what
+/// follows (a client must not pipeline after `Connection: close`).
+public struct HTTPRequestParser: Sendable {
+    public let limits: HTTPLimits
+
+    /// Bytes fed and not yet consumed start at `readIndex`; `[readIndex, scanIndex)` is known to hold
+    /// no line end, so a line arriving byte by byte is scanned once, not once per byte.
+    private var buffer: [UInt8] = []
+    private var readIndex = 0
+    private var scanIndex = 0
+    private var state: State = .requestLine
+
+    // The request being assembled.
+    private var method = HTTPMethod.get
+    private var target = ""
+    private var version = HTTPVersion.http1_1
+    private var headers = HTTPHeaders()
+    private var trailers = HTTPHeaders()
+    private var body: [UInt8] = []
+    /// Bytes of the header (or trailer) section so far, line ends included.
+    private var sectionLength = 0
+    private var continuePending = false
+
+    private enum State: Sendable, Hashable {
+        case requestLine
+        case headers
+        case body(remaining: Int)
+        case chunkSize
+        case chunkData(remaining: Int)
+        case chunkEnd
+        case trailers
+        case closed
+        case failed(HTTPParseError)
+    }
+
+    public init(limits: HTTPLimits = .default) {
+        self.limits = limits
+    }
+
+    // MARK: - Input
+
+    /// Appends bytes just read from the connection. Call ``next()`` until it returns nil afterwards.
+    public mutating func feed(_ bytes: some Collection<UInt8>) {
+        guard prepareForInput() else { return }
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// Appends bytes just read from the connection. Call ``next()`` until it returns nil afterwards.
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
+        guard prepareForInput() else { return }
+        buffer.append(contentsOf: bytes)
+    }
+
+    // MARK: - Output
+
+    /// The next complete request, or nil when more bytes are needed.
+    ///
+    /// - Throws: ``HTTPParseError``: answer with its ``HTTPParseError/status`` and close.
+    public mutating func next() throws(HTTPParseError) -> HTTPRequest? {
+        switch state {
+        case .failed(let error): throw error
+        case .closed: return nil
+        default: break
+        }
+        do {
+            return try step()
+        } catch {
+            state = .failed(error)
+            buffer = []
+            readIndex = 0
+            scanIndex = 0
+            resetRequest()
+            throw error
+        }
+    }
+
+    /// True once for each request that asked `Expect: 100-continue` and whose head is complete but
+    /// whose body has not all arrived: write ``HTTPResponse/continueInterim`` so the client sends it.
+    /// Check after ``next()`` has returned nil.
+    public mutating func takeContinueRequest() -> Bool {
+        defer { continuePending = false }
+        return continuePending
+    }
+
+    // MARK: - State for the connection's owner
+
+    /// Whether part of a request has arrived but not all of it (after ``next()`` returned nil). A
+    /// server times this out as a slow client; when false, the connection is idle between requests.
+    public var hasPartialRequest: Bool {
+        switch state {
+        case .requestLine: readIndex < buffer.count
+        case .closed, .failed: false
+        default: true
+        }
+    }
+
+    /// Whether the last request asked to close the connection: further input is ignored.
+    public var isClosed: Bool { state == .closed }
+
+    /// The error ``next()`` threw, if any.
+    public var error: HTTPParseError? {
+        if case .failed(let error) = state { error } else { nil }
+    }
+
+    /// Bytes held that ``next()`` has not consumed yet.
+    public var bufferedByteCount: Int { buffer.count - readIndex }
+
+    // MARK: - Steps
+
+    private mutating func step() throws(HTTPParseError) -> HTTPRequest? {
+        while true {
+            switch state {
+            case .requestLine:
+                guard
+                    let line = try takeLine(
+                        limit: limits.maxRequestLineLength,
+                        used: 0,
+                        tooLong: HTTPParseError.requestLineTooLong
+                    )
+                else { return nil }
+                if line.content.isEmpty { continue }  // RFC 9112 section 2.2: skip empty lines before a request
+                try parseRequestLine(line.content)
+                sectionLength = 0
+                state = .headers
+
+            case .headers, .trailers:
+                guard
+                    let line = try takeLine(
+                        limit: limits.maxHeaderSectionLength,
+                        used: sectionLength,
+                        tooLong: HTTPParseError.headersTooLong
+                    )
+                else { return nil }
+                sectionLength += line.length
+                let isTrailer = state == .trailers
+                if line.content.isEmpty {
+                    if isTrailer { return complete() }
+                    if let request = try finishHead() { return request }
+                } else if isTrailer {
+                    let field = try parseField(line.content, count: trailers.count)
+                    trailers.add(name: field.name, value: field.value)
+                } else {
+                    let field = try parseField(line.content, count: headers.count)
+                    if headers.isEmpty { headers.reserveCapacity(16) }
+                    headers.add(name: field.name, value: field.value)
+                }
+
+            case .body(let remaining):
+                let taken = takeBody(upTo: remaining)
+                if taken == remaining { return complete() }
+                state = .body(remaining: remaining - taken)
+                return nil
+
+            case .chunkSize:
+                guard
+                    let line = try takeLine(
+                        limit: HTTPLimits.maxChunkLineLength,
+                        used: 0,
+                        tooLong: HTTPParseError.chunkLineTooLong
+                    )
+                else { return nil }
+                let size = try parseChunkSize(line.content)
+                if size == 0 {
+                    sectionLength = 0
+                    state = .trailers
+                } else {
+                    state = .chunkData(remaining: size)
+                }
+
+            case .chunkData(let remaining):
+                let taken = takeBody(upTo: remaining)
+                guard taken == remaining else {
+                    state = .chunkData(remaining: remaining - taken)
+                    return nil
+                }
+                state = .chunkEnd
+
+            case .chunkEnd:
+                // Only CRLF or LF may follow chunk data: a line of at most 2 bytes, and empty.
+                guard let line = try takeLine(limit: 2, used: 0, tooLong: HTTPParseError.chunkOverrun) else {
+                    return nil
+                }
+                guard line.content.isEmpty else { throw HTTPParseError.chunkOverrun }
+                state = .chunkSize
+
+            case .closed, .failed:
+                return nil
+            }
+        }
+    }
+
+    /// The next line, without its line end (LF, or CRLF), as a range of `buffer`; nil if no line end
+    /// has arrived yet. `length` counts the line end too. Throws `tooLong` as soon as `used` plus the
+    /// line (with at least a 1-byte line end) is certain to exceed `limit`.
+    private mutating func takeLine(
+        limit: Int,
+        used: Int,
+        tooLong: HTTPParseError
+    ) throws(HTTPParseError) -> (content: Range<Int>, length: Int)? {
+        let end = buffer.count
+        let lineFeed: Int? = buffer.withUnsafeBufferPointer { bytes in
+            var index = scanIndex
+            while index < end {
+                if bytes[index] == ASCII.lf { return index }
+                index += 1
+            }
+            return nil
+        }
+        guard let lineFeed else {
+            scanIndex = end
+            if used + (end - readIndex) + 1 > limit { throw tooLong }
+            return nil
+        }
+        let start = readIndex
+        let length = lineFeed + 1 - start
+        if used + length > limit { throw tooLong }
+        readIndex = lineFeed + 1
+        scanIndex = readIndex
+        let contentEnd = lineFeed > start && buffer[lineFeed - 1] == ASCII.cr ? lineFeed - 1 : lineFeed
+        return (start..<contentEnd, length)
+    }
+
+    /// Moves up to `remaining` buffered bytes into the body; returns how many.
+    private mutating func takeBody(upTo remaining: Int) -> Int {
+        let count = min(buffer.count - readIndex, remaining)
+        if count > 0 {
+            body.append(contentsOf: buffer[readIndex..<(readIndex + count)])
+            readIndex += count
+            scanIndex = readIndex
+        }
+        return count
+    }
+
+    /// `method SP request-target SP HTTP-version` (RFC 9112 section 3), single spaces only.
+    private mutating func parseRequestLine(_ range: Range<Int>) throws(HTTPParseError) {
+        let line = buffer[range]
+        guard let firstSpace = line.firstIndex(of: ASCII.space),
+            let secondSpace = line[(firstSpace + 1)...].firstIndex(of: ASCII.space)
+        else { throw HTTPParseError.malformed("the request line is not method, target and version") }
+        let methodBytes = line[..<firstSpace]
+        let targetBytes = line[(firstSpace + 1)..<secondSpace]
+        let versionBytes = line[(secondSpace + 1)...]
+        guard !methodBytes.isEmpty, methodBytes.allSatisfy(ASCII.isTokenChar) else {
+            throw HTTPParseError.malformed("invalid method")
+        }
+        guard !targetBytes.isEmpty, targetBytes.allSatisfy(ASCII.isTargetChar) else {
+            throw HTTPParseError.malformed("invalid request target")
+        }
+        version = try parseVersion(versionBytes)
+        method = HTTPMethod(validated: String(decoding: methodBytes, as: UTF8.self))
+        target = String(decoding: targetBytes, as: UTF8.self)
+    }
+
+    /// `HTTP/<digit>.<digit>`; only major version 1 is served.
+    private func parseVersion(_ bytes: ArraySlice<UInt8>) throws(HTTPParseError) -> HTTPVersion {
+        let prefix = "HTTP/".utf8
+        guard bytes.count == prefix.count + 3, bytes.starts(with: prefix) else {
+            throw HTTPParseError.malformed("invalid HTTP version")
+        }
+        let major = bytes[bytes.startIndex + 5]
+        let dot = bytes[bytes.startIndex + 6]
+        let minor = bytes[bytes.startIndex + 7]
+        guard ASCII.isDigit(major), dot == UInt8(ascii: "."), ASCII.isDigit(minor) else {
+            throw HTTPParseError.malformed("invalid HTTP version")
+        }
+        guard major == UInt8(ascii: "1") else {
+            throw HTTPParseError(.unsupportedVersion, "only HTTP/1.x is served")
+        }
+        return HTTPVersion(major: 1, minor: Int(minor - UInt8(ascii: "0")))
+    }
+
+    /// `field-name ":" OWS field-value OWS` (RFC 9112 section 5).
+    /// `count` is how many fields the section already has.
+    private func parseField(_ range: Range<Int>, count: Int) throws(HTTPParseError) -> HTTPHeaders.Field {
+        let line = buffer[range]
+        guard !ASCII.isWhitespace(line[line.startIndex]) else {
+            throw HTTPParseError.malformed("a field line starts with whitespace (obsolete line folding)")
+        }
+        guard let colon = line.firstIndex(of: ASCII.colon) else {
+            throw HTTPParseError.malformed("a field line has no colon")
+        }
+        let name = line[..<colon]
+        guard !name.isEmpty, name.allSatisfy(ASCII.isTokenChar) else {
+            throw HTTPParseError.malformed("invalid field name (or whitespace before its colon)")
+        }
+        var valueStart = colon + 1
+        var valueEnd = line.endIndex
+        while valueStart < valueEnd, ASCII.isWhitespace(line[valueStart]) { valueStart += 1 }
+        while valueEnd > valueStart, ASCII.isWhitespace(line[valueEnd - 1]) { valueEnd -= 1 }
+        let value = line[valueStart..<valueEnd]
+        guard value.allSatisfy(ASCII.isFieldValueChar) else {
+            throw HTTPParseError.malformed("a control character in a field value")
+        }
+        guard count < limits.maxHeaderCount else {
+            throw HTTPParseError(.headersTooLarge, "too many header fields")
+        }
+        return HTTPHeaders.Field(
+            name: String(decoding: name, as: UTF8.self),
+            value: String(decoding: value, as: UTF8.self)
+        )
+    }
+
+    /// Checks the head and picks the body's framing; returns the request if it has no body.
+    private mutating func finishHead() throws(HTTPParseError) -> HTTPRequest? {
+        var hostCount = 0
+        var hasContentLength = false
+        var hasTransferEncoding = false
+        for field in headers {
+            if field.hasName("Host") {
+                hostCount += 1
+            } else if field.hasName("Content-Length") {
+                hasContentLength = true
+            } else if field.hasName("Transfer-Encoding") {
+                hasTransferEncoding = true
+            }
+        }
+        guard hostCount <= 1 else { throw HTTPParseError.malformed("more than one Host field") }
+        guard hostCount == 1 || version < .http1_1 else {
+            throw HTTPParseError.malformed("an HTTP/1.1 request without a Host field")
+        }
+
+        if hasTransferEncoding {
+            guard !hasContentLength else {
+                throw HTTPParseError.malformed("both Transfer-Encoding and Content-Length")
+            }
+            guard version >= .http1_1 else {
+                throw HTTPParseError.malformed("Transfer-Encoding in an HTTP/1.0 request")
+            }
+            try checkTransferEncoding()
+            state = .chunkSize
+        } else if hasContentLength {
+            let length = try contentLength()
+            guard length > 0 else { return complete() }
+            state = .body(remaining: length)
+            body.reserveCapacity(min(length, 64 << 10))
+        } else {
+            return complete()
+        }
+        continuePending = version >= .http1_1 && headers.containsToken("100-continue", in: "Expect")
+        return nil
+    }
+
+    /// Exactly one coding, `chunked`: anything else we cannot decode is 501, and a `chunked` that
+    /// is repeated or missing leaves the body's length unknown, which is 400 (RFC 9112 section 6.3).
+    private func checkTransferEncoding() throws(HTTPParseError) {
+        var chunked = 0
+        var other = false
+        for value in headers.values(for: "Transfer-Encoding") {
+            ASCII.forEachListElement(value) { coding in
+                if ASCII.equalsIgnoringCase(coding, "chunked".utf8) { chunked += 1 } else { other = true }
+                return true
+            }
+        }
+        guard !other else {
+            throw HTTPParseError(.unsupportedTransferEncoding, "only the chunked transfer coding is supported")
+        }
+        guard chunked == 1 else {
+            throw HTTPParseError.malformed("Transfer-Encoding must be chunked, once")
+        }
+    }
+
+    /// Every `Content-Length` field and list element must be the same decimal number.
+    private func contentLength() throws(HTTPParseError) -> Int {
+        var first: Substring.UTF8View? = nil
+        var malformed = false
+        var conflicting = false
+        for value in headers.values(for: "Content-Length") {
+            var elements = 0
+            ASCII.forEachListElement(value) { element in
+                elements += 1
+                guard element.allSatisfy(ASCII.isDigit) else {
+                    malformed = true
+                    return false
+                }
+                let digits = element.drop { $0 == UInt8(ascii: "0") }
+                if let first {
+                    if !digits.elementsEqual(first) { conflicting = true }
+                } else {
+                    first = digits
+                }
+                return true
+            }
+            if elements == 0 { malformed = true }
+            if malformed { break }
+        }
+        guard !malformed, let digits = first else { throw HTTPParseError.malformed("invalid Content-Length") }
+        guard !conflicting else { throw HTTPParseError.malformed("conflicting Content-Length values") }
+        guard digits.count <= 18, let length = digits.isEmpty ? 0 : Int(Substring(digits)),
+            length <= limits.maxBodyLength
+        else {
+            throw HTTPParseError.bodyTooLarge
+        }
+        return length
+    }
+
+    /// `1*HEXDIG [ BWS ";" chunk-ext ]` (RFC 9112 section 7.1); extensions are skipped.
+    private func parseChunkSize(_ range: Range<Int>) throws(HTTPParseError) -> Int {
+        let line = buffer[range]
+        var index = line.startIndex
+        var size = 0
+        var tooLarge = false
+        let allowance = limits.maxBodyLength - body.count
+        while index < line.endIndex, let digit = ASCII.hexValue(line[index]) {
+            if !tooLarge {
+                let (shifted, overflow) = size.multipliedReportingOverflow(by: 16)
+                size = shifted | digit  // the low four bits of `shifted` are zero
+                tooLarge = overflow || size > allowance
+            }
+            index += 1
+        }
+        guard index > line.startIndex else { throw HTTPParseError.malformed("invalid chunk size") }
+        while index < line.endIndex, ASCII.isWhitespace(line[index]) { index += 1 }
+        if index < line.endIndex {
+            guard line[index] == ASCII.semicolon, line[index...].allSatisfy(ASCII.isFieldValueChar) else {
+                throw HTTPParseError.malformed("invalid chunk size")
+            }
+        }
+        if tooLarge { throw HTTPParseError.bodyTooLarge }
+        return size
+    }
+
+    private mutating func complete() -> HTTPRequest {
+        let request = HTTPRequest(
+            method: method,
+            target: target,
+            version: version,
+            headers: headers,
+            body: body,
+            trailers: trailers
+        )
+        resetRequest()
+        state = request.keepAlive ? .requestLine : .closed
+        if state == .closed {
+            buffer = []
+            readIndex = 0
+            scanIndex = 0
+        }
+        return request
+    }
+
+    private mutating func resetRequest() {
+        target = ""
+        headers = HTTPHeaders()
+        trailers = HTTPHeaders()
+        body = []
+        sectionLength = 0
+        continuePending = false
+    }
+
+    /// Drops consumed bytes (amortised: only when they are at least half the buffer, or all of it);
+    /// returns false when input is no longer wanted.
+    private mutating func prepareForInput() -> Bool {
+        switch state {
+        case .closed, .failed: return false
+        default: break
+        }
+        guard readIndex > 0 else { return true }
+        if readIndex == buffer.count {
+            if buffer.capacity > HTTPRequestParser.retainedCapacity {
+                buffer = []
+            } else {
+                buffer.removeAll(keepingCapacity: true)
+            }
+            readIndex = 0
+            scanIndex = 0
+        } else if readIndex >= 4096, readIndex >= buffer.count - readIndex {
+            buffer.removeSubrange(..<readIndex)
+            scanIndex -= readIndex
+            readIndex = 0
+        }
+        return true
+    }
+
+    /// An idle connection keeps at most this much buffer capacity.
+    private static let retainedCapacity = 64 << 10
+}
+
+extension HTTPParseError {
+    static let requestLineTooLong = HTTPParseError(.requestLineTooLong, "the request line is too long")
+    static let headersTooLong = HTTPParseError(.headersTooLarge, "the header section is too long")
+    static let chunkLineTooLong = HTTPParseError.malformed("a chunk size line is too long")
+    static let chunkOverrun = HTTPParseError.malformed("chunk data is not followed by a line end")
+    static let bodyTooLarge = HTTPParseError(.bodyTooLarge, "the body is too large")
+}
