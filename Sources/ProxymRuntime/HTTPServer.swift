@@ -157,7 +157,7 @@ public final class HTTPServer {
                     output += response.serialized(keepAlive: request.keepAlive, omitBody: request.method == .head)
                     if !request.keepAlive { closeAfterWrite = true }
                 }
-                if parser.takeContinueRequest() { output += HTTPResponse.continueInterim.serialized(keepAlive: true) }
+                if parser.takeContinueRequest() { output += HTTPResponse.continueInterim }
             } catch {
                 output += HTTPResponse(error: error).serialized(keepAlive: false)
                 closeAfterWrite = true

@@ -47,11 +47,13 @@ final class MarathonAPI {
         _ method: HTTPClient.Method, _ path: String, body: [UInt8] = [], retryTimeouts: Bool = true,
         completion: @escaping (Result<HTTPClient.Response, Failure>) -> Void
     ) {
-        attempt(method, path, body: body, retryTimeouts: retryTimeouts, tried: 0, errors: [], completion: completion)
+        attempt(method, path, body: body, retryTimeouts: retryTimeouts, tried: 0, errors: [:], completion: completion)
     }
 
+    /// `errors` are kept per server index, so the message reads the same whichever server came first
+    /// (the daemon logs a failing source again only when its message changes).
     private func attempt(
-        _ method: HTTPClient.Method, _ path: String, body: [UInt8], retryTimeouts: Bool, tried: Int, errors: [String],
+        _ method: HTTPClient.Method, _ path: String, body: [UInt8], retryTimeouts: Bool, tried: Int, errors: [Int: String],
         completion: @escaping (Result<HTTPClient.Response, Failure>) -> Void
     ) {
         let index = current
@@ -73,14 +75,14 @@ final class MarathonAPI {
                 error = "\(server): \(failure.message)"
                 let retryable = failure.isServerUnreachable || (retryTimeouts && failure.kind == .timeout)
                 if !retryable {
-                    completion(.failure(Failure(message: (errors + [error!]).joined(separator: "; "))))
+                    completion(.failure(Failure(message: Self.join(errors.merging([index: error!]) { $1 }))))
                     return
                 }
             }
-            let errors = errors + [error!]
+            let errors = errors.merging([index: error!]) { $1 }
             let next = tried + 1
             guard next < self.settings.servers.count else {
-                completion(.failure(Failure(message: errors.joined(separator: "; "))))
+                completion(.failure(Failure(message: Self.join(errors))))
                 return
             }
             self.logger.warning("Marathon server failed; trying the next one", metadata: ["error": "\(error!)"])
@@ -89,6 +91,10 @@ final class MarathonAPI {
                 method, path, body: body, retryTimeouts: retryTimeouts, tried: next, errors: errors,
                 completion: completion)
         }
+    }
+
+    private static func join(_ errors: [Int: String]) -> String {
+        errors.sorted { $0.key < $1.key }.map(\.value).joined(separator: "; ")
     }
 
     /// A server failed outside `send` (the event stream): move on to the next one.
