@@ -82,6 +82,13 @@ let package = Package(
         // A tiny HTTP backend for the example and the end-to-end tests (not shipped in the .deb).
         .executableTarget(name: "proxym-test-backend", path: "Sources/ProxymTestBackend", swiftSettings: strict),
 
+        // A fake Marathon (real HTTP, recorded payload shapes, SSE and callbacks) for the end-to-end
+        // tests and the benchmarks (not shipped).
+        .executableTarget(
+            name: "proxym-fake-marathon",
+            dependencies: ["ProxymRuntime", "ProxymHTTP", "ProxymPosix", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/ProxymFakeMarathon", swiftSettings: strict),
+
         // Test-only helpers: temp dirs, child processes, a blocking HTTP client, haproxy runner.
         .target(name: "ProxymTestSupport", dependencies: ["ProxymPosix"], swiftSettings: strict),
 
