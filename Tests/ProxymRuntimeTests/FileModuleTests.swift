@@ -223,7 +223,7 @@ struct FileModuleTests {
             let dir = parent + "/services"
             try FileSystem.mkdir(dir)
             let watching = try Watching(directory: dir)
-            defer { watching.module.stop() }
+            defer { watching.module.stop {} }
             #expect(try watching.settle(.milliseconds(50)).isEmpty)
 
             // Editor swap and backup files: no refresh.
@@ -271,7 +271,9 @@ struct FileModuleTests {
         try withTemporaryDirectory { dir in
             let watching = try Watching(directory: dir)
             #expect(watching.loop.registrationCount == 1)
-            watching.module.stop()
+            var stopped = false
+            watching.module.stop { stopped = true }
+            #expect(stopped, "the File module has nothing to clean up asynchronously")
             #expect(watching.loop.registrationCount == 0)
             try writeFile(dir + "/a.json", "{}")
             #expect(try watching.settle(.milliseconds(100)).isEmpty)
