@@ -14,6 +14,7 @@ final class FakeMarathon {
         var sseDataOnly = false
         var httpEndpoints: [String] = []
         var quiet = false
+        var appsFile: String?
         var generator: Generator?
     }
 
@@ -46,6 +47,10 @@ final class FakeMarathon {
         if let generator = options.generator {
             _ = try store.replaceAll(with: generator.body())
         }
+        if let appsFile = options.appsFile {
+            _ = try store.replaceAll(with: FileSystem.readFile(appsFile, limit: 1 << 30))
+        }
+        _ = store.bodies()
         server = try FakeServer(
             loop: loop, host: options.host, port: options.port,
             limits: HTTPLimits(maxRequestLineLength: 64 << 10, maxBodyLength: 1 << 30)
@@ -325,6 +330,7 @@ final class FakeMarathon {
         case (.put, "/_fake/apps"):
             do {
                 let count = try store.replaceAll(with: request.body)
+                _ = store.bodies()  // rendered now, not on the next GET: a benchmark times proxym, not us
                 log("apps set: \(count) apps, \(store.taskCount) tasks")
                 return text(200, "\(count) apps\n")
             } catch {
@@ -335,6 +341,7 @@ final class FakeMarathon {
         case (.put, _) where path.hasPrefix("/_fake/apps/"):
             do {
                 let id = try store.put(app: request.body)
+                _ = store.bodies()
                 log("app set: \(id)")
                 return text(200, "\(id)\n")
             } catch {
@@ -342,7 +349,9 @@ final class FakeMarathon {
             }
         case (.delete, _) where path.hasPrefix("/_fake/apps/"):
             let id = percentDecoded(path.dropFirst("/_fake/apps".count))
-            return store.remove(id: id) ? text(200, "removed \(id)\n") : text(404, "no app \(id)\n")
+            let removed = store.remove(id: id)
+            _ = store.bodies()
+            return removed ? text(200, "removed \(id)\n") : text(404, "no app \(id)\n")
         case (.post, "/_fake/event"):
             var type = value("type")
             if type == nil, let parsed = try? JSONReader.parse(request.body) {

@@ -2,10 +2,12 @@
 // Not shipped in the .deb.
 //
 //   proxym-fake-marathon [--host 127.0.0.1] [--port 0] [--version 1.4.13] [--heartbeat 10s]
-//                        [--sse-data-only] [--http-endpoints URL,...] [--quiet]
+//                        [--sse-data-only] [--http-endpoints URL,...] [--apps-file FILE] [--quiet]
 //                        [--generate N --tasks M [--task-host H] [--task-ports P,...] [--service-port-base B]]
 //
 // Prints "listening on <host>:<port>" on stdout once bound. One thread, proxym's own event loop.
+// --apps-file loads {"apps":[...]} at start (a Marathon keeps its state across restarts; so can the
+// fake, for outage tests that kill it); --http-endpoints preloads callback URLs as Marathon's flag does.
 //
 // Marathon's endpoints, in the payload shapes of shared/fixtures/marathon/:
 //   GET  /v2/apps?embed=apps.tasks (or app.tasks)   the apps as set, tasks embedded
@@ -90,6 +92,7 @@ func parseOptions() -> FakeMarathon.Options {
         case "--quiet": options.quiet = true
         case "--http-endpoints":
             options.httpEndpoints = value(arg).split(separator: ",").map(String.init)
+        case "--apps-file": options.appsFile = value(arg)
         case "--generate": generate = int(arg)
         case "--tasks": tasks = int(arg)
         case "--task-host": generator.taskHost = value(arg)
@@ -99,7 +102,7 @@ func parseOptions() -> FakeMarathon.Options {
         case "--help", "-h":
             ProcessSetup.writeStdout(
                 "usage: proxym-fake-marathon [--host H] [--port P] [--version V] [--heartbeat 10s] [--sse-data-only]\n"
-                    + "       [--http-endpoints URL,...] [--quiet] [--generate N --tasks M [--task-host H]\n"
+                    + "       [--http-endpoints URL,...] [--apps-file FILE] [--quiet] [--generate N --tasks M [--task-host H]\n"
                     + "       [--task-ports P,...] [--service-port-base B]]\n")
             ProcessSetup.exit(0)
         default: fail("unknown option \(arg) (see --help)")
