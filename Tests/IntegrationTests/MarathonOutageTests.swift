@@ -130,9 +130,12 @@ extension MarathonEndToEndTests {
                 // The new leader: no results for blue, and a new green task without any either.
                 try marathon.setApps([web([.init(blue, alive: nil), .init(green, alive: nil)])])
                 try marathon.control("POST", "/_fake/drop-streams")
-                #expect(proxym.waitForLog("trigger=\"Marathon event stream connected"), "\(proxym.log)")
-                _ = proxym.waitForLog("refresh done", timeout: .seconds(3))
-                MonotonicClock.sleep(.milliseconds(1500))  // the reconnect and its refresh
+                let reconnected = waitUntil(timeout: .seconds(5)) {
+                    proxym.log.split(separator: "\n").filter { $0.contains("connectStream: Marathon event stream connected") }
+                        .count == 2
+                }
+                #expect(reconnected, "\(proxym.log)")
+                MonotonicClock.sleep(.milliseconds(500))  // the refresh that follows the reconnect
                 #expect(sandbox.backendsServing("web.example.com", requests: 6) == ["blue"], "\(proxym.log)")
                 #expect(try readTextFile(sandbox.config) == configBefore)
 
