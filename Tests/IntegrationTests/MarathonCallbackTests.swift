@@ -118,6 +118,32 @@ extension MarathonEndToEndTests {
             }
         }
 
+        /// The receiver's port taken: `callback` refuses to run (silently receiving nothing would be
+        /// worse); `auto` follows the event stream instead.
+        @Test func aCallbackPortInUseStopsCallbackModeAndAutoStreams() throws {
+            try Binaries.require()
+            try withTemporaryDirectory { dir in
+                let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.4.13"])
+                try marathon.setApps([])
+                let taken = try Socket.listenTCP(host: "127.0.0.1", port: 0)
+                try FileSystem.mkdir(dir + "/callback")
+                let strict = try Sandbox(root: dir + "/callback")
+                let proxym = try strict.start(
+                    strict.marathonEnvironment(servers: [marathon.url], events: "callback", callbackPort: taken.port))
+                #expect(proxym.waitForExit() == .exited(1), "\(proxym.log)")
+                #expect(proxym.log.contains("cannot run:") && proxym.log.contains("127.0.0.1:\(taken.port)"), "\(proxym.log)")
+                strict.tearDown()
+
+                try FileSystem.mkdir(dir + "/auto")
+                let auto = try Sandbox(root: dir + "/auto")
+                let proxym2 = try auto.startWithMarathon(servers: [marathon.url], events: "auto", callbackPort: taken.port)
+                #expect(proxym2.waitForLog("using the event stream instead"), "\(proxym2.log)")
+                #expect(waitUntil(timeout: .seconds(5)) { marathon.openStreams == 1 }, "\(proxym2.log)")
+                auto.tearDown()
+                _ = consume taken
+            }
+        }
+
         @Test func theReceiverAnswersLikeAnHTTPServer() throws {
             try Binaries.require()
             try withTemporaryDirectory { dir in

@@ -86,6 +86,7 @@ extension MarathonEndToEndTests {
                 }
                 let snapshots = proxym.log.split(separator: "\n").filter { $0.contains("Marathon snapshot") }
                     .compactMap { line in line.split(separator: " ").first { $0.hasPrefix("took=") } }
+                    .map { $0.dropFirst(5).filter { $0 != "\"" } + " s" }
                 print(
                     """
                     \(Self.apps) apps x \(Self.tasks) tasks (\(events)): start -> READY \(ms(ready)); \
