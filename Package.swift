@@ -86,7 +86,9 @@ let package = Package(
         // tests and the benchmarks (not shipped).
         .executableTarget(
             name: "proxym-fake-marathon",
-            dependencies: ["ProxymRuntime", "ProxymHTTP", "ProxymPosix", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ProxymRuntime", "ProxymHTTP", "ProxymJSON", "ProxymPosix", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Sources/ProxymFakeMarathon", swiftSettings: strict),
 
         // Test-only helpers: temp dirs, child processes, a blocking HTTP client, haproxy runner.

@@ -198,6 +198,15 @@ public final class CurlEasy {
         return .microseconds(microseconds)
     }
 
+    /// Bytes of request (line and headers) sent so far, redirects included (CURLINFO_REQUEST_SIZE);
+    /// non-zero once a request went out, also on a connection reused from the cache, for which
+    /// `connectTime` stays zero.
+    public var requestSize: Int {
+        var value = 0
+        _ = proxym_curl_easy_getinfo_long(handle, CURLINFO_REQUEST_SIZE, &value)
+        return value
+    }
+
     /// curl's detailed text for the last failure ("Failed to connect to 127.0.0.1 port 1 after
     /// 0 ms: Connection refused"), or "" if it left none.
     public var errorMessage: String {

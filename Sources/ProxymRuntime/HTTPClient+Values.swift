@@ -192,8 +192,9 @@ extension HTTPClient {
         public var message: String
         /// libcurl's result code, when the failure came from libcurl.
         public var curlCode: Int32?
-        /// Whether a connection to the server was fully established (TCP, and TLS for HTTPS;
-        /// CURLINFO_CONNECT_TIME_T > 0). Without one the request was never sent, so any request,
+        /// Whether a connection to the server was fully established (TCP, and TLS for HTTPS): a new
+        /// one (CURLINFO_CONNECT_TIME_T > 0) or one reused from the cache (a request was sent,
+        /// CURLINFO_REQUEST_SIZE > 0). Without one the request was never sent, so any request,
         /// even a POST, may be retried on another server.
         public var connected: Bool
         /// The request URL without credentials.

@@ -223,7 +223,7 @@ public final class HTTPClient {
         var failure = Failure.from(
             code: result,
             message: easy.errorMessage,
-            connected: easy.connectTime > .zero,
+            connected: Self.connected(easy),
             url: transfer.url
         )
         if case .buffered(let limit, _) = transfer.mode, transfer.bodyTooLarge || failure.kind == .bodyTooLarge {
@@ -240,6 +240,12 @@ public final class HTTPClient {
         retire(transfer)
         logFailure(transfer, failure)
         Self.callCompletion(transfer, failure: failure)
+    }
+
+    /// Whether the transfer had a connection to the server: a new one (its connect time is set) or
+    /// one reused from the cache (libcurl then reports no connect time, but the request went out).
+    static func connected(_ easy: CurlEasy) -> Bool {
+        easy.connectTime > .zero || easy.requestSize > 0
     }
 
     private static func callCompletion(_ transfer: Transfer, failure: Failure) {
@@ -273,7 +279,7 @@ public final class HTTPClient {
                     Failure(
                         kind: .timeout,
                         message: "no data received for \(idle)",
-                        connected: transfer.easy.map { $0.connectTime > .zero } ?? false,
+                        connected: transfer.easy.map(Self.connected) ?? false,
                         url: transfer.url
                     )
                 )

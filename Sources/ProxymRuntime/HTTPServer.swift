@@ -145,14 +145,15 @@ public final class HTTPServer {
                 // The client is done sending; finish writing what we owe, then close.
                 closeAfterWrite = true
                 if output.isEmpty { close() }
-            } else {
-                armTimer()
+            } else if fd != nil {
+                armTimer()  // not for a connection the answer just closed
             }
         }
 
         private func process() {
             do {
                 while let request = try parser.next() {
+                    partialSince = nil  // a request that follows is timed from its own first byte
                     let response = server?.respond(to: request) ?? HTTPResponse(status: .serviceUnavailable)
                     output += response.serialized(keepAlive: request.keepAlive, omitBody: request.method == .head)
                     if !request.keepAlive { closeAfterWrite = true }

@@ -8,6 +8,9 @@ import ProxymCore
 final class MarathonAPI {
     struct Failure: Error, CustomStringConvertible {
         var message: String
+        /// Some server was reached: it answered 5xx, or the transfer broke after connecting (cut
+        /// short, timed out). Then a smaller request may still work; when false, nothing answered.
+        var reachedServer = false
         var description: String { message }
     }
 
@@ -47,14 +50,16 @@ final class MarathonAPI {
         _ method: HTTPClient.Method, _ path: String, body: [UInt8] = [], retryTimeouts: Bool = true,
         completion: @escaping (Result<HTTPClient.Response, Failure>) -> Void
     ) {
-        attempt(method, path, body: body, retryTimeouts: retryTimeouts, tried: 0, errors: [:], completion: completion)
+        attempt(
+            method, path, body: body, retryTimeouts: retryTimeouts, tried: 0, errors: [:], reached: false,
+            completion: completion)
     }
 
     /// `errors` are kept per server index, so the message reads the same whichever server came first
     /// (the daemon logs a failing source again only when its message changes).
     private func attempt(
         _ method: HTTPClient.Method, _ path: String, body: [UInt8], retryTimeouts: Bool, tried: Int, errors: [Int: String],
-        completion: @escaping (Result<HTTPClient.Response, Failure>) -> Void
+        reached: Bool, completion: @escaping (Result<HTTPClient.Response, Failure>) -> Void
     ) {
         let index = current
         let request = makeRequest(method, server: index, path: path, body: body)
@@ -62,9 +67,11 @@ final class MarathonAPI {
             guard let self else { return }
             let server = HTTPClient.redact(self.settings.servers[index])
             var error: String?
+            var reached = reached
             switch result {
             case .success(let response) where response.isServerError:
                 error = "\(server): HTTP \(response.status)"
+                reached = true
             case .success(let response):
                 if index != self.current || tried > 0 {
                     self.logger.notice("using Marathon server", metadata: ["server": "\(server)"])
@@ -73,22 +80,24 @@ final class MarathonAPI {
                 return
             case .failure(let failure):
                 error = "\(server): \(failure.message)"
+                reached = reached || failure.connected
                 let retryable = failure.isServerUnreachable || (retryTimeouts && failure.kind == .timeout)
                 if !retryable {
-                    completion(.failure(Failure(message: Self.join(errors.merging([index: error!]) { $1 }))))
+                    let message = Self.join(errors.merging([index: error!]) { $1 })
+                    completion(.failure(Failure(message: message, reachedServer: reached)))
                     return
                 }
             }
             let errors = errors.merging([index: error!]) { $1 }
             let next = tried + 1
             guard next < self.settings.servers.count else {
-                completion(.failure(Failure(message: Self.join(errors))))
+                completion(.failure(Failure(message: Self.join(errors), reachedServer: reached)))
                 return
             }
             self.logger.warning("Marathon server failed; trying the next one", metadata: ["error": "\(error!)"])
             self.current = (index + 1) % self.settings.servers.count
             self.attempt(
-                method, path, body: body, retryTimeouts: retryTimeouts, tried: next, errors: errors,
+                method, path, body: body, retryTimeouts: retryTimeouts, tried: next, errors: errors, reached: reached,
                 completion: completion)
         }
     }

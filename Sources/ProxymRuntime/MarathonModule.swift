@@ -145,6 +145,13 @@ public final class MarathonModule: ServiceGenerator, Notifier {
         api.send(.get, "/v2/apps?embed=apps.tasks") { [weak self] result in
             guard let self else { return }
             switch result {
+            case .failure(let failure) where failure.reachedServer:
+                // A 5xx from every server, or a body cut short or too slow: the big embedded body may
+                // be what fails (Marathon serialising thousands of tasks), so ask for the two halves.
+                self.logger.warning(
+                    "Marathon's /v2/apps?embed=apps.tasks failed; trying /v2/apps + /v2/tasks",
+                    metadata: ["error": "\(failure.message)"])
+                self.fetchSeparately(completion: completion)
             case .failure(let failure):
                 completion(.failure(failure))
             case .success(let response) where response.status == 200:

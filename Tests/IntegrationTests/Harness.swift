@@ -13,9 +13,10 @@ enum Binaries {
     }
     static var proxym: String { directory + "/proxym" }
     static var backend: String { directory + "/proxym-test-backend" }
+    static var fakeMarathon: String { directory + "/proxym-fake-marathon" }
 
     static func require() throws {
-        for path in [proxym, backend] {
+        for path in [proxym, backend, fakeMarathon] {
             try #require(FileSystem.isExecutableFile(path), "\(path) is missing: run `swift build` before `swift test`")
         }
     }

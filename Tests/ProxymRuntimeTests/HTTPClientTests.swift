@@ -142,6 +142,38 @@ struct HTTPClientTests {
         #expect(server.closedByPeerCount == 1)
     }
 
+    /// On a connection reused from the cache libcurl reports no connect time; the request still
+    /// reached the server, so a failure must say `connected` (a timeout there is not "unreachable":
+    /// a POST must not be resent elsewhere, and a body cut short is the server's doing).
+    @Test func failuresOnAReusedConnectionCountAsConnected() throws {
+        let loop = try EventLoop()
+        var replies = 0
+        let server = try FakeHTTPServer(loop: loop) { _ in
+            replies += 1
+            switch replies {
+            case 1: return .respond(status: 200, body: Array("ok".utf8))
+            case 2:  // Content-Length promises 10 bytes, 2 arrive, then the connection closes.
+                return .script([.send(Array("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nok".utf8)), .close])
+            case 3: return .respond(status: 200, body: Array("ok".utf8))
+            default: return .silence
+            }
+        }
+        let client = try HTTPClient(loop: loop)
+        _ = try fetch(client, loop, Request(.get, server.url + "/1")).get()
+        let cut = try #require(try fetch(client, loop, Request(.get, server.url + "/2")).failure)
+        #expect(server.acceptedCount == 1, "the second request reused the first connection")
+        #expect(cut.kind == .protocolError)
+        #expect(cut.connected)
+        _ = try fetch(client, loop, Request(.get, server.url + "/3")).get()
+        var request = Request(.get, server.url + "/4")
+        request.timeout = .milliseconds(300)
+        let timedOut = try #require(try fetch(client, loop, request).failure)
+        #expect(server.acceptedCount == 2, "the fourth request reused the third's connection")
+        #expect(timedOut.kind == .timeout)
+        #expect(timedOut.connected)
+        #expect(!timedOut.isServerUnreachable)
+    }
+
     /// A listener whose accept queue is full drops further SYNs, so the connect itself hangs.
     @Test func connectTimeoutWhenTheServerNeverAccepts() throws {
         let loop = try EventLoop()
