@@ -54,7 +54,9 @@ public struct StatusReport: Sendable, Equatable {
             guard let failure = source.failure else { continue }
             var text = "FAILING: \(source.name) (\(failure))"
             if let since = source.failingSince { text += " since \(since)" }
-            if source.serviceCount > 0 { text += ", keeping \(source.serviceCount) last good services" }
+            if source.serviceCount > 0 {
+                text += ", keeping \(source.serviceCount) last good service\(source.serviceCount == 1 ? "" : "s")"
+            }
             parts.append(text)
         }
         return parts.joined(separator: "; ")

@@ -144,6 +144,13 @@ final class MarathonEvents {
         }
     }
 
+    /// Called on every periodic resync: in callback mode, register again (harmless for Marathon), in
+    /// case it lost its subscription list; otherwise callbacks would stop until proxym restarts.
+    func resync() {
+        guard server != nil, registered, retryTimer == nil else { return }
+        register()
+    }
+
     // MARK: Callbacks
 
     private func startCallbacks() throws {
@@ -186,11 +193,15 @@ final class MarathonEvents {
                 self.notify(RefreshReason("Marathon callback registered"))
             case .success(let response):
                 let delay = self.registerBackoff.take()
+                let hint =
+                    response.status == 404
+                    ? "Marathon 1.5+ has no callbacks: set PROXYM_MARATHON_EVENTS=sse (or auto)"
+                    : "is Marathon started with --event_subscriber http_callback?"
                 self.logger.error(
-                    "Marathon refused the callback registration (is it started with --event_subscriber http_callback?)",
+                    "Marathon refused the callback registration",
                     metadata: [
                         "status": "\(response.status)", "body": "\(MarathonModule.excerpt(response.body))",
-                        "retry_in": "\(delay)",
+                        "hint": "\(hint)", "retry_in": "\(delay)",
                     ])
                 self.retry(after: delay) { self.register() }
             case .failure(let failure):

@@ -85,6 +85,7 @@ public final class MarathonModule: ServiceGenerator, Notifier {
         resyncTimer = loop.schedule(after: settings.resyncInterval) { [weak self] in
             guard let self else { return }
             self.notify?(RefreshReason("periodic Marathon resync"))
+            self.events?.resync()
             self.scheduleResync()
         }
     }
