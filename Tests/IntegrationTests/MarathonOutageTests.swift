@@ -202,7 +202,7 @@ extension MarathonEndToEndTests {
                 #expect(
                     sandbox.notify.waitFor { _ in sandbox.lastStatus.contains("FAILING: marathon") },
                     "\(sandbox.lastStatus)\n\(proxym.log)")
-                #expect(sandbox.lastStatus.contains("keeping 1 last good services"), "\(sandbox.lastStatus)")
+                #expect(sandbox.lastStatus.contains("keeping 1 last good service"), "\(sandbox.lastStatus)")
                 #expect(sandbox.bodyFor(host: "web.example.com") == "blue")
                 #expect(try readTextFile(sandbox.config) == configBefore)
 
