@@ -1,5 +1,6 @@
 // The C surface proxym needs that Swift's Glibc module does not export: libsystemd's sd-daemon API
-// and the Linux-only kernel interfaces (epoll, inotify, signalfd, timerfd, pidfd). No logic lives
+// and the Linux-only kernel interfaces (epoll, inotify, signalfd, timerfd, pidfd), and glibc's malloc
+// tuning (malloc.h: mallopt, malloc_trim, mallinfo2). No logic lives
 // here: only includes, re-declared GNU prototypes, and one-line wrappers for what Swift cannot call
 // (raw syscalls without a glibc wrapper, fields behind unions/macros). Every symbol is prefixed.
 #ifndef PROXYM_CSYSTEMD_SHIM_H
@@ -9,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
