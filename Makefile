@@ -2,6 +2,8 @@
 #   make run    install what is missing, build, run proxym on examples/ (haproxy on 127.0.0.1:8080)
 #   make test   install what is missing, build, run the whole test suite
 #   make deb    install what is missing, build dist/proxym_<version>_amd64.deb (packaging/README.md)
+#   make bench  build in release mode (static Swift runtime, as shipped), run the benchmarks (~10 min;
+#               README.md, "Performance"); BENCH_ARGS="--sizes 1000 --idle-seconds 3" for a quick look
 SHELL := /bin/bash
 SWIFT ?= swift
 # Debian packages the build, the example and the tests need.
@@ -9,7 +11,11 @@ DEBS := pkg-config libsystemd-dev libcurl4-openssl-dev haproxy procps
 # ... and the ones `make deb` needs on top.
 DEB_TOOLS := debhelper dpkg-dev build-essential lintian
 
-.PHONY: run test deps build release deb clean
+# Where `make bench` builds (a separate directory keeps the debug build of `make test` intact).
+BENCH_SCRATCH ?= .build-bench
+BENCH_ARGS ?=
+
+.PHONY: run test deps build release deb bench clean
 
 deps:
 	@missing=""; for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
@@ -37,5 +43,11 @@ deb: deps
 	$(SWIFT) build -c release --static-swift-stdlib --disable-local-rpath
 	packaging/build-deb.sh .build/release/proxym
 
+bench: deps
+	for product in proxym proxym-fake-marathon proxym-bench; do \
+	  $(SWIFT) build -c release --static-swift-stdlib --scratch-path $(BENCH_SCRATCH) --product $$product || exit 1; \
+	done
+	$(BENCH_SCRATCH)/release/proxym-bench $(BENCH_ARGS)
+
 clean:
-	rm -rf .build .build-pkg .run dist
+	rm -rf .build .build-pkg .build-bench .run dist

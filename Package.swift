@@ -91,6 +91,16 @@ let package = Package(
             ],
             path: "Sources/ProxymFakeMarathon", swiftSettings: strict),
 
+        // The benchmarks of issue 6 (`make bench`): proxym and the fake Marathon as processes, and each
+        // stage of a refresh in process (not shipped).
+        .executableTarget(
+            name: "proxym-bench",
+            dependencies: [
+                "ProxymRuntime", "ProxymCore", "ProxymModel", "ProxymGenerators", "ProxymHAProxy", "ProxymPosix",
+                "ProxymTestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/ProxymBench", swiftSettings: strict),
+
         // Test-only helpers: temp dirs, child processes, a blocking HTTP client, haproxy runner.
         .target(name: "ProxymTestSupport", dependencies: ["ProxymPosix"], swiftSettings: strict),
 
