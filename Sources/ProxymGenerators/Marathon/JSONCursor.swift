@@ -70,6 +70,11 @@ struct JSONCursor {
     var index = 0
     /// Reused when a string with escapes is decoded.
     private var scratch: [UInt8] = []
+    /// Where `base` sits in the whole document, for error positions: a cursor over a piece of a body
+    /// that arrives in parts (``MarathonAppsStream``) reports them as one over the whole body would.
+    let origin: TextPosition
+    /// Errors carry only their offset (line and column 0); see ``MarathonAppsStream``.
+    let positionsLater: Bool
 
     init(_ bytes: UnsafeRawBufferPointer, limits: JSONLimits = .default) throws(CursorError) {
         guard bytes.count <= limits.maxBytes else {
@@ -90,7 +95,28 @@ struct JSONCursor {
         self.base = base
         self.end = bytes.count
         self.maxDepth = limits.maxDepth
+        self.origin = TextPosition()
+        self.positionsLater = false
         if end >= 3 && byte(0) == 0xEF && byte(1) == 0xBB && byte(2) == 0xBF { index = 3 }
+    }
+
+    /// A cursor over the part of a document received so far that is not yet consumed: `bytes` starts
+    /// at `origin` in the document (a leading byte order mark is skipped only at the very start), the
+    /// reading goes on from `index`, already `depth` levels deep. `bytes` may be empty. The size
+    /// limit is the caller's to check (it sees the whole document go by). Errors carry their offset
+    /// only: the caller computes line and column for the one error that stands.
+    init(resuming bytes: UnsafeRawBufferPointer, at origin: TextPosition, index: Int, depth: Int, limits: JSONLimits) {
+        // Never read when `end` is 0: every read is guarded by `index < end`.
+        self.base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 0x10)!
+        self.end = bytes.count
+        self.maxDepth = limits.maxDepth
+        self.origin = origin
+        self.positionsLater = true
+        self.index = index
+        self.depth = depth
+        if origin.offset == 0 && index == 0 && end >= 3 && byte(0) == 0xEF && byte(1) == 0xBB && byte(2) == 0xBF {
+            self.index = 3
+        }
     }
 
     /// Position and depth, to come back to after a field error and skip the value whole.
@@ -562,8 +588,12 @@ struct JSONCursor {
     // MARK: Errors
 
     func syntax(at offset: Int, _ message: String) -> CursorError {
+        if positionsLater {
+            // Line 0: the stream computes the position if the error stands (most are "need more input").
+            return .syntax(JSONError(line: 0, column: 0, offset: origin.offset + offset, message: message))
+        }
         let (line, column) = lineAndColumn(of: offset)
-        return .syntax(JSONError(line: line, column: column, offset: offset, message: message))
+        return .syntax(JSONError(line: line, column: column, offset: origin.offset + offset, message: message))
     }
 
     private func expected(_ what: String) -> CursorError {
@@ -578,21 +608,10 @@ struct JSONCursor {
 
     /// Only computed for errors, the way ``JSONReader`` counts: lines by `\n`, columns by scalars.
     private func lineAndColumn(of offset: Int) -> (Int, Int) {
-        var line = 1
-        var column = 1
-        var i = end >= 3 && byte(0) == 0xEF && byte(1) == 0xBB && byte(2) == 0xBF ? 3 : 0
         let stop = min(offset, end)
-        while i < stop {
-            let b = byte(i)
-            if b == UInt8(ascii: "\n") {
-                line += 1
-                column = 1
-            } else if b & 0xC0 != 0x80 {
-                column += 1
-            }
-            i += 1
-        }
-        return (line, column)
+        var position = origin
+        position.advance(over: UnsafeRawBufferPointer(start: base, count: stop))
+        return (position.line, position.column)
     }
 
     private func describe(_ i: Int) -> String {
@@ -608,5 +627,52 @@ struct JSONCursor {
     private func hex(_ v: UInt16, digits: Int = 4) -> String {
         let s = String(v, radix: 16, uppercase: true)
         return String(repeating: "0", count: max(0, digits - s.count)) + s
+    }
+}
+
+/// A place in a document as ``JSONReader`` reports it: byte offset, line (by `\n`) and column (by
+/// Unicode scalars, a leading byte order mark not counted).
+struct TextPosition: Hashable {
+    var offset = 0
+    var line = 1
+    var column = 1
+
+    /// Moves past `bytes`, which start at this position: one pass, eight bytes at a time.
+    mutating func advance(over bytes: UnsafeRawBufferPointer) {
+        guard let start = bytes.baseAddress else { return }
+        var i = 0
+        if offset == 0 && bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { i = 3 }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let low: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        while i + 8 <= bytes.count {
+            let word = start.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            // Exactly the bytes equal to '\n' get their high bit set (no borrow between bytes).
+            let x = word ^ (ones &* 0x0A)
+            let newlines = ~(((x & low) &+ low) | x) & high
+            if newlines == 0 {
+                // A continuation byte has bit 7 set and bit 6 clear.
+                column += 8 - (word & ~(word << 1) & high).nonzeroBitCount
+                i += 8
+                continue
+            }
+            for k in i..<(i + 8) { step(bytes[k]) }
+            i += 8
+        }
+        while i < bytes.count {
+            step(bytes[i])
+            i += 1
+        }
+        offset += bytes.count
+    }
+
+    @inline(__always)
+    private mutating func step(_ byte: UInt8) {
+        if byte == UInt8(ascii: "\n") {
+            line += 1
+            column = 1
+        } else if byte & 0xC0 != 0x80 {
+            column += 1
+        }
     }
 }
