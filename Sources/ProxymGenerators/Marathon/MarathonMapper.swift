@@ -39,21 +39,43 @@ public enum MarathonMapper {
         options: MarathonOptions,
         health: inout MarathonHealthMemory
     ) -> MarathonMapping {
-        var mapping = MarathonMapping()
-        var nextHealth: [String: Bool] = [:]
-        nextHealth.reserveCapacity(health.count)
-        var seen = Set<String>(minimumCapacity: snapshot.apps.count)
-        let group = options.group.flatMap { $0 == "*" || $0.isEmpty ? nil : Substring($0) }
-        for app in snapshot.apps {
+        var builder = Builder(options: options, health: health, expectedApps: snapshot.apps.count)
+        for app in snapshot.apps { builder.add(app) }
+        let (mapping, next) = builder.finish()
+        health = next
+        return mapping
+    }
+
+    /// The same mapping one app at a time, for apps decoded while the body arrives
+    /// (``MarathonAppsStream``): no snapshot is ever held whole. `finish()` gives the mapping and the
+    /// health memory to keep; `health` itself is left alone, so a mapping that is thrown away (the
+    /// body turned out to be unusable) changes nothing.
+    public struct Builder {
+        private let options: MarathonOptions
+        private let group: Substring?
+        private let remembered: MarathonHealthMemory
+        private var mapping = MarathonMapping()
+        private var nextHealth: [String: Bool] = [:]
+        private var seen: Set<String>
+
+        public init(options: MarathonOptions, health: MarathonHealthMemory, expectedApps: Int = 0) {
+            self.options = options
+            self.group = options.group.flatMap { $0 == "*" || $0.isEmpty ? nil : Substring($0) }
+            self.remembered = health
+            nextHealth.reserveCapacity(health.count)
+            seen = Set(minimumCapacity: expectedApps)
+        }
+
+        public mutating func add(_ app: MarathonApp) {
             guard seen.insert(app.id).inserted else {
                 mapping.problems.append("app \(quoted(app.id)): listed twice; the first is used")
-                continue
+                return
             }
-            if let group, !MarathonLabels.hasGroup(app.labels, group) { continue }
+            if let group, !MarathonLabels.hasGroup(app.labels, group) { return }
             var appMapping = AppMapping(app: app, options: options)
             let servicesBefore = mapping.services.count
             do {
-                try appMapping.map(into: &mapping, remembered: health, nextHealth: &nextHealth)
+                try appMapping.map(into: &mapping, remembered: remembered, nextHealth: &nextHealth)
             } catch {
                 // Nothing of a skipped app stays, but what was said about it.
                 for service in mapping.services[servicesBefore...] { mapping.configLines[service.id] = nil }
@@ -62,12 +84,16 @@ public enum MarathonMapper {
                 mapping.skippedApps.append(app.id)
                 // Its tasks keep what was known of their health, for when the app is fixed.
                 for task in app.tasks {
-                    if let last = health.lastHealth[task.id] { nextHealth[task.id] = last }
+                    if let last = remembered.lastHealth[task.id] { nextHealth[task.id] = last }
                 }
             }
         }
-        health.lastHealth = nextHealth
-        return mapping
+
+        public consuming func finish() -> (mapping: MarathonMapping, health: MarathonHealthMemory) {
+            var health = MarathonHealthMemory()
+            health.lastHealth = nextHealth
+            return (mapping, health)
+        }
     }
 
     static func quoted(_ text: String) -> String { "\"" + ValidationError.escaped(text) + "\"" }
