@@ -102,6 +102,97 @@ final class MarathonAPI {
         }
     }
 
+    /// How a streamed request ended: the final status, and for a status `stream` did not take in
+    /// pieces, the first bytes of its body (for the log).
+    struct StreamEnd {
+        var status: Int
+        var excerpt: [UInt8]
+        /// `onData` asked to stop; the rest of the body was not read.
+        var stopped = false
+    }
+
+    /// A GET whose body is handed over as it arrives, with the failover of `send`: a server that
+    /// cannot be reached, or answers 5xx before anything else, is skipped for the next one. Once a
+    /// server answers with another status, `wants(status)` says whether its body goes to `onData`
+    /// piece by piece (`onData` returns false to stop reading); the body of any other status is kept
+    /// (its first KiB) for `completion`. A transfer that breaks after the answer began fails with
+    /// `reachedServer`, as a body cut short does with `send`.
+    func stream(
+        _ path: String, wants: @escaping (Int) -> Bool, onData: @escaping ([UInt8]) -> Bool,
+        completion: @escaping (Result<StreamEnd, Failure>) -> Void
+    ) {
+        streamAttempt(path, wants: wants, onData: onData, tried: 0, errors: [:], reached: false, completion: completion)
+    }
+
+    private func streamAttempt(
+        _ path: String, wants: @escaping (Int) -> Bool, onData: @escaping ([UInt8]) -> Bool, tried: Int,
+        errors: [Int: String], reached: Bool, completion: @escaping (Result<StreamEnd, Failure>) -> Void
+    ) {
+        let index = current
+        let server = HTTPClient.redact(settings.servers[index])
+        var status: Int?
+        var streaming = false
+        var excerpt: [UInt8] = []
+        var transfer: HTTPClient.Transfer?
+        // The next server, or the end: the same bookkeeping as `attempt`.
+        let failOver: (String, Bool, Bool) -> Void = { [weak self] error, reachedNow, retryable in
+            guard let self else { return }
+            let errors = errors.merging([index: error]) { $1 }
+            let reached = reached || reachedNow
+            let next = tried + 1
+            guard retryable, next < self.settings.servers.count else {
+                completion(.failure(Failure(message: Self.join(errors), reachedServer: reached)))
+                return
+            }
+            self.logger.warning("Marathon server failed; trying the next one", metadata: ["error": "\(error)"])
+            self.current = (index + 1) % self.settings.servers.count
+            self.streamAttempt(
+                path, wants: wants, onData: onData, tried: next, errors: errors, reached: reached, completion: completion)
+        }
+        // Callbacks never run inside `client.stream`, so `transfer` is set before any of them runs.
+        // The transfer holds these closures and they hold `transfer`: every way out sets it to nil.
+        transfer = client.stream(
+            makeRequest(.get, server: index, path: path),
+            onHeaders: { [weak self] code, _ in
+                guard let self else { return }
+                status = code
+                if (500..<600).contains(code) {
+                    transfer?.cancel()
+                    transfer = nil
+                    failOver("\(server): HTTP \(code)", true, true)
+                    return
+                }
+                if index != self.current || tried > 0 {
+                    self.logger.notice("using Marathon server", metadata: ["server": "\(server)"])
+                }
+                streaming = wants(code)
+            },
+            onData: { bytes in
+                if streaming {
+                    if !onData(bytes) {
+                        transfer?.cancel()
+                        transfer = nil
+                        completion(.success(StreamEnd(status: status ?? 0, excerpt: [], stopped: true)))
+                    }
+                } else if excerpt.count < 1024 {
+                    excerpt += bytes.prefix(1024 - excerpt.count)
+                }
+            },
+            completion: { result in
+                transfer = nil
+                switch result {
+                case .success:
+                    completion(.success(StreamEnd(status: status ?? 0, excerpt: excerpt)))
+                case .failure(let failure) where status != nil:
+                    // The answer had begun (and may have been handed out): cut short or too slow.
+                    let errors = errors.merging([index: "\(server): \(failure.message)"]) { $1 }
+                    completion(.failure(Failure(message: Self.join(errors), reachedServer: true)))
+                case .failure(let failure):
+                    failOver("\(server): \(failure.message)", failure.connected, failure.isServerUnreachable || failure.kind == .timeout)
+                }
+            })
+    }
+
     private static func join(_ errors: [Int: String]) -> String {
         errors.sorted { $0.key < $1.key }.map(\.value).joined(separator: "; ")
     }

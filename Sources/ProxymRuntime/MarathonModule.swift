@@ -105,20 +105,21 @@ public final class MarathonModule: ServiceGenerator, Notifier {
 
     public func generate(fullResync: Bool, completion: @escaping (Result<[Service], GeneratorFailure>) -> Void) {
         let started = loop.now
-        fetchSnapshot { [weak self] result in
+        fetchServices { [weak self] result in
             guard let self else { return }
             switch result {
             case .failure(let error):
                 self.scheduleRetry("fetch failed")
                 completion(.failure(GeneratorFailure(error.message)))
-            case .success(let snapshot):
-                if case .holdBack(let why) = self.snapshotGuard.check(appCount: snapshot.apps.count) {
+            case .success(let fetched):
+                if case .holdBack(let why) = self.snapshotGuard.check(appCount: fetched.appCount) {
                     self.scheduleRetry("empty app list")
                     completion(.failure(GeneratorFailure(why)))
                     return
                 }
-                let mapping = MarathonMapper.services(from: snapshot, options: self.options, health: &self.health)
-                self.logProblems(snapshot.problems + mapping.problems, fullResync: fullResync)
+                self.health = fetched.health
+                let mapping = fetched.mapping
+                self.logProblems(fetched.problems + mapping.problems, fullResync: fullResync)
                 var services = mapping.services
                 if !mapping.configLines.isEmpty {
                     for index in services.indices {
@@ -133,7 +134,7 @@ public final class MarathonModule: ServiceGenerator, Notifier {
                 self.logger.debug(
                     "Marathon snapshot",
                     metadata: [
-                        "apps": "\(snapshot.apps.count)", "services": "\(services.count)",
+                        "apps": "\(fetched.appCount)", "services": "\(services.count)",
                         "took": "\(self.loop.now - started)", "server": "\(self.api.currentServer)",
                     ])
                 completion(.success(services))
@@ -141,39 +142,93 @@ public final class MarathonModule: ServiceGenerator, Notifier {
         }
     }
 
-    /// `/v2/apps?embed=apps.tasks`, else `/v2/apps` + `/v2/tasks`.
-    private func fetchSnapshot(completion: @escaping (Result<MarathonSnapshot, MarathonAPI.Failure>) -> Void) {
-        api.send(.get, "/v2/apps?embed=apps.tasks") { [weak self] result in
-            guard let self else { return }
-            switch result {
-            case .failure(let failure) where failure.reachedServer:
-                // A 5xx from every server, or a body cut short or too slow: the big embedded body may
-                // be what fails (Marathon serialising thousands of tasks), so ask for the two halves.
-                self.logger.warning(
-                    "Marathon's /v2/apps?embed=apps.tasks failed; trying /v2/apps + /v2/tasks",
-                    metadata: ["error": "\(failure.message)"])
-                self.fetchSeparately(completion: completion)
-            case .failure(let failure):
-                completion(.failure(failure))
-            case .success(let response) where response.status == 200:
-                do {
-                    completion(.success(try MarathonApps.decode(appsWithTasks: response.body)))
+    /// One read of Marathon, mapped: the services and the health memory to keep if it is used.
+    struct Fetched {
+        var appCount: Int
+        /// Apps (or tasks) the decoder left out.
+        var problems: [String]
+        var mapping: MarathonMapping
+        var health: MarathonHealthMemory
+    }
+
+    /// `/v2/apps?embed=apps.tasks`, decoded and mapped app by app while it arrives (the body and the
+    /// decoded apps are never held whole); else `/v2/apps` + `/v2/tasks`.
+    private func fetchServices(completion: @escaping (Result<Fetched, MarathonAPI.Failure>) -> Void) {
+        var decoder = MarathonAppsStream()
+        var builder = MarathonMapper.Builder(options: options, health: health)
+        var decodeError: MarathonDecodeError?
+        api.stream(
+            "/v2/apps?embed=apps.tasks", wants: { $0 == 200 },
+            onData: { bytes in
+                do throws(MarathonDecodeError) {
+                    try decoder.feed(bytes) { builder.add($0) }
+                    return true
                 } catch {
+                    decodeError = error
+                    return false
+                }
+            },
+            completion: { [weak self] result in
+                guard let self else { return }
+                switch result {
+                case .failure(let failure) where failure.reachedServer:
+                    // A 5xx from every server, or a body cut short or too slow: the big embedded body may
+                    // be what fails (Marathon serialising thousands of tasks), so ask for the two halves.
                     self.logger.warning(
-                        "Marathon's /v2/apps?embed=apps.tasks was unusable; trying /v2/apps + /v2/tasks",
-                        metadata: ["error": "\(error)"])
+                        "Marathon's /v2/apps?embed=apps.tasks failed; trying /v2/apps + /v2/tasks",
+                        metadata: ["error": "\(failure.message)"])
+                    self.fetchSeparately(completion: completion)
+                case .failure(let failure):
+                    completion(.failure(failure))
+                case .success(let end) where end.status == 200:
+                    if decodeError == nil {
+                        do throws(MarathonDecodeError) {
+                            try decoder.finish { builder.add($0) }
+                        } catch {
+                            decodeError = error
+                        }
+                    }
+                    if let decodeError {
+                        self.logger.warning(
+                            "Marathon's /v2/apps?embed=apps.tasks was unusable; trying /v2/apps + /v2/tasks",
+                            metadata: ["error": "\(decodeError)"])
+                        self.fetchSeparately(completion: completion)
+                        return
+                    }
+                    let (mapping, health) = builder.finish()
+                    let fetched = Fetched(
+                        appCount: decoder.appCount, problems: decoder.problems, mapping: mapping, health: health)
+                    // The transfer holding these closures outlives this call: let go of the decoder's
+                    // buffer and the old health memory now, not after the whole refresh.
+                    decoder = MarathonAppsStream()
+                    builder = MarathonMapper.Builder(options: self.options, health: MarathonHealthMemory())
+                    completion(.success(fetched))
+                case .success(let end):
+                    self.logger.warning(
+                        "Marathon's /v2/apps?embed=apps.tasks failed; trying /v2/apps + /v2/tasks",
+                        metadata: ["status": "\(end.status)", "body": "\(Self.excerpt(end.excerpt))"])
                     self.fetchSeparately(completion: completion)
                 }
-            case .success(let response):
-                self.logger.warning(
-                    "Marathon's /v2/apps?embed=apps.tasks failed; trying /v2/apps + /v2/tasks",
-                    metadata: ["status": "\(response.status)", "body": "\(Self.excerpt(response.body))"])
-                self.fetchSeparately(completion: completion)
-            }
+            })
+    }
+
+    /// The fallback pair, decoded whole, mapped like the stream.
+    private func fetchSeparately(completion: @escaping (Result<Fetched, MarathonAPI.Failure>) -> Void) {
+        fetchSnapshotSeparately { [weak self] result in
+            guard let self else { return }
+            completion(
+                result.map { snapshot in
+                    var builder = MarathonMapper.Builder(
+                        options: self.options, health: self.health, expectedApps: snapshot.apps.count)
+                    for app in snapshot.apps { builder.add(app) }
+                    let (mapping, health) = builder.finish()
+                    return Fetched(
+                        appCount: snapshot.apps.count, problems: snapshot.problems, mapping: mapping, health: health)
+                })
         }
     }
 
-    private func fetchSeparately(completion: @escaping (Result<MarathonSnapshot, MarathonAPI.Failure>) -> Void) {
+    private func fetchSnapshotSeparately(completion: @escaping (Result<MarathonSnapshot, MarathonAPI.Failure>) -> Void) {
         api.send(.get, "/v2/apps") { [weak self] apps in
             guard let self else { return }
             guard case .success(let appsResponse) = apps, appsResponse.status == 200 else {
