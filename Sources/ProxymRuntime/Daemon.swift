@@ -334,6 +334,10 @@ public final class Daemon {
             message = "READY=1\n" + message
         }
         serviceManager.notify(message)
+        // What the refresh built and dropped (decoded apps, the old services) goes back to the kernel
+        // rather than staying resident until the next refresh: on the next turn of the loop, once
+        // the callbacks that ran this refresh have returned and let go of it.
+        loop.schedule(after: .zero) { Memory.trim() }
 
         if stopping {
             if scheduler.isRunning { _ = scheduler.finished(at: loop.now) }

@@ -167,6 +167,8 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         var logger = Logger(label: "proxym")
         let (settings, process) = try loadSettings(options, logger: &logger, toStderrOnly: false)
+        // Large buffers (a rendered config, a Marathon body's pieces) go back to the kernel when freed.
+        Memory.fixMmapThreshold()
         let manager = SystemdServiceManager()
         do {
             let loop = try EventLoop()
