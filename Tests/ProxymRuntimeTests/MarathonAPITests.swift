@@ -134,4 +134,89 @@ struct MarathonAPITests {
         #expect(leader.requests.first?.target == "/v2/apps?embed=apps.tasks")
         #expect(standby.requests.first?.header("authorization") == "Basic dXNlcjpwYXNz")
     }
+
+    // MARK: stream (the snapshot, handed over as it arrives)
+
+    struct Streamed {
+        var result: Result<MarathonAPI.StreamEnd, MarathonAPI.Failure>
+        var body: [UInt8]
+        var pieces: Int
+    }
+
+    func stream(_ api: MarathonAPI, stopAfter: Int? = nil) throws -> Streamed {
+        var result: Result<MarathonAPI.StreamEnd, MarathonAPI.Failure>?
+        var body: [UInt8] = []
+        var pieces = 0
+        api.stream(
+            "/v2/apps?embed=apps.tasks", wants: { $0 == 200 },
+            onData: { bytes in
+                body += bytes
+                pieces += 1
+                return stopAfter.map { body.count < $0 } ?? true
+            },
+            completion: { result = $0 })
+        try pump(loop, timeout: .seconds(10)) { result != nil }
+        return Streamed(result: try #require(result), body: body, pieces: pieces)
+    }
+
+    @Test func aStreamedBodyComesInPiecesAfterA5xxAndARefusedServer() throws {
+        let refused = "http://127.0.0.1:\(try freeTCPPort())"
+        let failing = try FakeHTTPServer(loop: loop) { _ in .respond(status: 502, body: Array("no leader".utf8)) }
+        let big = Array(repeating: UInt8(ascii: "x"), count: 3 << 20)
+        let working = try FakeHTTPServer(loop: loop) { _ in .respond(status: 200, body: big) }
+        let api = try api([refused, failing.url, working.url])
+        let streamed = try stream(api)
+        let end = try streamed.result.get()
+        #expect(end.status == 200 && !end.stopped && end.excerpt.isEmpty)
+        #expect(streamed.body == big)
+        #expect(streamed.pieces > 1, "a body of 3 MiB arrives in more than one piece")
+        #expect(api.current == 2)
+        #expect(working.requests.first?.target == "/v2/apps?embed=apps.tasks")
+    }
+
+    @Test func anUnwantedStatusIsAnAnswerWithAnExcerpt() throws {
+        let first = try FakeHTTPServer(loop: loop) { _ in .respond(status: 404, body: Array("{\"message\":\"nope\"}".utf8)) }
+        let second = try FakeHTTPServer(loop: loop) { _ in Self.ok("second") }
+        let api = try api([first.url, second.url])
+        let streamed = try stream(api)
+        let end = try streamed.result.get()
+        #expect(end.status == 404)
+        #expect(String(decoding: end.excerpt, as: UTF8.self) == "{\"message\":\"nope\"}")
+        #expect(streamed.body.isEmpty)
+        #expect(second.requests.isEmpty)
+    }
+
+    @Test func aBodyCutShortFailsAsReachedAndIsNotAskedElsewhere() throws {
+        let head = Array("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"apps\":[".utf8)
+        let cut = try FakeHTTPServer(loop: loop) { _ in .script([.send(head), .close]) }
+        let second = try FakeHTTPServer(loop: loop) { _ in Self.ok("second") }
+        let api = try api([cut.url, second.url])
+        let streamed = try stream(api)
+        let failure = try #require(streamed.result.failure)
+        #expect(failure.reachedServer, "\(failure.message)")
+        #expect(failure.message.contains(cut.url), "\(failure.message)")
+        #expect(second.requests.isEmpty, "part of the body was handed out already")
+        #expect(streamed.body == Array("{\"apps\":[".utf8))
+    }
+
+    @Test func theReaderCanStopTheTransfer() throws {
+        let server = try FakeHTTPServer(loop: loop) { _ in
+            .respond(status: 200, body: Array(repeating: UInt8(ascii: "y"), count: 4 << 20))
+        }
+        let api = try api([server.url])
+        let streamed = try stream(api, stopAfter: 1)
+        let end = try streamed.result.get()
+        #expect(end.stopped && end.status == 200)
+        #expect(streamed.body.count < 4 << 20)
+        #expect(client.activeTransferCount == 0)
+    }
+
+    @Test func everyServerFailingBeforeAnAnswerFailsLikeSend() throws {
+        let refused = "http://127.0.0.1:\(try freeTCPPort())"
+        let failing = try FakeHTTPServer(loop: loop) { _ in .respond(status: 503) }
+        let api = try api([refused, failing.url])
+        let failure = try #require(try stream(api).result.failure)
+        #expect(failure.message.contains(refused) && failure.message.contains(failing.url + ": HTTP 503"), "\(failure.message)")
+        #expect(failure.reachedServer)
+    }
 }
