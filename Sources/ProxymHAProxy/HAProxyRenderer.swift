@@ -70,11 +70,14 @@ public enum HAProxyRenderer {
         var notes: [RenderNote] = []
         let plan = Plan(services, options: options, notes: &notes)
         let bindHost = options.bindAddress.map(ConfigText.bindHost)
+        let global = ConfigText.globalConfig(options.globalConfig)
 
-        var out = ConfigText.globalConfig(options.globalConfig)
+        // One buffer for the whole text, reserved for about its size: no String per line.
+        var out = ConfigBuffer(reservingCapacity: global.utf8.count + 256 + plan.estimatedSize)
+        out.append(global)
         appendHTTP(plan.http, httpPort: options.httpPort, bindHost: bindHost, to: &out)
         appendTCP(plan.tcp, bindHost: bindHost, to: &out)
-        return Rendering(text: out, notes: notes)
+        return Rendering(text: out.text, notes: notes)
     }
 
     // MARK: - Sections
@@ -83,57 +86,87 @@ public enum HAProxyRenderer {
         _ services: [PlannedService],
         httpPort: UInt16,
         bindHost: String?,
-        to out: inout String
+        to out: inout ConfigBuffer
     ) {
-        out += "\nfrontend http-in\n  bind \(bindHost ?? "*"):\(httpPort)\n"
+        out.append("\nfrontend http-in\n  bind ")
+        out.append(bindHost ?? "*")
+        out.append(byte: UInt8(ascii: ":"))
+        out.append(decimal: UInt32(httpPort))
+        out.append(byte: UInt8(ascii: "\n"))
 
-        var aclLines: [String] = []
-        var useBackendLines: [String] = []
-        for planned in services where !planned.domains.isEmpty {
-            for domain in planned.domains {
-                aclLines.append("  acl host_\(planned.name) hdr(host) -i \(aclPatterns(domain, httpPort: httpPort))")
-            }
-            useBackendLines.append("  use_backend \(planned.name)_cluster if host_\(planned.name)")
-        }
         // The original wrote "\n" + acl lines joined by "\n" + "\n\n" + use_backend lines joined by
         // "\n" + "\n"; the same bytes, and nothing at all when there are no HTTP services.
-        if !aclLines.isEmpty {
-            out += "\n"
-            for line in aclLines { out += line + "\n" }
-        }
-        if !useBackendLines.isEmpty {
-            out += "\n"
-            for line in useBackendLines { out += line + "\n" }
+        if services.contains(where: { !$0.domains.isEmpty }) {
+            out.append(byte: UInt8(ascii: "\n"))
+            for planned in services where !planned.domains.isEmpty {
+                for domain in planned.domains {
+                    out.append("  acl host_")
+                    out.append(planned.name)
+                    out.append(" hdr(host) -i ")
+                    appendACLPatterns(domain, httpPort: httpPort, to: &out)
+                    out.append(byte: UInt8(ascii: "\n"))
+                }
+            }
+            out.append(byte: UInt8(ascii: "\n"))
+            for planned in services where !planned.domains.isEmpty {
+                out.append("  use_backend ")
+                out.append(planned.name)
+                out.append("_cluster if host_")
+                out.append(planned.name)
+                out.append(byte: UInt8(ascii: "\n"))
+            }
         }
 
         for planned in services {
-            out += "\nbackend \(planned.name)_cluster\n"
+            out.append("\nbackend ")
+            out.append(planned.name)
+            out.append("_cluster\n")
             appendBody(planned, to: &out)
         }
     }
 
-    private static func appendTCP(_ services: [PlannedService], bindHost: String?, to out: inout String) {
+    private static func appendTCP(_ services: [PlannedService], bindHost: String?, to out: inout ConfigBuffer) {
         for planned in services {
-            out += "\nlisten \(planned.name)\n  bind \(bindHost ?? ""):\(planned.service.servicePort)\n  mode tcp\n"
+            out.append("\nlisten ")
+            out.append(planned.name)
+            out.append("\n  bind ")
+            if let bindHost { out.append(bindHost) }
+            out.append(byte: UInt8(ascii: ":"))
+            out.append(decimal: UInt32(planned.service.servicePort))
+            out.append("\n  mode tcp\n")
             appendBody(planned, to: &out)
         }
     }
 
     /// Option lines, a blank line, the server lines.
-    private static func appendBody(_ planned: PlannedService, to out: inout String) {
-        for line in planned.optionLines { out += "  " + line + "\n" }
-        out += "\n"
-        for (index, host) in planned.service.hosts.enumerated() {
-            out += "  server node\(index + 1) \(host) check"
-            if host.address.isHostname { out += " init-addr last,libc,none" }
-            out += "\n"
+    private static func appendBody(_ planned: PlannedService, to out: inout ConfigBuffer) {
+        for line in planned.optionLines {
+            out.append("  ")
+            out.append(line)
+            out.append(byte: UInt8(ascii: "\n"))
+        }
+        out.append(byte: UInt8(ascii: "\n"))
+        var index: UInt32 = 1
+        for host in planned.service.hosts {
+            out.append("  server node")
+            out.append(decimal: index)
+            out.append(byte: UInt8(ascii: " "))
+            out.append(host: host)
+            out.append(" check")
+            if host.address.isHostname { out.append(" init-addr last,libc,none") }
+            out.append(byte: UInt8(ascii: "\n"))
+            index += 1
         }
     }
 
     /// `shop.example.com`, or `shop.example.com shop.example.com:8080` when the HTTP port is not 80.
-    private static func aclPatterns(_ domain: DomainName, httpPort: UInt16) -> String {
-        if httpPort == 80 || domain.hasPort { return domain.rawValue }
-        return "\(domain.rawValue) \(domain.rawValue):\(httpPort)"
+    private static func appendACLPatterns(_ domain: DomainName, httpPort: UInt16, to out: inout ConfigBuffer) {
+        out.append(domain.rawValue)
+        if httpPort == 80 || domain.hasPort { return }
+        out.append(byte: UInt8(ascii: " "))
+        out.append(domain.rawValue)
+        out.append(byte: UInt8(ascii: ":"))
+        out.append(decimal: UInt32(httpPort))
     }
 }
 
@@ -151,15 +184,24 @@ struct PlannedService {
 struct Plan {
     var http: [PlannedService] = []
     var tcp: [PlannedService] = []
+    /// About the size of the sections' text, to reserve the output buffer once.
+    var estimatedSize = 0
 
     init(_ services: [Service], options: RenderOptions, notes: inout [RenderNote]) {
         // Proxy names in use; the value is the owner (nil = proxym's own frontend). Frontends and
         // backends may share a name in HAProxy, but one namespace is simpler to reason about.
         var names: [String: ServiceID?] = ["http-in": nil]
+        names.reserveCapacity(services.count + 1)
         // Ports bound so far (nil = the HTTP frontend).
         var ports: [UInt16: ServiceID?] = [options.httpPort: nil]
+        ports.reserveCapacity(services.count + 1)
+        let hasServiceOptions = !options.serviceOptions.isEmpty
+        // The merge step hands them over sorted already: checking is linear, sorting is not.
+        let ordered =
+            zip(services, services.dropFirst()).allSatisfy { !Plan.renderOrder($1, $0) }
+            ? services : services.sorted(by: Plan.renderOrder)
 
-        for service in services.sorted(by: Plan.renderOrder) {
+        for service in ordered {
             func note(_ kind: RenderNote.Kind) {
                 notes.append(RenderNote(serviceID: service.id, source: service.source, kind: kind))
             }
@@ -181,7 +223,8 @@ struct Plan {
             names[sectionName] = .some(service.id)
             if !isHTTP { ports[service.servicePort] = .some(service.id) }
 
-            let serviceOptions = options.serviceOptions[ServiceOptionsKey(for: service)] ?? ServiceOptions()
+            let serviceOptions =
+                hasServiceOptions ? options.serviceOptions[ServiceOptionsKey(for: service)] ?? ServiceOptions() : ServiceOptions()
             var optionLines: [String] = []
             for line in ConfigText.optionLines(serviceOptions.configLines) {
                 if ConfigText.opensSection(line) {
@@ -193,11 +236,22 @@ struct Plan {
 
             var domains: [DomainName] = []
             if isHTTP {
-                var seen = Set<DomainName>()
-                domains = (service.domains + serviceOptions.extraDomains).filter { seen.insert($0).inserted }
+                if serviceOptions.extraDomains.isEmpty {
+                    domains = service.domains  // unique already (Service keeps first occurrences)
+                } else {
+                    var seen = Set<DomainName>()
+                    domains = (service.domains + serviceOptions.extraDomains).filter { seen.insert($0).inserted }
+                }
                 if domains.isEmpty { note(.noDomains) }
             }
             if service.hosts.isEmpty { note(.noHosts) }
+
+            // acl + use_backend + backend lines, or the listen lines; then the body.
+            let nameCount = name.utf8.count
+            estimatedSize += isHTTP ? 60 + 3 * nameCount : 40 + nameCount
+            for domain in domains { estimatedSize += 40 + nameCount + 2 * domain.rawValue.utf8.count }
+            for line in optionLines { estimatedSize += 3 + line.utf8.count }
+            estimatedSize += 48 * service.hosts.count
 
             let planned = PlannedService(service: service, name: name, optionLines: optionLines, domains: domains)
             if isHTTP { http.append(planned) } else { tcp.append(planned) }
