@@ -195,6 +195,33 @@ public enum MarathonApps {
         ]
     }
 
+    /// The app key `key` is, if any: by length and first byte, then one comparison (every app has
+    /// dozens of keys, most of them of no interest).
+    @inline(__always)
+    private static func appKey(_ c: inout JSONCursor, _ key: StringSpan) -> AppKey? {
+        if key.hasEscapes { return c.match(key, AppKey.names).flatMap(AppKey.init(rawValue:)) }
+        switch key.count {
+        case 2: return c.spanEquals(key, "id") ? .id : nil
+        case 5:
+            switch c.byte(key.start) {
+            case UInt8(ascii: "p"): return c.spanEquals(key, "ports") ? .ports : nil
+            case UInt8(ascii: "t"): return c.spanEquals(key, "tasks") ? .tasks : nil
+            default: return nil
+            }
+        case 6: return c.spanEquals(key, "labels") ? .labels : nil
+        case 8: return c.spanEquals(key, "networks") ? .networks : nil
+        case 9:
+            switch c.byte(key.start) {
+            case UInt8(ascii: "c"): return c.spanEquals(key, "container") ? .container : nil
+            case UInt8(ascii: "i"): return c.spanEquals(key, "ipAddress") ? .ipAddress : nil
+            default: return nil
+            }
+        case 12: return c.spanEquals(key, "healthChecks") ? .healthChecks : nil
+        case 15: return c.spanEquals(key, "portDefinitions") ? .portDefinitions : nil
+        default: return nil
+        }
+    }
+
     static func decodeApp(_ c: inout JSONCursor, id seenID: inout String?) throws(CursorError) -> MarathonApp {
         try c.expectObject("")
         var app = MarathonApp(id: "")
@@ -206,7 +233,7 @@ public enum MarathonApps {
         var hasIPAddress = false
         var first = true
         while let key = try c.nextKey(&first) {
-            guard let known = c.match(key, AppKey.names).flatMap(AppKey.init(rawValue:)) else {
+            guard let known = appKey(&c, key) else {
                 try c.skipValue()
                 continue
             }
@@ -432,13 +459,34 @@ public enum MarathonApps {
         ]
     }
 
+    /// The task key `key` is, if any (see ``appKey(_:_:)``).
+    @inline(__always)
+    private static func taskKey(_ c: inout JSONCursor, _ key: StringSpan) -> TaskKey? {
+        if key.hasEscapes { return c.match(key, TaskKey.names).flatMap(TaskKey.init(rawValue:)) }
+        switch key.count {
+        case 2: return c.spanEquals(key, "id") ? .id : nil
+        case 4: return c.spanEquals(key, "host") ? .host : nil
+        case 5:
+            switch c.byte(key.start) {
+            case UInt8(ascii: "a"): return c.spanEquals(key, "appId") ? .appId : nil
+            case UInt8(ascii: "p"): return c.spanEquals(key, "ports") ? .ports : nil
+            case UInt8(ascii: "s"): return c.spanEquals(key, "state") ? .state : nil
+            default: return nil
+            }
+        case 11: return c.spanEquals(key, "ipAddresses") ? .ipAddresses : nil
+        case 12: return c.spanEquals(key, "servicePorts") ? .servicePorts : nil
+        case 18: return c.spanEquals(key, "healthCheckResults") ? .healthCheckResults : nil
+        default: return nil
+        }
+    }
+
     static func decodeTask(_ c: inout JSONCursor, id seenID: inout String?) throws(CursorError) -> MarathonTask {
         try c.expectObject("")
         var task = MarathonTask(id: "")
         var hasID = false
         var first = true
         while let key = try c.nextKey(&first) {
-            guard let known = c.match(key, TaskKey.names).flatMap(TaskKey.init(rawValue:)) else {
+            guard let known = taskKey(&c, key) else {
                 try c.skipValue()
                 continue
             }
