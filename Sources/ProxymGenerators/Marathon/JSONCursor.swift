@@ -103,15 +103,19 @@ struct JSONCursor {
     /// A cursor over the part of a document received so far that is not yet consumed: `bytes` starts
     /// at `origin` in the document (a leading byte order mark is skipped only at the very start), the
     /// reading goes on from `index`, already `depth` levels deep. `bytes` may be empty. The size
-    /// limit is the caller's to check (it sees the whole document go by). Errors carry their offset
-    /// only: the caller computes line and column for the one error that stands.
-    init(resuming bytes: UnsafeRawBufferPointer, at origin: TextPosition, index: Int, depth: Int, limits: JSONLimits) {
+    /// limit is the caller's to check (it sees the whole document go by). Unless `exactPositions`,
+    /// errors carry their offset only (line and column 0, positions in messages left out): most are
+    /// "the input ran out here", and the caller asks again, exactly, for the one that stands.
+    init(
+        resuming bytes: UnsafeRawBufferPointer, at origin: TextPosition, index: Int, depth: Int, limits: JSONLimits,
+        exactPositions: Bool = false
+    ) {
         // Never read when `end` is 0: every read is guarded by `index < end`.
         self.base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 0x10)!
         self.end = bytes.count
         self.maxDepth = limits.maxDepth
         self.origin = origin
-        self.positionsLater = true
+        self.positionsLater = !exactPositions
         self.index = index
         self.depth = depth
         if origin.offset == 0 && index == 0 && end >= 3 && byte(0) == 0xEF && byte(1) == 0xBB && byte(2) == 0xBF {
@@ -602,6 +606,7 @@ struct JSONCursor {
     }
 
     private func position(of offset: Int) -> String {
+        if positionsLater { return "offset \(origin.offset + offset)" }
         let (line, column) = lineAndColumn(of: offset)
         return "line \(line), column \(column)"
     }
@@ -645,18 +650,31 @@ struct TextPosition: Hashable {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let high: UInt64 = 0x8080_8080_8080_8080
         let low: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
-        while i + 8 <= bytes.count {
-            let word = start.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+        @inline(__always) func hasNewline(_ w: UInt64) -> Bool {
             // Exactly the bytes equal to '\n' get their high bit set (no borrow between bytes).
-            let x = word ^ (ones &* 0x0A)
-            let newlines = ~(((x & low) &+ low) | x) & high
-            if newlines == 0 {
+            let x = w ^ (ones &* 0x0A)
+            return ~(((x & low) &+ low) | x) & high != 0
+        }
+        while i + 8 <= bytes.count {
+            // Most bodies are one line of ASCII: 32 bytes at a time where that holds.
+            if i + 32 <= bytes.count {
+                let a = start.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                let b = start.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
+                let c = start.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self)
+                let d = start.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self)
+                if (a | b | c | d) & high == 0 && !hasNewline(a) && !hasNewline(b) && !hasNewline(c) && !hasNewline(d) {
+                    column += 32
+                    i += 32
+                    continue
+                }
+            }
+            let word = start.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            if !hasNewline(word) {
                 // A continuation byte has bit 7 set and bit 6 clear.
                 column += 8 - (word & ~(word << 1) & high).nonzeroBitCount
-                i += 8
-                continue
+            } else {
+                for k in i..<(i + 8) { step(bytes[k]) }
             }
-            for k in i..<(i + 8) { step(bytes[k]) }
             i += 8
         }
         while i < bytes.count {

@@ -51,13 +51,12 @@ public struct MarathonAppsStream {
     public let name: String
     private let limits: JSONLimits
     private var state = State.start
-    /// Bytes received and not yet dropped; `pending[consumed...]` is not decoded yet.
+    /// Received and not decoded yet: the start of the next step (an app that is still arriving).
     private var pending: [UInt8] = []
-    private var consumed = 0
-    /// Where `pending[0]` is in the body.
+    /// Where `pending[0]` (or the next piece, when nothing is pending) is in the body.
     private var origin = TextPosition()
     private var received = 0
-    /// Do not try again before this many bytes are in beyond `consumed`.
+    /// Do not try again before this many bytes are pending.
     private var retryAt = 0
     private var sawApps = false
     /// A needed top-level field of the wrong type (`"apps": "x"`): the body is unusable, but it is read
@@ -84,9 +83,14 @@ public struct MarathonAppsStream {
             throw MarathonDecodeError(
                 body: name, message: "invalid JSON: line 1, column 1: document is over \(limits.maxBytes) bytes, the limit")
         }
-        pending.append(contentsOf: bytes)
-        guard pending.count - consumed >= retryAt else { return }
-        try advance(final: false, app: app)
+        guard pending.isEmpty else {
+            pending.append(contentsOf: bytes)
+            if pending.count >= retryAt { try decodePending(final: false, app: app) }
+            return
+        }
+        // Nothing left over: decode the piece where it is, keep only what it ends with.
+        let consumed = try advance(over: bytes, final: false, app: app)
+        pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[consumed...]))
     }
 
     public mutating func feed(_ bytes: [UInt8], app: (MarathonApp) -> Void) throws(MarathonDecodeError) {
@@ -100,7 +104,7 @@ public struct MarathonAppsStream {
     public mutating func finish(app: (MarathonApp) -> Void) throws(MarathonDecodeError) {
         precondition(!finished, "finish() twice")
         finished = true
-        try advance(final: true, app: app)
+        try decodePending(final: true, app: app)
         if let failure { throw MarathonDecodeError(body: name, message: failure.description) }
         guard sawApps else {
             throw MarathonDecodeError(body: name, message: "expected an object with \"apps\" (or \"app\")")
@@ -109,47 +113,47 @@ public struct MarathonAppsStream {
 
     // MARK: Steps
 
-    private mutating func advance(final: Bool, app: (MarathonApp) -> Void) throws(MarathonDecodeError) {
-        defer { compact() }
+    private mutating func decodePending(final: Bool, app: (MarathonApp) -> Void) throws(MarathonDecodeError) {
+        let buffer = pending
+        pending = []
+        let result = buffer.withUnsafeBytes { raw in
+            Result { () throws(MarathonDecodeError) -> Int in try advance(over: raw, final: final, app: app) }
+        }
+        let consumed = try result.get()
+        pending = consumed == 0 ? buffer : Array(buffer[consumed...])
+    }
+
+    /// Runs steps over `bytes` (which start at `origin`) while they complete; returns how many bytes
+    /// they consumed (`origin` then points after them).
+    private mutating func advance(
+        over bytes: UnsafeRawBufferPointer, final: Bool, app: (MarathonApp) -> Void
+    ) throws(MarathonDecodeError) -> Int {
+        var consumed = 0
+        defer { origin.advance(over: UnsafeRawBufferPointer(rebasing: bytes[..<consumed])) }
         while true {
-            let available = pending.count - consumed
-            if state == .end && available == 0 { return }
+            let available = bytes.count - consumed
+            if state == .end && available == 0 { return consumed }
             // A byte order mark may still be arriving.
             if state == .start && available < 3 && !final {
                 retryAt = 3
-                return
+                return consumed
             }
-            let outcome = pending.withUnsafeBytes { raw in
-                var cursor = JSONCursor(
-                    resuming: raw, at: origin, index: consumed, depth: state.depth, limits: limits)
-                return Result { () throws(CursorError) -> Step in try Self.step(state, &cursor) }
-            }
+            var cursor = JSONCursor(resuming: bytes, at: origin, index: consumed, depth: state.depth, limits: limits)
             let step: Step
-            switch outcome {
-            case .success(let done):
-                step = done
-            case .failure(let error):
-                if !final, !Self.isGenuine(error, before: origin.offset + pending.count) {
+            do {
+                step = try Self.step(state, &cursor)
+            } catch {
+                if !final, !Self.isGenuine(error, before: origin.offset + bytes.count) {
                     // The input ran out: try again once it has (at least) doubled.
                     retryAt = available * 2
-                    return
+                    return consumed
                 }
-                switch error {
-                case .syntax(var json):
-                    var position = origin
-                    pending.withUnsafeBytes { raw in
-                        position.advance(over: UnsafeRawBufferPointer(rebasing: raw[..<(json.offset - origin.offset)]))
-                    }
-                    json.line = position.line
-                    json.column = position.column
-                    throw MarathonDecodeError(body: name, message: "invalid JSON: \(json)")
-                case .field(let field): throw MarathonDecodeError(body: name, message: field.description)
-                }
+                throw exactError(bytes, at: consumed)
             }
-            if !final && step.index == pending.count && step.state != .end {
+            if !final && step.index == bytes.count && step.state != .end {
                 // Nothing after the step: a number at the very end may go on in the next piece.
                 retryAt = available + 1
-                return
+                return consumed
             }
             consumed = step.index
             state = step.state
@@ -164,6 +168,25 @@ public struct MarathonAppsStream {
         }
     }
 
+    /// The error of the step at `index` with its line and column (steps that may only lack input
+    /// leave them out: they are computed for the one error that stands).
+    private func exactError(_ bytes: UnsafeRawBufferPointer, at index: Int) -> MarathonDecodeError {
+        var position = origin
+        position.advance(over: UnsafeRawBufferPointer(rebasing: bytes[..<index]))
+        var cursor = JSONCursor(
+            resuming: UnsafeRawBufferPointer(rebasing: bytes[index...]), at: position, index: 0, depth: state.depth,
+            limits: limits, exactPositions: true)
+        do {
+            _ = try Self.step(state, &cursor)
+        } catch {
+            switch error {
+            case .syntax(let json): return MarathonDecodeError(body: name, message: "invalid JSON: \(json)")
+            case .field(let field): return MarathonDecodeError(body: name, message: field.description)
+            }
+        }
+        preconditionFailure("a step failed once and then not")
+    }
+
     /// Whether a syntax error found before the end of the input is one more input cannot undo. The
     /// cursor reports running out of input at most a few bytes before the end (the start of a cut
     /// literal, the escape before a cut surrogate pair, the lead byte of a cut UTF-8 sequence); an
@@ -171,14 +194,6 @@ public struct MarathonAppsStream {
     private static func isGenuine(_ error: CursorError, before end: Int) -> Bool {
         guard case .syntax(let json) = error else { return false }
         return json.offset < end - 16
-    }
-
-    /// Drops what is decoded, keeping the position of what is left.
-    private mutating func compact() {
-        guard consumed > 0 else { return }
-        pending.withUnsafeBytes { raw in origin.advance(over: UnsafeRawBufferPointer(rebasing: raw[..<consumed])) }
-        pending.removeSubrange(..<consumed)
-        consumed = 0
     }
 
     /// One step from `state`: the cursor starts where the last step ended. Field errors of the top
