@@ -39,7 +39,9 @@ extension HTTPClient {
 
         // Stream mode: received but not yet handed to the caller (done after each curl call).
         var headDelivered = false
-        var pendingData: [UInt8] = []
+        /// The pieces as libcurl wrote them (16 KiB at most each): a fast sender can have libcurl read
+        /// megabytes in one call, and pieces cost neither a growing buffer nor its copies.
+        var pendingData: [[UInt8]] = []
         var isQueued = false
 
         var lastActivity: Instant

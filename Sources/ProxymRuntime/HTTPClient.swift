@@ -391,9 +391,12 @@ public final class HTTPClient {
             onHeaders(head.status, head.headers)
         }
         guard transfer.isActive, !transfer.pendingData.isEmpty else { return }
-        let data = transfer.pendingData
+        let pieces = transfer.pendingData
         transfer.pendingData = []
-        onData(data)
+        for piece in pieces {
+            guard transfer.isActive else { return }  // cancelled from onData
+            onData(piece)
+        }
     }
 
     // MARK: libcurl → transfer (inside libcurl calls: record, never call out)
@@ -418,7 +421,7 @@ public final class HTTPClient {
             }
             transfer.body.append(contentsOf: bytes)
         case .stream:
-            transfer.pendingData.append(contentsOf: bytes)
+            transfer.pendingData.append(Array(bytes))
             enqueue(transfer)
         }
         return true
