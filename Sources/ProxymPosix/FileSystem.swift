@@ -109,6 +109,43 @@ public enum FileSystem {
         }
     }
 
+    /// Reads a whole file named relative to an open directory (openat: no walk of the directory's
+    /// path). `expectedSize` (from a stat just before) sizes the buffer, so a file that has not
+    /// changed since is read in one read(2): a regular file's read returns less than asked only at its
+    /// end (our signals arrive through a signalfd, never as EINTR). Throws EFBIG beyond `limit`.
+    public static func readFile(directory: CInt, name: String, limit: Int, expectedSize: Int) throws(SysError) -> [UInt8] {
+        precondition(limit >= 0)
+        let fd = try sysValue("open(\(name))") { openat(directory, name, O_RDONLY | O_CLOEXEC) }
+        let file = OwnedFD(takingOwnershipOf: fd)
+        var contents: [UInt8] = []
+        var capacity = min(max(expectedSize, 0), limit) + 1  // one byte more than expected: end of file
+        while true {
+            var count = 0
+            var failure: SysError?
+            let start = contents.count
+            contents.reserveCapacity(start + capacity)
+            let room = capacity
+            contents.append(contentsOf: repeatElement(0, count: room))
+            contents.withUnsafeMutableBytes { raw in
+                do throws(SysError) {
+                    switch try Descriptor.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[start...])) {
+                    case .ready(let n): count = n
+                    case .wouldBlock: failure = SysError(call: "read(\(name))", errno: EAGAIN)
+                    }
+                } catch {
+                    failure = SysError(call: "read(\(name))", errno: error.errno)  // name the file, not the fd
+                }
+            }
+            contents.removeLast(room - count)
+            if let failure { throw failure }
+            if contents.count > limit { throw SysError(call: "read(\(name))", errno: EFBIG) }
+            if count < room { break }  // the end of the file
+            capacity = max(capacity, 64 * 1024)
+        }
+        try file.close()
+        return contents
+    }
+
     /// The names in a directory, unsorted, without "." and "..".
     public static func listDirectory(_ path: String) throws(SysError) -> [DirectoryEntry] {
         try listDirectory(opened: try openDirectory(path), path: path)
