@@ -61,6 +61,9 @@ public struct ServiceFileCatalog: Sendable {
 
     /// The current services (each file's newest good one), sorted by file name.
     public private(set) var services: [Service] = []
+    /// The files `services` came from, in the same order (kept alongside, so that one file's change
+    /// is an insertion or a replacement, not a sort of the whole directory).
+    private var serviceFiles: [String] = []
 
     public init() {}
 
@@ -89,25 +92,7 @@ public struct ServiceFileCatalog: Sendable {
         for entry in listing where Self.isServiceFileName(entry.name) {
             guard listed.insert(entry.name).inserted else { continue }
             if files[entry.name]?.fingerprint == entry.fingerprint { continue }
-            let old = files[entry.name]
-            var state = old ?? FileState()
-            state.fingerprint = entry.fingerprint
-            switch Self.load(entry, read: read) {
-            case .success(let decoded):
-                let same =
-                    old != nil && old?.error == nil && old?.service == decoded.service
-                    && old?.warnings == decoded.warnings
-                state.service = decoded.service
-                state.warnings = decoded.warnings
-                state.error = nil
-                if !same { changes.append(.loaded(file: entry.name, warnings: decoded.warnings)) }
-            case .failure(let error):
-                if old?.error != error {
-                    changes.append(.failed(file: entry.name, error: error, keptLastGood: state.service != nil))
-                }
-                state.error = error
-            }
-            files[entry.name] = state
+            if let change = load(entry, read: read) { changes.append(change) }
         }
         changes.sort { $0.file < $1.file }  // usually few; sorting them is cheaper than the listing
         for name in files.keys.filter({ !listed.contains($0) }).sorted() {
@@ -115,9 +100,81 @@ public struct ServiceFileCatalog: Sendable {
             changes.append(.removed(file: name))
         }
         if !changes.isEmpty {
-            services = files.sorted(by: { $0.key < $1.key }).compactMap(\.value.service)
+            let current = files.sorted(by: { $0.key < $1.key }).compactMap { file in file.value.service.map { (file.key, $0) } }
+            serviceFiles = current.map(\.0)
+            services = current.map(\.1)
         }
         return changes
+    }
+
+    /// Brings the catalog up to date for the files named, when the caller knows that no other file
+    /// changed (inotify named them): each named file is read again whatever its fingerprint (a
+    /// rewrite within one timestamp tick keeps it), a `nil` entry is a file that is gone (or no
+    /// longer a regular file). Same changes, in the same order, as ``update(listing:read:)`` would
+    /// report for those files; costs a few steps per file, not a pass over the directory.
+    public mutating func update(named: [String: FileFingerprint?], read: (String) throws -> [UInt8]) -> [Change] {
+        var changes: [Change] = []
+        var removed: [String] = []
+        for (name, fingerprint) in named.sorted(by: { $0.key < $1.key }) where Self.isServiceFileName(name) {
+            guard let fingerprint else {
+                if files.removeValue(forKey: name) != nil {
+                    removed.append(name)
+                    place(nil, for: name)
+                }
+                continue
+            }
+            if let change = load(Entry(name: name, fingerprint: fingerprint), read: read) { changes.append(change) }
+            place(files[name]?.service, for: name)
+        }
+        return changes + removed.map { .removed(file: $0) }
+    }
+
+    /// Reads and decodes one new or changed file into `files`; what to report, if anything.
+    private mutating func load(_ entry: Entry, read: (String) throws -> [UInt8]) -> Change? {
+        let old = files[entry.name]
+        var state = old ?? FileState()
+        state.fingerprint = entry.fingerprint
+        var change: Change?
+        switch Self.load(entry, read: read) {
+        case .success(let decoded):
+            let same =
+                old != nil && old?.error == nil && old?.service == decoded.service && old?.warnings == decoded.warnings
+            state.service = decoded.service
+            state.warnings = decoded.warnings
+            state.error = nil
+            if !same { change = .loaded(file: entry.name, warnings: decoded.warnings) }
+        case .failure(let error):
+            if old?.error != error {
+                change = .failed(file: entry.name, error: error, keptLastGood: state.service != nil)
+            }
+            state.error = error
+        }
+        files[entry.name] = state
+        return change
+    }
+
+    /// Puts `name`'s service (or its absence) in its place in the sorted `services`.
+    private mutating func place(_ service: Service?, for name: String) {
+        // Binary search for the first file name not below `name`.
+        var low = 0
+        var high = serviceFiles.count
+        while low < high {
+            let middle = (low + high) / 2
+            if serviceFiles[middle] < name { low = middle + 1 } else { high = middle }
+        }
+        let present = low < serviceFiles.count && serviceFiles[low] == name
+        switch (service, present) {
+        case (let service?, true):
+            if services[low] != service { services[low] = service }
+        case (let service?, false):
+            serviceFiles.insert(name, at: low)
+            services.insert(service, at: low)
+        case (nil, true):
+            serviceFiles.remove(at: low)
+            services.remove(at: low)
+        case (nil, false):
+            break
+        }
     }
 
     /// Makes the next ``update(listing:read:)`` read every file again (after an inotify queue
