@@ -27,6 +27,11 @@ public final class FileModule: ServiceGenerator, Notifier {
     /// "Shortly": far more than any timestamp tick; costs at most a re-read or two of those files.
     static let racyWindowNanoseconds: Int64 = 1_000_000_000
     private var scanCount: Int64 = 0
+    /// The files inotify named since the last scan; `nil` when the next scan must list the whole
+    /// directory (before the first one, after a queue overflow, when the directory came and went,
+    /// on SIGHUP). With the directory watched, a refresh then costs a stat and a read per file that
+    /// changed, not a pass over every file, and a refresh for another source costs nothing here.
+    private var changedNames: Set<String>?
 
     public init(directory: String, loop: EventLoop, logger: Logger) {
         self.directory = directory
@@ -50,19 +55,24 @@ public final class FileModule: ServiceGenerator, Notifier {
             switch event {
             case .file(let name, let change):
                 guard FileModule.isRelevant(name) else { return }
+                // `..data` & co.: Kubernetes swapped the whole set of files.
+                if name.hasPrefix("..") { self?.changedNames = nil } else { self?.changedNames?.insert(name) }
                 notify(RefreshReason("file \(name) \(change.pastTense)"))
             case .overflow:
                 logger.warning("inotify queue overflowed; rescanning every file", metadata: ["directory": "\(directory)"])
                 self?.catalog.forgetFingerprints()
+                self?.changedNames = nil
                 notify(RefreshReason("inotify overflow in \(directory)", forcesFullResync: false))
             case .directoryVanished:
                 logger.error(
                     "service directory is gone; keeping the last good services until it comes back",
                     metadata: ["directory": "\(directory)"])
+                self?.changedNames = nil
                 notify(RefreshReason("directory \(directory) removed"))
             case .directoryAppeared:
                 logger.notice("service directory appeared; reading it", metadata: ["directory": "\(directory)"])
                 self?.catalog.forgetFingerprints()
+                self?.changedNames = nil
                 notify(RefreshReason("directory \(directory) appeared"))
             }
         }
@@ -71,6 +81,7 @@ public final class FileModule: ServiceGenerator, Notifier {
     public func stop(done: @escaping () -> Void) {
         watcher?.close()
         watcher = nil
+        changedNames = nil
         done()
     }
 
@@ -78,9 +89,17 @@ public final class FileModule: ServiceGenerator, Notifier {
     public var failingFiles: [String] { catalog.failingFiles }
 
     public func generate(fullResync: Bool, completion: @escaping (Result<[Service], GeneratorFailure>) -> Void) {
-        if fullResync { catalog.forgetFingerprints() }
+        if fullResync {
+            catalog.forgetFingerprints()
+            changedNames = nil
+        }
         // inotify does not report renames of an ancestor directory; one stat per refresh does.
         watcher?.verify()
+        if let names = changedNames, watcher?.isWatching == true, rescan(names) {
+            changedNames = []
+            completion(.success(catalog.services))
+            return
+        }
         let entries: [DirectoryEntry]
         do {
             entries = try FileSystem.listDirectory(directory)
@@ -88,6 +107,14 @@ public final class FileModule: ServiceGenerator, Notifier {
             completion(.failure(GeneratorFailure("cannot read \(directory): \(error)")))
             return
         }
+        let directoryFD: OwnedFD
+        do {
+            directoryFD = try FileSystem.openDirectory(directory)
+        } catch {
+            completion(.failure(GeneratorFailure("cannot read \(directory): \(error)")))
+            return
+        }
+        let dirfd = directoryFD.rawValue
         var listing: [ServiceFileCatalog.Entry] = []
         listing.reserveCapacity(entries.count)
         let scanStart = WallClock.now()
@@ -98,10 +125,12 @@ public final class FileModule: ServiceGenerator, Notifier {
         // For those files: a modification time no file has, new at every scan, so it never equals the
         // fingerprint the catalog stored and the file is read again.
         let unknownTime = Int64.min &+ (scanCount & 0xFFFF_FFFF)
-        for entry in entries where entry.name.hasSuffix(".json") && !entry.name.hasPrefix(".") {
+        var sizes: [String: Int] = [:]
+        for entry in entries where ServiceFileCatalog.isServiceFileName(entry.name) {
             // stat (not lstat): symlinked files (e.g. a mounted ConfigMap) count by their target.
-            guard let info = try? FileSystem.stat(directory + "/" + entry.name), info.isRegular else { continue }
+            guard let info = try? FileSystem.fstatat(directory: dirfd, name: entry.name), info.isRegular else { continue }
             if info.modificationNanoseconds >= racySince { racy.insert(entry.name) }
+            sizes[entry.name] = Int(clamping: info.size)
             listing.append(
                 ServiceFileCatalog.Entry(
                     name: entry.name,
@@ -111,12 +140,39 @@ public final class FileModule: ServiceGenerator, Notifier {
                             ? unknownTime : info.modificationNanoseconds)))
         }
         recentlyModified = racy
-        let directory = self.directory
         let changes = catalog.update(listing: listing) { name in
-            try FileSystem.readFile(directory + "/" + name, limit: FileModule.maxFileSize)
+            try FileSystem.readFile(
+                directory: dirfd, name: name, limit: FileModule.maxFileSize, expectedSize: sizes[name] ?? 0)
         }
         for change in changes { log(change) }
+        // From now on inotify names what changes (when the directory is watched).
+        changedNames = watcher?.isWatching == true ? [] : nil
         completion(.success(catalog.services))
+    }
+
+    /// Only the files inotify named: a stat each, and a read of those still there. False when the
+    /// directory cannot be opened (the full scan then reports why).
+    private func rescan(_ names: Set<String>) -> Bool {
+        guard !names.isEmpty else { return true }
+        guard let directoryFD = try? FileSystem.openDirectory(directory) else { return false }
+        let dirfd = directoryFD.rawValue
+        var named: [String: FileFingerprint?] = [:]
+        var sizes: [String: Int] = [:]
+        for name in names where ServiceFileCatalog.isServiceFileName(name) {
+            if let info = try? FileSystem.fstatat(directory: dirfd, name: name), info.isRegular {
+                named[name] = FileFingerprint(
+                    device: info.device, inode: info.inode, size: info.size, modificationNanoseconds: info.modificationNanoseconds)
+                sizes[name] = Int(clamping: info.size)
+            } else {
+                named[name] = .some(nil)
+            }
+        }
+        let changes = catalog.update(named: named) { name in
+            try FileSystem.readFile(
+                directory: dirfd, name: name, limit: FileModule.maxFileSize, expectedSize: sizes[name] ?? 0)
+        }
+        for change in changes { log(change) }
+        return true
     }
 
     private func log(_ change: ServiceFileCatalog.Change) {

@@ -267,6 +267,43 @@ struct FileModuleTests {
         }
     }
 
+    /// Started (the directory watched), a refresh reads the files inotify named, and only those:
+    /// every file once at first, then one file per edit, and all of them again on SIGHUP.
+    @Test func aWatchedDirectoryIsRescannedByName() throws {
+        try withTemporaryDirectory { dir in
+            for name in ["a", "b", "c"] {
+                try writeFile(
+                    dir + "/\(name).json", serviceJSON(id: "/\(name)", domain: "\(name).example.com", servicePort: 80, hostPort: 1))
+            }
+            let watching = try Watching(directory: dir)
+            defer { watching.module.stop {} }
+            #expect(try ids(watching.module) == ["/a", "/b", "/c"])
+
+            // Edited, deleted, created: read once the events are in.
+            try writeFile(dir + "/b.json", serviceJSON(id: "/b", domain: "b.example.com", servicePort: 80, hostPort: 2))
+            try FileSystem.unlink(dir + "/c.json")
+            try writeFile(dir + "/d.json", serviceJSON(id: "/d", domain: "d.example.com", servicePort: 80, hostPort: 3))
+            _ = try watching.waitFor("file d.json")
+            _ = try watching.settle(.milliseconds(50))
+            #expect(try ids(watching.module) == ["/a", "/b", "/d"])
+            #expect(try service(watching.module, "/b")?.hosts.map(\.port) == [2])
+
+            // A change inotify has not named yet is not seen until it has (or until SIGHUP).
+            try writeFile(dir + "/a.json", serviceJSON(id: "/a", domain: "a.example.com", servicePort: 80, hostPort: 4))
+            #expect(try service(watching.module, "/a")?.hosts.map(\.port) == [1])
+            #expect(try generate(watching.module, fullResync: true).get().first { $0.id.rawValue == "/a" }?.hosts.map(\.port) == [4])
+
+            // A same-size rewrite within one timestamp tick: named by inotify, so read again.
+            let path = dir + "/d.json"
+            let before = try FileSystem.stat(path)
+            try writeFile(path, serviceJSON(id: "/d", domain: "d.example.com", servicePort: 80, hostPort: 5))
+            try setModificationTime(path, nanoseconds: before.modificationNanoseconds)
+            #expect(try FileSystem.stat(path).size == before.size)
+            _ = try watching.waitFor("file d.json")
+            #expect(try service(watching.module, "/d")?.hosts.map(\.port) == [5])
+        }
+    }
+
     @Test func stopEndsTheNotifications() throws {
         try withTemporaryDirectory { dir in
             let watching = try Watching(directory: dir)
