@@ -22,12 +22,18 @@ public enum ServiceMerger {
 
     /// `sources` in priority order (earlier wins a conflict); within a source, earlier wins.
     public static func merge(_ sources: [[Service]], httpPort: UInt16) -> Result {
+        let total = sources.reduce(0) { $0 + $1.count }
         var services: [Service] = []
+        services.reserveCapacity(total)
         var problems: [Problem] = []
-        var byID: [ServiceID: String] = [:]
-        var byProxyName: [String: String] = [:]
-        var byTCPPort: [UInt16: String] = [:]
-        var byDomain: [DomainName: String] = [:]
+        // Who holds what: an index into `services`; the owner's text is built only for a message.
+        var byID: [ServiceID: Int] = [:]
+        byID.reserveCapacity(total)
+        var byProxyName: [String: Int] = [:]
+        byProxyName.reserveCapacity(total)
+        var byTCPPort: [UInt16: Int] = [:]
+        var byDomain: [DomainName: Int] = [:]
+        func owner(_ index: Int) -> String { "\(services[index].id) (\(services[index].source))" }
 
         for source in sources {
             for service in source {
@@ -39,42 +45,72 @@ public enum ServiceMerger {
                     reject("protocol udp cannot be proxied by HAProxy; skipped", .warning)
                     continue
                 }
-                if let owner = byID[service.id] {
-                    reject("id already defined by \(owner); skipped")
+                if let index = byID[service.id] {
+                    reject("id already defined by \(services[index].source); skipped")
                     continue
                 }
                 let name = service.id.proxyName
-                if let owner = byProxyName[name] {
-                    reject("its HAProxy name \"\(name)\" is already used by \(owner); skipped")
+                if let index = byProxyName[name] {
+                    reject("its HAProxy name \"\(name)\" is already used by \(owner(index)); skipped")
                     continue
                 }
+                let index = services.count
                 if service.isHTTP(httpPort: httpPort) {
                     guard !service.domains.isEmpty else {
                         reject("is served over HTTP but has no domain; skipped")
                         continue
                     }
                     if let clash = service.domains.first(where: { byDomain[$0] != nil }) {
-                        reject("domain \(clash) is already routed to \(byDomain[clash]!); skipped")
+                        reject("domain \(clash) is already routed to \(owner(byDomain[clash]!)); skipped")
                         continue
                     }
-                    for domain in service.domains { byDomain[domain] = "\(service.id) (\(service.source))" }
+                    for domain in service.domains { byDomain[domain] = index }
                 } else {
                     if service.servicePort == httpPort {
                         reject("TCP service port \(httpPort) is the HTTP frontend's port; skipped")
                         continue
                     }
-                    if let owner = byTCPPort[service.servicePort] {
-                        reject("TCP service port \(service.servicePort) is already used by \(owner); skipped")
+                    if let other = byTCPPort[service.servicePort] {
+                        reject("TCP service port \(service.servicePort) is already used by \(owner(other)); skipped")
                         continue
                     }
-                    byTCPPort[service.servicePort] = "\(service.id) (\(service.source))"
+                    byTCPPort[service.servicePort] = index
                 }
-                byID[service.id] = service.source
-                byProxyName[name] = "\(service.id) (\(service.source))"
+                byID[service.id] = index
+                byProxyName[name] = index
                 services.append(service)
             }
         }
-        services.sort { $0.id < $1.id }
-        return Result(services: services, problems: problems)
+        return Result(services: sortedByID(services), problems: problems)
+    }
+
+    /// Sorted by id (ids are unique here). Ids are ASCII, where `String`'s order is the bytes' order:
+    /// their first 16 bytes, as two big-endian integers, settle most comparisons without comparing
+    /// strings, and only indexes move until the end.
+    static func sortedByID(_ services: [Service]) -> [Service] {
+        if zip(services, services.dropFirst()).allSatisfy({ $0.id < $1.id }) { return services }
+        struct Key {
+            var high: UInt64
+            var low: UInt64
+            var index: Int
+        }
+        var keys: [Key] = []
+        keys.reserveCapacity(services.count)
+        for (index, service) in services.enumerated() {
+            var high: UInt64 = 0
+            var low: UInt64 = 0
+            var k = 0
+            for byte in service.id.rawValue.utf8.prefix(16) {
+                if k < 8 { high |= UInt64(byte) << (56 - 8 * k) } else { low |= UInt64(byte) << (56 - 8 * (k - 8)) }
+                k += 1
+            }
+            keys.append(Key(high: high, low: low, index: index))
+        }
+        keys.sort { a, b in
+            if a.high != b.high { return a.high < b.high }
+            if a.low != b.low { return a.low < b.low }
+            return services[a.index].id < services[b.index].id
+        }
+        return keys.map { services[$0.index] }
     }
 }

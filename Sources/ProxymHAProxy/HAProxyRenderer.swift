@@ -75,19 +75,15 @@ public enum HAProxyRenderer {
         // One buffer for the whole text, reserved for about its size: no String per line.
         var out = ConfigBuffer(reservingCapacity: global.utf8.count + 256 + plan.estimatedSize)
         out.append(global)
-        appendHTTP(plan.http, httpPort: options.httpPort, bindHost: bindHost, to: &out)
-        appendTCP(plan.tcp, bindHost: bindHost, to: &out)
+        appendHTTP(plan, httpPort: options.httpPort, bindHost: bindHost, to: &out)
+        appendTCP(plan, bindHost: bindHost, to: &out)
         return Rendering(text: out.text, notes: notes)
     }
 
     // MARK: - Sections
 
-    private static func appendHTTP(
-        _ services: [PlannedService],
-        httpPort: UInt16,
-        bindHost: String?,
-        to out: inout ConfigBuffer
-    ) {
+    private static func appendHTTP(_ plan: Plan, httpPort: UInt16, bindHost: String?, to out: inout ConfigBuffer) {
+        let services = plan.http
         out.append("\nfrontend http-in\n  bind ")
         out.append(bindHost ?? "*")
         out.append(byte: UInt8(ascii: ":"))
@@ -121,25 +117,26 @@ public enum HAProxyRenderer {
             out.append("\nbackend ")
             out.append(planned.name)
             out.append("_cluster\n")
-            appendBody(planned, to: &out)
+            appendBody(planned, plan.services[planned.index], to: &out)
         }
     }
 
-    private static func appendTCP(_ services: [PlannedService], bindHost: String?, to out: inout ConfigBuffer) {
-        for planned in services {
+    private static func appendTCP(_ plan: Plan, bindHost: String?, to out: inout ConfigBuffer) {
+        for planned in plan.tcp {
+            let service = plan.services[planned.index]
             out.append("\nlisten ")
             out.append(planned.name)
             out.append("\n  bind ")
             if let bindHost { out.append(bindHost) }
             out.append(byte: UInt8(ascii: ":"))
-            out.append(decimal: UInt32(planned.service.servicePort))
+            out.append(decimal: UInt32(service.servicePort))
             out.append("\n  mode tcp\n")
-            appendBody(planned, to: &out)
+            appendBody(planned, service, to: &out)
         }
     }
 
     /// Option lines, a blank line, the server lines.
-    private static func appendBody(_ planned: PlannedService, to out: inout ConfigBuffer) {
+    private static func appendBody(_ planned: PlannedService, _ service: Service, to out: inout ConfigBuffer) {
         for line in planned.optionLines {
             out.append("  ")
             out.append(line)
@@ -147,7 +144,7 @@ public enum HAProxyRenderer {
         }
         out.append(byte: UInt8(ascii: "\n"))
         var index: UInt32 = 1
-        for host in planned.service.hosts {
+        for host in service.hosts {
             out.append("  server node")
             out.append(decimal: index)
             out.append(byte: UInt8(ascii: " "))
@@ -172,7 +169,8 @@ public enum HAProxyRenderer {
 
 /// A service that made it into the output, with everything derived from the options.
 struct PlannedService {
-    var service: Service
+    /// The service's place in ``Plan/services``.
+    var index: Int
     /// `service.id.proxyName`.
     var name: String
     var optionLines: [String]
@@ -182,6 +180,8 @@ struct PlannedService {
 
 /// Which services are rendered where: sorted, UDP and conflicts removed, options resolved.
 struct Plan {
+    /// Every service, in render order; the planned ones point into it.
+    let services: [Service]
     var http: [PlannedService] = []
     var tcp: [PlannedService] = []
     /// About the size of the sections' text, to reserve the output buffer once.
@@ -197,11 +197,11 @@ struct Plan {
         ports.reserveCapacity(services.count + 1)
         let hasServiceOptions = !options.serviceOptions.isEmpty
         // The merge step hands them over sorted already: checking is linear, sorting is not.
-        let ordered =
+        self.services =
             zip(services, services.dropFirst()).allSatisfy { !Plan.renderOrder($1, $0) }
             ? services : services.sorted(by: Plan.renderOrder)
 
-        for service in ordered {
+        for (index, service) in self.services.enumerated() {
             func note(_ kind: RenderNote.Kind) {
                 notes.append(RenderNote(serviceID: service.id, source: service.source, kind: kind))
             }
@@ -253,7 +253,7 @@ struct Plan {
             for line in optionLines { estimatedSize += 3 + line.utf8.count }
             estimatedSize += 48 * service.hosts.count
 
-            let planned = PlannedService(service: service, name: name, optionLines: optionLines, domains: domains)
+            let planned = PlannedService(index: index, name: name, optionLines: optionLines, domains: domains)
             if isHTTP { http.append(planned) } else { tcp.append(planned) }
         }
     }

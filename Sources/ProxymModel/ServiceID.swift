@@ -37,10 +37,16 @@ public struct ServiceID: Hashable, Comparable, Sendable, CustomStringConvertible
     /// The original proxym's name mangling: leading `/` dropped, every other `/` becomes `_`.
     /// `/one/webapp` -> `one_webapp`. Used for `backend <name>_cluster`, `listen <name>`, `acl host_<name>`.
     public var proxyName: String {
-        var bytes = Array(rawValue.utf8)
-        if bytes.first == UInt8(ascii: "/") { bytes.removeFirst() }
-        for i in bytes.indices where bytes[i] == UInt8(ascii: "/") { bytes[i] = UInt8(ascii: "_") }
-        return String(decoding: bytes, as: UTF8.self)
+        let utf8 = rawValue.utf8
+        let body = utf8.first == UInt8(ascii: "/") ? utf8.dropFirst() : utf8[...]
+        return String(unsafeUninitializedCapacity: body.count) { buffer in
+            var i = 0
+            for byte in body {
+                buffer[i] = byte == UInt8(ascii: "/") ? UInt8(ascii: "_") : byte
+                i += 1
+            }
+            return i
+        }
     }
 
     public var description: String { rawValue }

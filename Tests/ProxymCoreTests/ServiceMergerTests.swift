@@ -63,4 +63,33 @@ import Testing
             httpPort: 80)
         #expect(r.services.map(\.source) == ["file:a.json"])
     }
+
+    /// The merge sorts by id on integer prefixes of the ids: the same order as sorting the strings,
+    /// for ids that share long prefixes, are prefixes of each other, or differ only past 16 bytes.
+    @Test func sortsLikeStringsDo() throws {
+        var state: UInt64 = 0x5EED
+        func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state >> 33
+        }
+        let alphabet = Array("abAB09._-/")
+        var ids = Set<String>()
+        while ids.count < 2000 {
+            let stem = ["/x", "/team-one/service-", "/team-one/service-long-name-", "a", "/a", "/a/b"][Int(next() % 6)]
+            var tail = ""
+            for _ in 0..<Int(next() % 6) { tail.append(alphabet[Int(next() % UInt64(alphabet.count))]) }
+            let id = stem + tail
+            if (try? ServiceID(id)) != nil { ids.insert(id) }
+        }
+        var port: UInt16 = 1000
+        let services = try ids.map { id -> Service in
+            port += 1
+            return try svc(id, port: port)
+        }
+        let merged = ServiceMerger.merge([services], httpPort: 80)
+        #expect(merged.problems.filter { !$0.reason.contains("HAProxy name") }.isEmpty)
+        let kept = merged.services.map(\.id.rawValue)
+        #expect(kept == kept.sorted())
+        #expect(kept.count + merged.problems.count == ids.count)
+    }
 }
