@@ -67,6 +67,31 @@ enum Micro {
         }
     }
 
+    /// Runs one stage over and over for `seconds` (for `perf record`): decode, map, merge or render.
+    static func profile(stage: String, apps n: Int, seconds: Int) {
+        let body = MarathonAppsGenerator(apps: n, tasksPerApp: 3).body()
+        let snapshot = try! MarathonApps.decode(appsWithTasks: body)
+        var health = MarathonHealthMemory()
+        let services = MarathonMapper.services(from: snapshot, options: MarathonOptions(), health: &health).services
+        let merged = ServiceMerger.merge([services], httpPort: 80).services
+        let renderOptions = RenderOptions(globalConfig: globalConfig, httpPort: 80)
+        let deadline = now() + UInt64(seconds) * 1_000_000_000
+        var rounds = 0
+        while now() < deadline {
+            switch stage {
+            case "decode": blackHole(try? MarathonApps.decode(appsWithTasks: body))
+            case "map":
+                var memory = health
+                blackHole(MarathonMapper.services(from: snapshot, options: MarathonOptions(), health: &memory))
+            case "merge": blackHole(ServiceMerger.merge([services], httpPort: 80))
+            case "render": blackHole(HAProxyRenderer.render(merged, options: renderOptions))
+            default: fatal("--profile: decode, map, merge or render")
+            }
+            rounds += 1
+        }
+        progress("\(stage): \(rounds) rounds in \(seconds) s")
+    }
+
     static func files(sizes: [Int], runs: Int, work: String, table: inout Table) throws {
         for n in sizes {
             progress("in-process: File module rescans, \(grouped(n)) files")

@@ -3,6 +3,7 @@
 //   proxym-bench [--sizes 100,1000,5000,10000] [--only micro,marathon,files] [--runs 10]
 //                [--event-processes 2] [--events 10] [--idle-seconds 10] [--micro-runs 20]
 //                [--bin DIR] [--work DIR] [--keep]
+//   proxym-bench --profile decode|map|merge|render [--sizes N]   one stage in a loop, for perf record
 //
 // `make bench` builds everything in release mode with the static Swift runtime (as the shipped binary
 // is built) and runs this. It starts `proxym` and `proxym-fake-marathon` from --bin (default: the
@@ -32,6 +33,8 @@ struct Options {
     var bin = executableDirectory()
     var work: String?
     var keep = false
+    /// `--profile STAGE`: run one in-process stage in a loop (for `perf record`), print nothing else.
+    var profile: String?
 }
 
 func parseOptions() -> Options {
@@ -58,6 +61,7 @@ func parseOptions() -> Options {
         case "--bin": options.bin = value(arg)
         case "--work": options.work = value(arg)
         case "--keep": options.keep = true
+        case "--profile": options.profile = value(arg)
         case "--help", "-h":
             writeStdout(
                 """
@@ -91,6 +95,10 @@ func machine() -> String {
 }
 
 let options = parseOptions()
+if let stage = options.profile {
+    Micro.profile(stage: stage, apps: options.sizes.last ?? 5000, seconds: 5)
+    exit(0)
+}
 let binaries = Binaries(proxym: options.bin + "/proxym", fakeMarathon: options.bin + "/proxym-fake-marathon")
 for binary in [binaries.proxym, binaries.fakeMarathon] where !FileSystem.isExecutableFile(binary) {
     fatal("\(binary) is missing: build with `swift build -c release --static-swift-stdlib` (or use `make bench`)")

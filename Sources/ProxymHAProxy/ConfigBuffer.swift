@@ -1,51 +1,17 @@
 import ProxymModel
 
-/// The configuration being written: one growing UTF-8 buffer, reserved once for the expected size,
-/// appended to without building a `String` per line (a config of 15,000 servers is a million bytes).
-struct ConfigBuffer {
-    private(set) var bytes: [UInt8] = []
+/// Where the renderer writes: the same calls fill a buffer of the exact size (``ConfigWriter``, the
+/// usual way) or a growing one (``ConfigBuffer``, should the size ever be off).
+protocol ConfigOutput {
+    mutating func append(_ literal: StaticString)
+    mutating func append(_ text: String)
+    mutating func append(byte: UInt8)
+    mutating func append(decimal value: UInt32)
+}
 
-    init(reservingCapacity capacity: Int) {
-        bytes.reserveCapacity(capacity)
-    }
-
-    @inline(__always)
-    mutating func append(_ literal: StaticString) {
-        literal.withUTF8Buffer { bytes.append(contentsOf: $0) }
-    }
-
-    @inline(__always)
-    mutating func append(_ text: String) {
-        var text = text
-        text.withUTF8 { bytes.append(contentsOf: $0) }
-    }
-
-    @inline(__always)
-    mutating func append(byte: UInt8) {
-        bytes.append(byte)
-    }
-
-    /// A non-negative integer in decimal.
-    mutating func append(decimal value: UInt32) {
-        if value < 10 {
-            bytes.append(0x30 &+ UInt8(value))
-            return
-        }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        var rest = value
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            while rest > 0 {
-                buffer[9 - count] = 0x30 &+ UInt8(rest % 10)
-                rest /= 10
-                count += 1
-            }
-            bytes.append(contentsOf: buffer[(10 - count)...])
-        }
-    }
-
+extension ConfigOutput {
     /// `ip:port` as HAProxy reads a server address (the text of ``Host/description``), IPv4 written
-    /// straight into the buffer.
+    /// digit by digit.
     mutating func append(host: Host) {
         if case .ipv4(let v) = host.address {
             append(decimal: v >> 24)
@@ -61,7 +27,118 @@ struct ConfigBuffer {
         append(byte: UInt8(ascii: ":"))
         append(decimal: UInt32(host.port))
     }
+}
 
-    /// The text (the renderer only ever appends valid UTF-8).
+enum ConfigSize {
+    /// Digits of `value` in decimal.
+    @inline(__always)
+    static func digits(_ value: UInt32) -> Int {
+        var count = 1
+        var rest = value
+        while rest >= 10 {
+            rest /= 10
+            count += 1
+        }
+        return count
+    }
+
+    /// The length of `append(host:)`'s text.
+    static func host(_ host: Host) -> Int {
+        let address: Int
+        if case .ipv4(let v) = host.address {
+            address = digits(v >> 24) + digits((v >> 16) & 0xFF) + digits((v >> 8) & 0xFF) + digits(v & 0xFF) + 3
+        } else {
+            address = host.address.haproxyText.utf8.count
+        }
+        return address + 1 + digits(UInt32(host.port))
+    }
+}
+
+/// Writes into memory of a size computed beforehand (the text's own buffer: no copy, no growth).
+/// Running past the end sets `overflowed` and writes nothing more.
+struct ConfigWriter: ConfigOutput {
+    private let base: UnsafeMutablePointer<UInt8>
+    private let capacity: Int
+    private(set) var count = 0
+    private(set) var overflowed = false
+
+    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+        base = buffer.baseAddress!
+        capacity = buffer.count
+    }
+
+    @inline(__always)
+    private mutating func room(_ n: Int) -> Bool {
+        if count + n <= capacity { return true }
+        overflowed = true
+        return false
+    }
+
+    @inline(__always)
+    mutating func append(_ literal: StaticString) {
+        let n = literal.utf8CodeUnitCount
+        guard room(n) else { return }
+        (base + count).update(from: literal.utf8Start, count: n)
+        count += n
+    }
+
+    @inline(__always)
+    mutating func append(_ text: String) {
+        let done: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in
+            guard room(bytes.count), let source = bytes.baseAddress else { return }
+            (base + count).update(from: source, count: bytes.count)
+            count += bytes.count
+        }
+        if done == nil {
+            for byte in text.utf8 { append(byte: byte) }
+        }
+    }
+
+    @inline(__always)
+    mutating func append(byte: UInt8) {
+        guard room(1) else { return }
+        base[count] = byte
+        count += 1
+    }
+
+    @inline(__always)
+    mutating func append(decimal value: UInt32) {
+        let n = ConfigSize.digits(value)
+        guard room(n) else { return }
+        var rest = value
+        var i = count + n - 1
+        repeat {
+            base[i] = 0x30 &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+            i -= 1
+        } while rest > 0
+        count += n
+    }
+}
+
+/// A growing buffer, for when the computed size fell short (never expected; the text stays right).
+struct ConfigBuffer: ConfigOutput {
+    private(set) var bytes: [UInt8] = []
+
+    init(reservingCapacity capacity: Int) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    mutating func append(_ literal: StaticString) {
+        literal.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func append(_ text: String) {
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    mutating func append(byte: UInt8) {
+        bytes.append(byte)
+    }
+
+    mutating func append(decimal value: UInt32) {
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
     var text: String { String(decoding: bytes, as: UTF8.self) }
 }

@@ -67,22 +67,58 @@ public enum HAProxyRenderer {
 
     /// The configuration text plus notes about services that were left out or look wrong, for logs.
     public static func renderWithNotes(_ services: [Service], options: RenderOptions) -> Rendering {
+        renderWithNotes(services, options: options, sizeError: 0)
+    }
+
+    /// `sizeError` makes the computed size wrong on purpose (tests of the fallback).
+    static func renderWithNotes(_ services: [Service], options: RenderOptions, sizeError: Int) -> Rendering {
         var notes: [RenderNote] = []
         let plan = Plan(services, options: options, notes: &notes)
         let bindHost = options.bindAddress.map(ConfigText.bindHost)
         let global = ConfigText.globalConfig(options.globalConfig)
-
-        // One buffer for the whole text, reserved for about its size: no String per line.
-        var out = ConfigBuffer(reservingCapacity: global.utf8.count + 256 + plan.estimatedSize)
-        out.append(global)
-        appendHTTP(plan, httpPort: options.httpPort, bindHost: bindHost, to: &out)
-        appendTCP(plan, bindHost: bindHost, to: &out)
+        // The text's size is computed first, then the text written straight into its own buffer:
+        // no String per line, no growing buffer, no copy at the end.
+        let size = global.utf8.count + plan.textSize(httpPort: options.httpPort, bindHost: bindHost) + sizeError
+        var complete = true
+        let text = String(unsafeUninitializedCapacity: size) { buffer in
+            var out = ConfigWriter(buffer)
+            write(plan, global: global, httpPort: options.httpPort, bindHost: bindHost, to: &out)
+            complete = !out.overflowed
+            return complete ? out.count : 0
+        }
+        if complete { return Rendering(text: text, notes: notes) }
+        // Not expected (the tests compare the size with the text); the text must be right anyway.
+        var out = ConfigBuffer(reservingCapacity: size * 2)
+        write(plan, global: global, httpPort: options.httpPort, bindHost: bindHost, to: &out)
         return Rendering(text: out.text, notes: notes)
+    }
+
+    /// Whether `textSize` gives the exact size of the text (for tests).
+    static func sizeIsExact(_ services: [Service], options: RenderOptions) -> Bool {
+        var notes: [RenderNote] = []
+        let plan = Plan(services, options: options, notes: &notes)
+        let bindHost = options.bindAddress.map(ConfigText.bindHost)
+        let global = ConfigText.globalConfig(options.globalConfig)
+        var out = ConfigBuffer(reservingCapacity: 0)
+        write(plan, global: global, httpPort: options.httpPort, bindHost: bindHost, to: &out)
+        return out.bytes.count == global.utf8.count + plan.textSize(httpPort: options.httpPort, bindHost: bindHost)
+    }
+
+    private static func write<Output: ConfigOutput>(
+        _ plan: Plan, global: String, httpPort: UInt16, bindHost: String?, to out: inout Output
+    ) {
+        out.append(global)
+        appendHTTP(plan, httpPort: httpPort, bindHost: bindHost, to: &out)
+        appendTCP(plan, bindHost: bindHost, to: &out)
     }
 
     // MARK: - Sections
 
-    private static func appendHTTP(_ plan: Plan, httpPort: UInt16, bindHost: String?, to out: inout ConfigBuffer) {
+    // Every line written here is counted by `Plan.textSize` (keep them in step).
+
+    private static func appendHTTP<Output: ConfigOutput>(
+        _ plan: Plan, httpPort: UInt16, bindHost: String?, to out: inout Output
+    ) {
         let services = plan.http
         out.append("\nfrontend http-in\n  bind ")
         out.append(bindHost ?? "*")
@@ -121,22 +157,23 @@ public enum HAProxyRenderer {
         }
     }
 
-    private static func appendTCP(_ plan: Plan, bindHost: String?, to out: inout ConfigBuffer) {
+    private static func appendTCP<Output: ConfigOutput>(_ plan: Plan, bindHost: String?, to out: inout Output) {
         for planned in plan.tcp {
-            let service = plan.services[planned.index]
             out.append("\nlisten ")
             out.append(planned.name)
             out.append("\n  bind ")
             if let bindHost { out.append(bindHost) }
             out.append(byte: UInt8(ascii: ":"))
-            out.append(decimal: UInt32(service.servicePort))
+            out.append(decimal: UInt32(plan.services[planned.index].servicePort))
             out.append("\n  mode tcp\n")
-            appendBody(planned, service, to: &out)
+            appendBody(planned, plan.services[planned.index], to: &out)
         }
     }
 
     /// Option lines, a blank line, the server lines.
-    private static func appendBody(_ planned: PlannedService, _ service: Service, to out: inout ConfigBuffer) {
+    private static func appendBody<Output: ConfigOutput>(
+        _ planned: borrowing PlannedService, _ service: borrowing Service, to out: inout Output
+    ) {
         for line in planned.optionLines {
             out.append("  ")
             out.append(line)
@@ -157,7 +194,9 @@ public enum HAProxyRenderer {
     }
 
     /// `shop.example.com`, or `shop.example.com shop.example.com:8080` when the HTTP port is not 80.
-    private static func appendACLPatterns(_ domain: DomainName, httpPort: UInt16, to out: inout ConfigBuffer) {
+    private static func appendACLPatterns<Output: ConfigOutput>(
+        _ domain: DomainName, httpPort: UInt16, to out: inout Output
+    ) {
         out.append(domain.rawValue)
         if httpPort == 80 || domain.hasPort { return }
         out.append(byte: UInt8(ascii: " "))
@@ -184,8 +223,6 @@ struct Plan {
     let services: [Service]
     var http: [PlannedService] = []
     var tcp: [PlannedService] = []
-    /// About the size of the sections' text, to reserve the output buffer once.
-    var estimatedSize = 0
 
     init(_ services: [Service], options: RenderOptions, notes: inout [RenderNote]) {
         // Proxy names in use; the value is the owner (nil = proxym's own frontend). Frontends and
@@ -201,61 +238,106 @@ struct Plan {
             zip(services, services.dropFirst()).allSatisfy { !Plan.renderOrder($1, $0) }
             ? services : services.sorted(by: Plan.renderOrder)
 
-        for (index, service) in self.services.enumerated() {
-            func note(_ kind: RenderNote.Kind) {
-                notes.append(RenderNote(serviceID: service.id, source: service.source, kind: kind))
-            }
-            guard service.transport == .tcp else {
-                note(.udpSkipped)
-                continue
-            }
-            let isHTTP = service.isHTTP(httpPort: options.httpPort)
-            let name = service.id.proxyName
-            let sectionName = isHTTP ? name + "_cluster" : name
-            if let owner = names[sectionName] {
-                note(.nameTaken(name: sectionName, by: owner))
-                continue
-            }
-            if !isHTTP, let owner = ports[service.servicePort] {
-                note(.portTaken(port: service.servicePort, by: owner))
-                continue
-            }
-            names[sectionName] = .some(service.id)
-            if !isHTTP { ports[service.servicePort] = .some(service.id) }
-
-            let serviceOptions =
-                hasServiceOptions ? options.serviceOptions[ServiceOptionsKey(for: service)] ?? ServiceOptions() : ServiceOptions()
-            var optionLines: [String] = []
-            for line in ConfigText.optionLines(serviceOptions.configLines) {
-                if ConfigText.opensSection(line) {
-                    note(.optionLineDropped(line: line))
-                } else {
-                    optionLines.append(line)
-                }
-            }
-
-            var domains: [DomainName] = []
-            if isHTTP {
-                if serviceOptions.extraDomains.isEmpty {
-                    domains = service.domains  // unique already (Service keeps first occurrences)
-                } else {
-                    var seen = Set<DomainName>()
-                    domains = (service.domains + serviceOptions.extraDomains).filter { seen.insert($0).inserted }
-                }
-                if domains.isEmpty { note(.noDomains) }
-            }
-            if service.hosts.isEmpty { note(.noHosts) }
-
-            // acl + use_backend + backend lines, or the listen lines; then the body.
-            let nameCount = name.utf8.count
-            estimatedSize += isHTTP ? 60 + 3 * nameCount : 40 + nameCount
-            for domain in domains { estimatedSize += 40 + nameCount + 2 * domain.rawValue.utf8.count }
-            for line in optionLines { estimatedSize += 3 + line.utf8.count }
-            estimatedSize += 48 * service.hosts.count
-
-            let planned = PlannedService(index: index, name: name, optionLines: optionLines, domains: domains)
-            if isHTTP { http.append(planned) } else { tcp.append(planned) }
+        for index in self.services.indices {
+            plan(
+                self.services[index], index: index, options: options, hasServiceOptions: hasServiceOptions,
+                names: &names, ports: &ports, notes: &notes)
         }
+    }
+
+    /// Plans one service (borrowed: no copy of it is made for the plan).
+    private mutating func plan(
+        _ service: borrowing Service, index: Int, options: RenderOptions, hasServiceOptions: Bool,
+        names: inout [String: ServiceID?], ports: inout [UInt16: ServiceID?], notes: inout [RenderNote]
+    ) {
+        func note(_ kind: RenderNote.Kind) {
+            notes.append(RenderNote(serviceID: service.id, source: service.source, kind: kind))
+        }
+        guard service.transport == .tcp else {
+            note(.udpSkipped)
+            return
+        }
+        let isHTTP = service.isHTTP(httpPort: options.httpPort)
+        let name = service.id.proxyName
+        let sectionName = isHTTP ? name + "_cluster" : name
+        if let owner = names[sectionName] {
+            note(.nameTaken(name: sectionName, by: owner))
+            return
+        }
+        if !isHTTP, let owner = ports[service.servicePort] {
+            note(.portTaken(port: service.servicePort, by: owner))
+            return
+        }
+        names[sectionName] = .some(service.id)
+        if !isHTTP { ports[service.servicePort] = .some(service.id) }
+
+        let serviceOptions =
+            hasServiceOptions
+            ? options.serviceOptions[ServiceOptionsKey(domain: service.domain?.rawValue ?? "", servicePort: service.servicePort)]
+                ?? ServiceOptions() : ServiceOptions()
+        var optionLines: [String] = []
+        for line in ConfigText.optionLines(serviceOptions.configLines) {
+            if ConfigText.opensSection(line) {
+                note(.optionLineDropped(line: line))
+            } else {
+                optionLines.append(line)
+            }
+        }
+
+        var domains: [DomainName] = []
+        if isHTTP {
+            if serviceOptions.extraDomains.isEmpty {
+                domains = service.domains  // unique already (Service keeps first occurrences)
+            } else {
+                var seen = Set<DomainName>()
+                domains = (service.domains + serviceOptions.extraDomains).filter { seen.insert($0).inserted }
+            }
+            if domains.isEmpty { note(.noDomains) }
+        }
+        if service.hosts.isEmpty { note(.noHosts) }
+
+        let planned = PlannedService(index: index, name: name, optionLines: optionLines, domains: domains)
+        if isHTTP { http.append(planned) } else { tcp.append(planned) }
+    }
+
+    /// The exact length of the text `HAProxyRenderer` writes for this plan after the global config:
+    /// line by line what `appendHTTP`, `appendTCP` and `appendBody` write.
+    func textSize(httpPort: UInt16, bindHost: String?) -> Int {
+        let portDigits = ConfigSize.digits(UInt32(httpPort))
+        // "\nfrontend http-in\n  bind " + host + ":" + port + "\n"
+        var size = 25 + (bindHost?.utf8.count ?? 1) + 1 + portDigits + 1
+        if http.contains(where: { !$0.domains.isEmpty }) { size += 2 }  // the blank lines before acl and use_backend
+        for planned in http {
+            let name = planned.name.utf8.count
+            for domain in planned.domains {
+                // "  acl host_" + name + " hdr(host) -i " + patterns + "\n"
+                let text = domain.rawValue.utf8.count
+                let patterns = httpPort == 80 || domain.hasPort ? text : text + 1 + text + 1 + portDigits
+                size += 11 + name + 14 + patterns + 1
+            }
+            // "  use_backend " + name + "_cluster if host_" + name + "\n"
+            if !planned.domains.isEmpty { size += 14 + name + 17 + name + 1 }
+            // "\nbackend " + name + "_cluster\n"
+            size += 9 + name + 9 + bodySize(planned)
+        }
+        for planned in tcp {
+            // "\nlisten " + name + "\n  bind " + host + ":" + port + "\n  mode tcp\n"
+            let port = ConfigSize.digits(UInt32(services[planned.index].servicePort))
+            size += 8 + planned.name.utf8.count + 8 + (bindHost?.utf8.count ?? 0) + 1 + port + 12 + bodySize(planned)
+        }
+        return size
+    }
+
+    private func bodySize(_ planned: PlannedService) -> Int {
+        var size = 1  // the blank line
+        for line in planned.optionLines { size += 2 + line.utf8.count + 1 }
+        var index: UInt32 = 1
+        for host in services[planned.index].hosts {
+            // "  server node" + n + " " + host + " check" + [" init-addr last,libc,none"] + "\n"
+            size += 13 + ConfigSize.digits(index) + 1 + ConfigSize.host(host) + 6 + (host.address.isHostname ? 25 : 0) + 1
+            index += 1
+        }
+        return size
     }
 
     /// By id, then by every other field, so equal ids (from two generators) still have one order.
