@@ -67,7 +67,8 @@ enum Micro {
         }
     }
 
-    /// Runs one stage over and over for `seconds` (for `perf record`): decode, map, merge or render.
+    /// Runs one stage over and over for `seconds` (for `perf record`): decode, map, merge, render, or
+    /// rescan (the File module re-reading a directory of that many files, made under /tmp once).
     static func profile(stage: String, apps n: Int, seconds: Int) {
         let body = MarathonAppsGenerator(apps: n, tasksPerApp: 3).body()
         let snapshot = try! MarathonApps.decode(appsWithTasks: body)
@@ -85,7 +86,13 @@ enum Micro {
                 blackHole(MarathonMapper.services(from: snapshot, options: MarathonOptions(), health: &memory))
             case "merge": blackHole(ServiceMerger.merge([services], httpPort: 80))
             case "render": blackHole(HAProxyRenderer.render(merged, options: renderOptions))
-            default: fatal("--profile: decode, map, merge or render")
+            case "rescan":
+                // The File module reading every file of a directory of `n` (made once, kept).
+                let directory = "/tmp/proxym-bench-profile-\(n)"
+                if !FileSystem.exists(directory) { try! ServiceFiles.write(count: n, to: directory) }
+                let module = FileModule(directory: directory, loop: try! EventLoop(), logger: silent)
+                while now() < deadline { module.generate(fullResync: true) { blackHole($0) } }
+            default: fatal("--profile: decode, map, merge, render or rescan")
             }
             rounds += 1
         }

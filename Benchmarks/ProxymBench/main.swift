@@ -3,7 +3,7 @@
 //   proxym-bench [--sizes 100,1000,5000,10000] [--only micro,marathon,files] [--runs 10]
 //                [--event-processes 2] [--events 10] [--idle-seconds 10] [--micro-runs 20]
 //                [--bin DIR] [--work DIR] [--keep]
-//   proxym-bench --profile decode|map|merge|render [--sizes N]   one stage in a loop, for perf record
+//   proxym-bench --profile decode|map|merge|render|rescan [--sizes N]   one stage in a loop, for perf record
 //
 // `make bench` builds everything in release mode with the static Swift runtime (as the shipped binary
 // is built) and runs this. It starts `proxym` and `proxym-fake-marathon` from --bin (default: the

@@ -109,23 +109,36 @@ public enum FileSystem {
         }
     }
 
-    /// Reads a whole file named relative to an open directory (openat: no walk of the directory's
-    /// path). `expectedSize` (from a stat just before) sizes the buffer, so a file that has not
-    /// changed since is read in one read(2): a regular file's read returns less than asked only at its
-    /// end (our signals arrive through a signalfd, never as EINTR). Throws EFBIG beyond `limit`.
+    /// Opens a file named relative to an open directory, read-only (openat: no walk of the
+    /// directory's path). O_NONBLOCK: a FIFO named like a service file must not block the loop in
+    /// open(2) waiting for a writer (it changes nothing for a regular file).
+    public static func openFile(directory: CInt, name: String) throws(SysError) -> OwnedFD {
+        let fd = try sysValue("open(\(name))") { openat(directory, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
+        return OwnedFD(takingOwnershipOf: fd)
+    }
+
+    /// Reads a whole file named relative to an open directory. `expectedSize` (from a stat just
+    /// before) sizes the buffer: see ``readAll(_:name:limit:expectedSize:)``.
     public static func readFile(directory: CInt, name: String, limit: Int, expectedSize: Int) throws(SysError) -> [UInt8] {
+        let file = try openFile(directory: directory, name: name)
+        let contents = try readAll(file.rawValue, name: name, limit: limit, expectedSize: expectedSize)
+        try file.close()
+        return contents
+    }
+
+    /// Reads an open file to its end. With `expectedSize` right (an fstat just before), a file is
+    /// read in one read(2): a regular file's read returns less than asked only at its end (our
+    /// signals arrive through a signalfd, never as EINTR). Throws EFBIG beyond `limit`; errors name
+    /// `name`.
+    public static func readAll(_ fd: CInt, name: String, limit: Int, expectedSize: Int) throws(SysError) -> [UInt8] {
         precondition(limit >= 0)
-        let fd = try sysValue("open(\(name))") { openat(directory, name, O_RDONLY | O_CLOEXEC) }
-        let file = OwnedFD(takingOwnershipOf: fd)
         var contents: [UInt8] = []
         var capacity = min(max(expectedSize, 0), limit) + 1  // one byte more than expected: end of file
         while true {
             var count = 0
             var failure: SysError?
             let start = contents.count
-            contents.reserveCapacity(start + capacity)
-            let room = capacity
-            contents.append(contentsOf: repeatElement(0, count: room))
+            contents.append(contentsOf: repeatElement(0, count: capacity))
             contents.withUnsafeMutableBytes { raw in
                 do throws(SysError) {
                     switch try Descriptor.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[start...])) {
@@ -136,14 +149,12 @@ public enum FileSystem {
                     failure = SysError(call: "read(\(name))", errno: error.errno)  // name the file, not the fd
                 }
             }
-            contents.removeLast(room - count)
+            contents.removeLast(capacity - count)
             if let failure { throw failure }
             if contents.count > limit { throw SysError(call: "read(\(name))", errno: EFBIG) }
-            if count < room { break }  // the end of the file
+            if count < capacity { return contents }  // the end of the file
             capacity = max(capacity, 64 * 1024)
         }
-        try file.close()
-        return contents
     }
 
     /// The names in a directory, unsorted, without "." and "..".

@@ -126,9 +126,24 @@ public final class FileModule: ServiceGenerator, Notifier {
         // fingerprint the catalog stored and the file is read again.
         let unknownTime = Int64.min &+ (scanCount & 0xFFFF_FFFF)
         var sizes: [String: Int] = [:]
+        // Files the catalog reads whatever it finds (new ones; all of them at startup or after
+        // SIGHUP) are opened, fstat'ed and read in one go: no separate stat by name.
+        var prefetched: [String: Result<[UInt8], SysError>] = [:]
         for entry in entries where ServiceFileCatalog.isServiceFileName(entry.name) {
-            // stat (not lstat): symlinked files (e.g. a mounted ConfigMap) count by their target.
-            guard let info = try? FileSystem.fstatat(directory: dirfd, name: entry.name), info.isRegular else { continue }
+            let info: FileInfo
+            if catalog.knownFingerprint(of: entry.name) == nil,
+                let opened = FileModule.openAndRead(directory: dirfd, name: entry.name)
+            {
+                guard let openedInfo = opened.info else { continue }  // gone, or not a regular file
+                info = openedInfo
+                if let bytes = opened.bytes { prefetched[entry.name] = bytes }
+            } else {
+                // stat (not lstat): symlinked files (e.g. a mounted ConfigMap) count by their target.
+                guard let statted = try? FileSystem.fstatat(directory: dirfd, name: entry.name), statted.isRegular else {
+                    continue
+                }
+                info = statted
+            }
             if info.modificationNanoseconds >= racySince { racy.insert(entry.name) }
             sizes[entry.name] = Int(clamping: info.size)
             listing.append(
@@ -141,13 +156,37 @@ public final class FileModule: ServiceGenerator, Notifier {
         }
         recentlyModified = racy
         let changes = catalog.update(listing: listing) { name in
-            try FileSystem.readFile(
+            if let bytes = prefetched.removeValue(forKey: name) { return try bytes.get() }
+            return try FileSystem.readFile(
                 directory: dirfd, name: name, limit: FileModule.maxFileSize, expectedSize: sizes[name] ?? 0)
         }
         for change in changes { log(change) }
         // From now on inotify names what changes (when the directory is watched).
         changedNames = watcher?.isWatching == true ? [] : nil
         completion(.success(catalog.services))
+    }
+
+    /// A file opened and fstat'ed, and read unless too big: `info` nil when it is gone or not a
+    /// regular file; `nil` altogether when it could not be opened for another reason (the caller
+    /// then stats it by name, and the catalog's read reports the error).
+    static func openAndRead(directory: CInt, name: String) -> (info: FileInfo?, bytes: Result<[UInt8], SysError>?)? {
+        let fd: CInt
+        do {
+            fd = try FileSystem.openFile(directory: directory, name: name).release()
+        } catch {
+            return error.isNoEntry ? (nil, nil) : nil
+        }
+        defer { try? Descriptor.close(fd) }
+        guard let info = try? FileSystem.fstat(fd), info.isRegular else { return (nil, nil) }
+        // Too big: the catalog refuses it by its size without reading.
+        guard info.size <= Int64(FileModule.maxFileSize) else { return (info, nil) }
+        do {
+            let bytes = try FileSystem.readAll(
+                fd, name: name, limit: FileModule.maxFileSize, expectedSize: Int(clamping: info.size))
+            return (info, .success(bytes))
+        } catch {
+            return (info, .failure(error))
+        }
     }
 
     /// Only the files inotify named: a stat each, and a read of those still there. False when the

@@ -56,6 +56,18 @@ struct FileModuleTests {
         }
     }
 
+    /// A FIFO named like a service file is skipped: opening it must not wait for a writer (the
+    /// refresh would block the loop for good).
+    @Test func aFifoNamedLikeAServiceFileDoesNotBlock() throws {
+        try withTemporaryDirectory { dir in
+            try writeFile(dir + "/a.json", serviceJSON(id: "/a", domain: "a.example.com", servicePort: 80, hostPort: 1))
+            #expect(mkfifo(dir + "/pipe.json", 0o600) == 0)
+            let module = FileModule(directory: dir, loop: try EventLoop(), logger: TestLog().logger)
+            #expect(try ids(module) == ["/a"])
+            #expect(try ids(module, fullResync: true) == ["/a"])
+        }
+    }
+
     @Test func brokenFileKeepsItsLastGoodServiceAndOthersAreUnaffected() throws {
         try withTemporaryDirectory { dir in
             let log = TestLog()

@@ -177,6 +177,12 @@ public struct ServiceFileCatalog: Sendable {
         }
     }
 
+    /// The fingerprint a file had when it was last read; `nil` for a file the next update reads
+    /// whatever it finds (new, or after ``forgetFingerprints()``).
+    public func knownFingerprint(of name: String) -> FileFingerprint? {
+        files[name]?.fingerprint
+    }
+
     /// Makes the next ``update(listing:read:)`` read every file again (after an inotify queue
     /// overflow, when changes may have gone unseen). Services stay as they are until then.
     public mutating func forgetFingerprints() {
