@@ -9,12 +9,17 @@ public struct StatusReport: Sendable, Equatable {
         /// Set while the source's last attempt failed.
         public var failure: String?
         public var failingSince: String?
+        /// Inputs the source refused while still working, e.g. `2 invalid files: a.json, b.json`.
+        public var note: String?
 
-        public init(name: String, serviceCount: Int, failure: String? = nil, failingSince: String? = nil) {
+        public init(
+            name: String, serviceCount: Int, failure: String? = nil, failingSince: String? = nil, note: String? = nil
+        ) {
             self.name = name
             self.serviceCount = serviceCount
             self.failure = failure
             self.failingSince = failingSince
+            self.note = note
         }
     }
 
@@ -46,6 +51,9 @@ public struct StatusReport: Sendable, Equatable {
             parts.append("last refresh \(lastRefresh)" + (lastOutcome.map { ": \($0)" } ?? ""))
         } else {
             parts.append("starting")
+        }
+        for source in sources {
+            if let note = source.note { parts.append("\(source.name): \(note)") }
         }
         if skippedServices > 0 {
             parts.append("\(skippedServices) service\(skippedServices == 1 ? "" : "s") skipped (see log)")

@@ -291,7 +291,7 @@ public final class Daemon {
         status.sources = generators.map {
             StatusReport.Source(
                 name: $0.name, serviceCount: lastGood[$0.name]?.count ?? 0, failure: failures[$0.name]?.message,
-                failingSince: failures[$0.name]?.since)
+                failingSince: failures[$0.name]?.since, note: $0.statusNote)
         }
         logger.debug("services merged", metadata: ["count": "\(merged.services.count)"])
         // Only SIGHUP forces a re-apply. The startup refresh re-reads everything too, but an output

@@ -15,6 +15,13 @@ public protocol ServiceGenerator: AnyObject {
     /// Calls `completion` exactly once, possibly before returning. `fullResync` asks to re-read
     /// everything rather than trust caches (SIGHUP, startup).
     func generate(fullResync: Bool, completion: @escaping (Result<[Service], GeneratorFailure>) -> Void)
+    /// A short note for the STATUS line about inputs this source refused while still working (e.g.
+    /// invalid service files keeping their last good version); nil when there is nothing to say.
+    var statusNote: String? { get }
+}
+
+extension ServiceGenerator {
+    public var statusNote: String? { nil }
 }
 
 /// Says "something changed"; never carries data.

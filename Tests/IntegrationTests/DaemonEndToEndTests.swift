@@ -108,6 +108,9 @@ struct DaemonEndToEndTests {
                 #expect(proxym.waitForLog("[ERROR] FileModule.log: \(file)"), "no error line for \(file):\n\(proxym.log)")
             }
             #expect(proxym.log.contains(#"kept="its last good service""#))
+            #expect(
+                sandbox.notify.waitFor { $0.last { $0.hasPrefix("STATUS=") }?.contains("file: 5 invalid files") == true },
+                "\(sandbox.notify.lines.last { $0.hasPrefix("STATUS=") } ?? "")")
             // Let any refresh settle, then: routing intact, config unchanged, nothing injected.
             _ = proxym.waitForLog("refresh done", timeout: .seconds(3))
             MonotonicClock.sleep(.milliseconds(300))
