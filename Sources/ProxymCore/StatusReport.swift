@@ -26,6 +26,9 @@ public struct StatusReport: Sendable, Equatable {
     public var lastOutcome: String?
     /// Services dropped by the merge (conflicts) in the last refresh.
     public var skippedServices: Int
+    /// Conditions outside any one refresh, each already phrased for a person: a refresh held by the
+    /// safety guard, haproxy down, ... Shown after everything else.
+    public var alerts: [String] = []
 
     public init(
         serviceCount: Int, sources: [Source], lastRefresh: String? = nil, lastOutcome: String? = nil,
@@ -57,6 +60,7 @@ public struct StatusReport: Sendable, Equatable {
             if source.serviceCount > 0 { text += ", keeping \(source.serviceCount) last good services" }
             parts.append(text)
         }
+        parts += alerts
         return parts.joined(separator: "; ")
     }
 }

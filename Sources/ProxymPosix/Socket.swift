@@ -89,6 +89,40 @@ public enum Socket {
         return socket
     }
 
+    /// Connects a non-blocking AF_UNIX stream socket to the socket at `path` (CLOEXEC + NONBLOCK).
+    /// A UNIX connect completes at once or fails at once: `.wouldBlock` means the listener's backlog
+    /// is full (EAGAIN), try again later; ENOENT / ECONNREFUSED (nobody listens) throw.
+    public static func connectUnix(path: String) throws(SysError) -> IOResult<OwnedFD> {
+        let address = try UnixAddress(path)
+        let fd = try sysValue("socket(AF_UNIX)") {
+            Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue), 0)
+        }
+        let socket = OwnedFD(takingOwnershipOf: fd)
+        while true {
+            if address.withSockAddr({ Glibc.connect(fd, $0, $1) }) == 0 { return .ready(socket) }
+            let code = Glibc.errno
+            switch code {
+            case EINTR: continue
+            // EINPROGRESS does not happen for AF_UNIX on Linux; should it, writability says when.
+            case EINPROGRESS: return .ready(socket)
+            case EAGAIN: return .wouldBlock
+            default: throw SysError(call: "connect(\(path))", errno: code)
+            }
+        }
+    }
+
+    /// Listens on a UNIX stream socket at `path` (which must not exist), non-blocking (tests).
+    public static func listenUnix(path: String, backlog: Int32 = 16) throws(SysError) -> OwnedFD {
+        let address = try UnixAddress(path)
+        let fd = try sysValue("socket(AF_UNIX)") {
+            Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue), 0)
+        }
+        let socket = OwnedFD(takingOwnershipOf: fd)
+        _ = try sysValue("bind(\(path))") { address.withSockAddr { Glibc.bind(fd, $0, $1) } }
+        _ = try sysValue("listen(\(path))") { Glibc.listen(fd, backlog) }
+        return socket
+    }
+
     /// A connected AF_UNIX stream pair, CLOEXEC (+ NONBLOCK unless asked otherwise).
     public static func pair(nonBlocking: Bool = true) throws(SysError) -> FDPair {
         var fds: [Int32] = [-1, -1]
