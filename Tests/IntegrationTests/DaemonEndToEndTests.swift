@@ -67,9 +67,18 @@ struct DaemonEndToEndTests {
             #expect(sandbox.haproxyPIDs != pidsBefore, "haproxy was reloaded with -sf (new process)")
             #expect(proxym.log.contains("trigger=\"file web.json moved in\""))
 
-            // Deleting the file removes the route.
+            // Deleting the only file would empty the file source: the safety guard holds that back
+            // (STATUS says so) until it persists for PROXYM_GUARD_HOLD, or SIGHUP applies it at once.
             try FileSystem.unlink(sandbox.services + "/web.json")
+            #expect(
+                sandbox.notify.waitFor(timeout: .seconds(3)) {
+                    $0.last { $0.hasPrefix("STATUS=") }?.contains("HELD since") == true
+                }, "\(proxym.log)")
+            #expect(proxym.log.contains("safety guard: refresh held back"))
+            #expect(sandbox.bodyFor(host: "shop.example.com") == "blue")
+            try proxym.signal(.hup)
             #expect(waitUntil(timeout: .seconds(3)) { sandbox.get(host: "shop.example.com")?.status == 503 })
+            #expect(proxym.waitForLog("safety guard: forced by SIGHUP"))
             sandbox.tearDown()
         }
     }
