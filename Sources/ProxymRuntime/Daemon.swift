@@ -172,7 +172,7 @@ public final class Daemon {
             guard !stopping else { return }
             logger.info("SIGHUP: full resync")
             reloadInProgress = true
-            serviceManager.notify("RELOADING=1\nMONOTONIC_USEC=\(loop.now.microseconds)\nSTATUS=Reloading: full resync")
+            notify("RELOADING=1\nMONOTONIC_USEC=\(loop.now.microseconds)\nSTATUS=Reloading: full resync")
             requestRefresh(.sighup, immediate: true)
         case .stop(let signal):
             beginShutdown(signal: signal)
@@ -187,7 +187,7 @@ public final class Daemon {
         }
         stopping = true
         logger.info("stopping", metadata: ["signal": "\(signal)"])
-        serviceManager.notify("STOPPING=1\nSTATUS=Stopping")
+        notify("STOPPING=1\nSTATUS=Stopping")
         if let refreshTimer { loop.cancel(refreshTimer) }
         if let retryTimer { loop.cancel(retryTimer) }
         if let guardTimer { loop.cancel(guardTimer) }
@@ -360,7 +360,7 @@ public final class Daemon {
 
     private func outputProblemsChanged() {
         updateAlerts()
-        serviceManager.notify("STATUS=\(status.line)")
+        notify("STATUS=\(status.line)")
     }
 
     private func applyConfigs(_ services: [Service], force: Bool, index: Int, outcomes: [ApplyOutcome]) {
@@ -398,7 +398,7 @@ public final class Daemon {
             reloadInProgress = false
             message = "READY=1\n" + message
         }
-        serviceManager.notify(message)
+        notify(message)
 
         if stopping {
             if scheduler.isRunning { _ = scheduler.finished(at: loop.now) }
@@ -427,10 +427,28 @@ public final class Daemon {
         }
     }
 
+    private var notifyRetry: EventLoop.TimerHandle?
+
+    /// sd_notify that never blocks the loop: what the service manager could not send at once (its
+    /// receiver's queue was full) is retried every 100 ms until it is through.
+    private func notify(_ state: String) {
+        serviceManager.notify(state)
+        scheduleNotifyRetry()
+    }
+
+    private func scheduleNotifyRetry() {
+        guard notifyRetry == nil, serviceManager.hasPendingNotifications else { return }
+        notifyRetry = loop.schedule(after: .milliseconds(100)) { [weak self] in
+            guard let self else { return }
+            self.notifyRetry = nil
+            if !self.serviceManager.flush() { self.scheduleNotifyRetry() }
+        }
+    }
+
     private func scheduleWatchdog(every interval: Duration) {
         loop.schedule(after: interval) { [weak self] in
             guard let self else { return }
-            self.serviceManager.notify("WATCHDOG=1")
+            self.notify("WATCHDOG=1")
             self.scheduleWatchdog(every: interval)
         }
     }

@@ -238,6 +238,35 @@ struct DaemonEndToEndTests {
         }
     }
 
+    /// Found by the zero-downtime run, whose recorder was not read for 20 s: with libsystemd's blocking
+    /// sd_notify proxym stopped refreshing after 10 messages (net.unix.max_dgram_qlen). A notify socket
+    /// nobody reads must never stall the loop; the messages follow once it is read again.
+    @Test func aNotifySocketNobodyReadsNeverStallsRefreshes() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let sandbox = try Sandbox(root: dir)
+            let blue = try Backend(name: "blue", directory: dir)
+            let proxym = try sandbox.start(["PROXYM_HAPROXY_VALIDATE": "0"])
+            #expect(proxym.waitForLog("ready"))
+            for round in 0..<25 {
+                try sandbox.writeService(
+                    "s\(round).json",
+                    sandbox.service(id: "/s\(round)", domain: "s\(round).example.com", port: sandbox.httpPort, backends: [blue]))
+                MonotonicClock.sleep(.milliseconds(130))
+            }
+            #expect(
+                waitUntil(timeout: .seconds(5)) { proxym.log.ranges(of: "refresh done").count >= 20 },
+                "refreshes stalled: \(proxym.log.ranges(of: "refresh done").count)\n\(proxym.log.suffix(2000))")
+            #expect(waitUntil(timeout: .seconds(5)) { sandbox.bodyFor(host: "s24.example.com") == "blue" })
+            // Read now: the latest STATUS arrives (retried every 100 ms).
+            #expect(
+                sandbox.notify.waitFor(timeout: .seconds(5)) {
+                    $0.last { $0.hasPrefix("STATUS=") }?.hasPrefix("STATUS=25 services") == true
+                }, "\(sandbox.notify.lines.suffix(3))")
+            sandbox.tearDown()
+        }
+    }
+
     @Test func journalStreamGetsPriorityPrefixes() throws {
         try Binaries.require()
         try withTemporaryDirectory { dir in
