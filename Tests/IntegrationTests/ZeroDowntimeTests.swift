@@ -59,6 +59,59 @@ struct ReloadMethodTests {
         }
     }
 
+    /// A stats socket global.cfg declares without `level admin`: `set server` is refused ("Permission
+    /// denied"), the check in `show servers state` sees it, and proxym reloads instead: still applied.
+    @Test func aRuntimeAPIThatRefusesFallsBackToAReload() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let sandbox = try Sandbox(root: dir)
+            let global = try readTextFile(sandbox.options + "/global.cfg")
+            try writeFile(
+                sandbox.options + "/global.cfg",
+                global.replacing("global\n", with: "global\n  stats socket \(sandbox.statsSocket) mode 600\n"))
+            let backends = try ["a", "b"].map { try Backend(name: $0, directory: dir) }
+            try sandbox.writeService("web.json", web(sandbox, [backends[0]]))
+            let proxym = try sandbox.start(sandbox.masterWorker(runtimeAPI: true))
+            #expect(sandbox.notify.waitFor { $0.contains("READY=1") }, "\(proxym.log)")
+            #expect(proxym.log.contains("is not `level admin`"), "\(proxym.log)")
+            try sandbox.writeService("web.json", web(sandbox, backends))
+            #expect(proxym.waitForLog("the Runtime API change did not take; reloading haproxy instead"), "\(proxym.log)")
+            #expect(
+                sandbox.notify.waitFor {
+                    $0.last { $0.hasPrefix("STATUS=") }?.contains("haproxy reloaded (master-worker) (the Runtime API failed)") == true
+                }, "\(proxym.log)")
+            #expect(waitUntil(timeout: .seconds(5)) { sandbox.answers(host: "web.example.com", count: 6) == ["a", "b"] })
+            sandbox.tearDown()
+        }
+    }
+
+    /// sf with the Runtime API: scaling needs no new process, and a structural reload takes the
+    /// listeners over from the old process (`-x`, the socket proxym adds exposes them).
+    @Test func sfWithTheRuntimeAPI() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let sandbox = try Sandbox(root: dir)
+            let backends = try ["a", "b", "c"].map { try Backend(name: $0, directory: dir) }
+            try sandbox.writeService("web.json", web(sandbox, [backends[0]]))
+            let proxym = try sandbox.start([
+                "PROXYM_HAPROXY_RUNTIME_API": "1", "PROXYM_HAPROXY_STATS_SOCKET": sandbox.statsSocket,
+                "PROXYM_LOG_APPLOG_LEVEL": "debug",
+            ])
+            #expect(sandbox.notify.waitFor { $0.contains("READY=1") }, "\(proxym.log)")
+            let pids = sandbox.haproxyPIDs
+            try sandbox.writeService("web.json", web(sandbox, Array(backends.prefix(2))))
+            #expect(waitUntil(timeout: .seconds(5)) { sandbox.answers(host: "web.example.com", count: 6) == ["a", "b"] })
+            #expect(sandbox.haproxyPIDs == pids, "no new haproxy for a scale-only change")
+            try sandbox.writeService(
+                "api.json", sandbox.service(id: "/api", domain: "api.example.com", port: sandbox.httpPort, backends: [backends[2]]))
+            #expect(waitUntil(timeout: .seconds(5)) { sandbox.bodyFor(host: "api.example.com") == "c" }, "\(proxym.log)")
+            #expect(sandbox.haproxyPIDs != pids)
+            #expect(proxym.log.contains("-x \(sandbox.statsSocket) -sf"), "\(proxym.log)")
+            #expect(!proxym.log.contains("reloading without -x"))
+            sandbox.tearDown()
+        }
+    }
+
     /// haproxy 2.6 reports a configuration its master could not load only in `show proc`: a port
     /// another process holds passes `haproxy -c` and fails the reload. proxym reports a failed apply,
     /// retries, and the old worker keeps serving.
