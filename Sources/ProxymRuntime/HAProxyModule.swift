@@ -74,12 +74,10 @@ public final class HAProxyModule: ConfigGenerator {
             self.checkBinary = nil
         }
         let commands = CommandRunner(loop: loop, logger: logger, environment: childEnvironment, timeout: settings.commandTimeout)
-        func resolve(_ binary: String) throws -> String {
-            if binary.contains("/") { return binary }
-            guard let found = Paths.which(binary, environment: environment) else {
-                throw GeneratorFailure("haproxy is not in PATH: install it or set PROXYM_HAPROXY_BINARY_PATH")
-            }
-            return found
+        // A name without "/" is looked up in PATH now; if it is not there, starting it fails later
+        // with a clear error (and `proxym render`, which never starts haproxy, still works).
+        func resolve(_ binary: String) -> String {
+            binary.contains("/") ? binary : Paths.which(binary, environment: environment) ?? binary
         }
         switch settings.reloadMethod {
         case .none:
@@ -88,11 +86,11 @@ public final class HAProxyModule: ConfigGenerator {
             runner = ReloadCommandRunner(command: command, pidFile: settings.pidPath, runner: commands, logger: logger)
         case .startStop(let binary, let pidFile):
             runner = SFRunner(
-                binary: try resolve(binary), pidFile: pidFile, configPath: settings.configFilePath, runner: commands,
+                binary: resolve(binary), pidFile: pidFile, configPath: settings.configFilePath, runner: commands,
                 logger: logger)
         case .masterWorker(let binary, let socket, let pidFile):
             runner = MasterWorkerRunner(
-                binary: try resolve(binary), socket: socket, pidFile: pidFile, configPath: settings.configFilePath,
+                binary: resolve(binary), socket: socket, pidFile: pidFile, configPath: settings.configFilePath,
                 runner: commands, logger: logger)
         }
         runner.onEvent = { [weak self] event in self?.runnerEvent(event) }
