@@ -31,7 +31,7 @@ run: build
 # FUZZ_SECONDS (its build from scratch took about 25 s here).
 test: build
 	$(SWIFT) test
-	PROXYM_LOAD_TESTS=1 $(SWIFT) test --skip-build --filter 'ZeroDowntimeLoadTests|FaultInjectionTests'
+	PROXYM_LOAD_TESTS=1 $(SWIFT) test --skip-build --filter LongRuns
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 release: deps

@@ -8,6 +8,13 @@ import Testing
 let loadTestsEnabled = ProcessEnvironment.value("PROXYM_LOAD_TESTS") == "1"
 let wrkPath = which("wrk")
 
+/// The long runs, one after the other (suites run in parallel otherwise): the zero-downtime load run
+/// (`ZeroDowntimeLoadTests`) and the fault-injection suite (`FaultInjectionTests`).
+@Suite(
+    .serialized, .enabled(if: haveHAProxy, "needs haproxy"),
+    .enabled(if: loadTestsEnabled, "long runs (about 2 minutes): set PROXYM_LOAD_TESTS=1 (`make test` does)"))
+enum LongRuns {}
+
 extension Sandbox {
     var masterSocket: String { root + "/master.sock" }
     var statsSocket: String { root + "/admin.sock" }

@@ -156,130 +156,129 @@ struct ReloadMethodTests {
 /// The zero-downtime measurement: two `wrk` load generators (keep-alive, and a new connection per
 /// request) against haproxy for 20 s while proxym applies 57 changes (two thirds server-only, one
 /// third structural), per reload method. Prints the table the README shows.
-@Suite(
-    .serialized, .enabled(if: haveHAProxy, "needs haproxy"),
-    .enabled(if: loadTestsEnabled, "a 70 s load run: set PROXYM_LOAD_TESTS=1 (`make test` does)"),
-    .timeLimit(.minutes(4)))
-struct ZeroDowntimeLoadTests {
-    struct Method {
-        var name: String
-        var env: (Sandbox) -> [String: String]
-        var mustBeClean: Bool
-    }
-
-    struct Row {
-        var method: String
-        var changes: Int
-        var reloads: Int
-        var runtimeChanges: Int
-        var keepAlive: LoadGenerator.Result
-        var close: LoadGenerator.Result
-    }
-
-    static let duration: Duration = .seconds(20)
-    static let changeCount = 57
-
-    @Test func zeroFailedRequestsWithMasterWorkerAndTheRuntimeAPI() throws {
-        try Binaries.require()
-        _ = try #require(wrkPath, "wrk is missing: `make test` installs it (apt-get install wrk)")
-        let methods = [
-            Method(name: "sf (original)", env: { _ in [:] }, mustBeClean: false),
-            Method(name: "master-worker", env: { $0.masterWorker(runtimeAPI: false) }, mustBeClean: true),
-            Method(name: "master-worker + Runtime API", env: { $0.masterWorker(runtimeAPI: true) }, mustBeClean: true),
-        ]
-        var rows: [Row] = []
-        for method in methods { rows.append(try run(method)) }
-
-        let table = markdownTable(
-            [
-                "reload method", "refreshes applied", "haproxy reloads", "Runtime API changes", "requests",
-                "non-2xx", "socket errors (keep-alive)", "socket errors (close)", "failed",
-            ],
-            rows.map { row in
-                let total = row.keepAlive + row.close
-                return [
-                    row.method, "\(row.changes)", "\(row.reloads)", "\(row.runtimeChanges)", "\(total.requests)",
-                    "\(total.non2xx)", Self.errors(row.keepAlive), Self.errors(row.close), "\(total.failed)",
-                ]
-            })
-        print("zero-downtime, \(Self.duration) of load per method, \(Self.changeCount) changes each:\n\(table)")
-        for (row, method) in zip(rows, methods) where method.mustBeClean {
-            let total = row.keepAlive + row.close
-            #expect(total.failed == 0, "\(row.method): \(total)")
+extension LongRuns {
+    @Suite(.serialized, .timeLimit(.minutes(4)))
+    struct ZeroDowntimeLoadTests {
+        struct Method {
+            var name: String
+            var env: (Sandbox) -> [String: String]
+            var mustBeClean: Bool
         }
-    }
 
-    static func errors(_ r: LoadGenerator.Result) -> String {
-        r.socketErrors == 0
-            ? "0" : "\(r.socketErrors) (connect \(r.connectErrors), read \(r.readErrors), write \(r.writeErrors), timeout \(r.timeouts))"
-    }
+        struct Row {
+            var method: String
+            var changes: Int
+            var reloads: Int
+            var runtimeChanges: Int
+            var keepAlive: LoadGenerator.Result
+            var close: LoadGenerator.Result
+        }
 
-    func run(_ method: Method) throws -> Row {
-        try withTemporaryDirectory { dir in
-            let sandbox = try Sandbox(root: dir)
-            let pool = try (0..<6).map { try Backend(name: "b\($0)", directory: dir) }
-            let web = { (window: Int) in
-                sandbox.service(
-                    id: "/zdt/web", domain: "web.example.com", port: sandbox.httpPort,
-                    backends: (0..<3).map { pool[(window + $0) % pool.count] })
+        static let duration: Duration = .seconds(20)
+        static let changeCount = 57
+
+        @Test func zeroFailedRequestsWithMasterWorkerAndTheRuntimeAPI() throws {
+            try Binaries.require()
+            _ = try #require(wrkPath, "wrk is missing: `make test` installs it (apt-get install wrk)")
+            let methods = [
+                Method(name: "sf (original)", env: { _ in [:] }, mustBeClean: false),
+                Method(name: "master-worker", env: { $0.masterWorker(runtimeAPI: false) }, mustBeClean: true),
+                Method(name: "master-worker + Runtime API", env: { $0.masterWorker(runtimeAPI: true) }, mustBeClean: true),
+            ]
+            var rows: [Row] = []
+            for method in methods { rows.append(try run(method)) }
+
+            let table = markdownTable(
+                [
+                    "reload method", "refreshes applied", "haproxy reloads", "Runtime API changes", "requests",
+                    "non-2xx", "socket errors (keep-alive)", "socket errors (close)", "failed",
+                ],
+                rows.map { row in
+                    let total = row.keepAlive + row.close
+                    return [
+                        row.method, "\(row.changes)", "\(row.reloads)", "\(row.runtimeChanges)", "\(total.requests)",
+                        "\(total.non2xx)", Self.errors(row.keepAlive), Self.errors(row.close), "\(total.failed)",
+                    ]
+                })
+            print("zero-downtime, \(Self.duration) of load per method, \(Self.changeCount) changes each:\n\(table)")
+            for (row, method) in zip(rows, methods) where method.mustBeClean {
+                let total = row.keepAlive + row.close
+                #expect(total.failed == 0, "\(row.method): \(total)")
             }
-            try sandbox.writeService("web.json", web(0))
-            let proxym = try sandbox.start(method.env(sandbox))
-            #expect(sandbox.notify.waitFor { $0.contains("READY=1") }, "\(proxym.log)")
-            #expect(waitUntil(timeout: .seconds(5)) { sandbox.bodyFor(host: "web.example.com") != nil })
-            let logBefore = proxym.log
+        }
 
-            let keepAlive = try LoadGenerator(
-                port: sandbox.httpPort, host: "web.example.com", connections: 8, duration: Self.duration + .seconds(1),
-                keepAlive: true, logPath: dir + "/wrk-keepalive.log")
-            let close = try LoadGenerator(
-                port: sandbox.httpPort, host: "web.example.com", connections: 8, duration: Self.duration + .seconds(1),
-                keepAlive: false, logPath: dir + "/wrk-close.log")
-            MonotonicClock.sleep(.milliseconds(500))
+        static func errors(_ r: LoadGenerator.Result) -> String {
+            r.socketErrors == 0
+                ? "0" : "\(r.socketErrors) (connect \(r.connectErrors), read \(r.readErrors), write \(r.writeErrors), timeout \(r.timeouts))"
+        }
 
-            // Every third change is structural (a backend added or removed), the others move web's
-            // window of 3 hosts over the pool of 6 (one host replaced).
-            let interval = Duration.nanoseconds(Int64(Self.duration.components.seconds) * 1_000_000_000 / Int64(Self.changeCount + 1))
-            var extras = 0
-            var lastWindow = 0
-            for change in 0..<Self.changeCount {
-                if change % 3 == 2 {
-                    if extras > 0 && change % 2 == 0 {
-                        try FileSystem.unlink(sandbox.services + "/extra\(extras).json")
-                        extras -= 1
-                    } else {
-                        extras += 1
-                        try sandbox.writeService(
-                            "extra\(extras).json",
-                            sandbox.service(
-                                id: "/zdt/extra\(extras)", domain: "extra\(extras).example.com", port: sandbox.httpPort,
-                                backends: [pool[extras % pool.count]]))
-                    }
-                } else {
-                    lastWindow = change + 1
-                    try sandbox.writeService("web.json", web(lastWindow))
+        func run(_ method: Method) throws -> Row {
+            try withTemporaryDirectory { dir in
+                let sandbox = try Sandbox(root: dir)
+                let pool = try (0..<6).map { try Backend(name: "b\($0)", directory: dir) }
+                let web = { (window: Int) in
+                    sandbox.service(
+                        id: "/zdt/web", domain: "web.example.com", port: sandbox.httpPort,
+                        backends: (0..<3).map { pool[(window + $0) % pool.count] })
                 }
-                MonotonicClock.sleep(interval)
-            }
-            let keepAliveResult = try keepAlive.result(timeout: .seconds(30))
-            let closeResult = try close.result(timeout: .seconds(30))
+                try sandbox.writeService("web.json", web(0))
+                let proxym = try sandbox.start(method.env(sandbox))
+                #expect(sandbox.notify.waitFor { $0.contains("READY=1") }, "\(proxym.log)")
+                #expect(waitUntil(timeout: .seconds(5)) { sandbox.bodyFor(host: "web.example.com") != nil })
+                let logBefore = proxym.log
 
-            // Everything was applied: the last window is what haproxy serves.
-            let expected = Set((0..<3).map { pool[(lastWindow + $0) % pool.count].name })
-            #expect(
-                waitUntil(timeout: .seconds(5)) {
-                    sandbox.answers(host: "web.example.com", count: 12) == expected
-                }, "\(method.name): \(proxym.log.suffix(3000))")
-            let log = String(proxym.log.dropFirst(logBefore.count))
-            let refreshes = log.ranges(of: "refresh done").count
-            let failedRefreshes = log.ranges(of: "refresh failed").count
-            #expect(failedRefreshes == 0, "\(method.name): \(log.suffix(3000))")
-            let reloads = log.ranges(of: "outcome=\"applied, haproxy reloaded").count
-            let runtime = log.ranges(of: "outcome=\"applied through the Runtime API").count
-            sandbox.tearDown()
-            return Row(
-                method: method.name, changes: refreshes, reloads: reloads, runtimeChanges: runtime,
-                keepAlive: keepAliveResult, close: closeResult)
+                let keepAlive = try LoadGenerator(
+                    port: sandbox.httpPort, host: "web.example.com", connections: 8, duration: Self.duration + .seconds(1),
+                    keepAlive: true, logPath: dir + "/wrk-keepalive.log")
+                let close = try LoadGenerator(
+                    port: sandbox.httpPort, host: "web.example.com", connections: 8, duration: Self.duration + .seconds(1),
+                    keepAlive: false, logPath: dir + "/wrk-close.log")
+                MonotonicClock.sleep(.milliseconds(500))
+
+                // Every third change is structural (a backend added or removed), the others move web's
+                // window of 3 hosts over the pool of 6 (one host replaced).
+                let interval = Duration.nanoseconds(Int64(Self.duration.components.seconds) * 1_000_000_000 / Int64(Self.changeCount + 1))
+                var extras = 0
+                var lastWindow = 0
+                for change in 0..<Self.changeCount {
+                    if change % 3 == 2 {
+                        if extras > 0 && change % 2 == 0 {
+                            try FileSystem.unlink(sandbox.services + "/extra\(extras).json")
+                            extras -= 1
+                        } else {
+                            extras += 1
+                            try sandbox.writeService(
+                                "extra\(extras).json",
+                                sandbox.service(
+                                    id: "/zdt/extra\(extras)", domain: "extra\(extras).example.com", port: sandbox.httpPort,
+                                    backends: [pool[extras % pool.count]]))
+                        }
+                    } else {
+                        lastWindow = change + 1
+                        try sandbox.writeService("web.json", web(lastWindow))
+                    }
+                    MonotonicClock.sleep(interval)
+                }
+                let keepAliveResult = try keepAlive.result(timeout: .seconds(30))
+                let closeResult = try close.result(timeout: .seconds(30))
+
+                // Everything was applied: the last window is what haproxy serves.
+                let expected = Set((0..<3).map { pool[(lastWindow + $0) % pool.count].name })
+                #expect(
+                    waitUntil(timeout: .seconds(5)) {
+                        sandbox.answers(host: "web.example.com", count: 12) == expected
+                    }, "\(method.name): \(proxym.log.suffix(3000))")
+                let log = String(proxym.log.dropFirst(logBefore.count))
+                let refreshes = log.ranges(of: "refresh done").count
+                let failedRefreshes = log.ranges(of: "refresh failed").count
+                #expect(failedRefreshes == 0, "\(method.name): \(log.suffix(3000))")
+                let reloads = log.ranges(of: "outcome=\"applied, haproxy reloaded").count
+                let runtime = log.ranges(of: "outcome=\"applied through the Runtime API").count
+                sandbox.tearDown()
+                return Row(
+                    method: method.name, changes: refreshes, reloads: reloads, runtimeChanges: runtime,
+                    keepAlive: keepAliveResult, close: closeResult)
+            }
         }
     }
 }
