@@ -127,7 +127,6 @@ public final class HAProxyModule: ConfigGenerator {
         var slots: SlotTable?
         var skeleton: String?
         var sections: [ServerSection] = []
-        var options: RenderOptions
         /// A stats socket exposing the listeners (`-x` for sf reloads).
         var exposedSocket: String?
         /// The admin stats socket the Runtime API talks to.
@@ -187,7 +186,7 @@ public final class HAProxyModule: ConfigGenerator {
     private func candidate(_ services: [Service], live: SlotTable?) throws(GeneratorFailure) -> Candidate {
         let (options, socket) = try self.options(services)
         guard settings.runtimeAPI else {
-            return Candidate(text: HAProxyRenderer.render(services, options: options), options: options)
+            return Candidate(text: HAProxyRenderer.render(services, options: options))
         }
         let sections = HAProxyRenderer.sections(services, options: options)
         let assignment = SlotPlanner.assign(
@@ -206,7 +205,7 @@ public final class HAProxyModule: ConfigGenerator {
         let text = HAProxyRenderer.render(services, options: options)
         let exposed = socket.flatMap { $0.exposesListeners && $0.isAdmin ? $0.path : nil }
         return Candidate(
-            text: text, slots: table, skeleton: skeleton, sections: sections, options: options, exposedSocket: exposed,
+            text: text, slots: table, skeleton: skeleton, sections: sections, exposedSocket: exposed,
             statsSocket: socket?.path)
     }
 
@@ -246,7 +245,7 @@ public final class HAProxyModule: ConfigGenerator {
         }
         guard settings.runtimeAPI else {
             let text = HAProxyRenderer.render(services, options: options)
-            applyText(Candidate(text: text, options: options), force: force, completion: completion)
+            applyText(Candidate(text: text), force: force, completion: completion)
             return
         }
         let sections = HAProxyRenderer.sections(services, options: options)
