@@ -31,6 +31,9 @@ public struct StatusReport: Sendable, Equatable {
     public var lastOutcome: String?
     /// Services dropped by the merge (conflicts) in the last refresh.
     public var skippedServices: Int
+    /// Conditions outside any one refresh, each already phrased for a person: a refresh held by the
+    /// safety guard, haproxy down, ... Shown after everything else.
+    public var alerts: [String] = []
 
     public init(
         serviceCount: Int, sources: [Source], lastRefresh: String? = nil, lastOutcome: String? = nil,
@@ -67,6 +70,7 @@ public struct StatusReport: Sendable, Equatable {
             }
             parts.append(text)
         }
+        parts += alerts
         return parts.joined(separator: "; ")
     }
 }

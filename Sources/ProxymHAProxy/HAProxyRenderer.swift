@@ -72,20 +72,32 @@ public enum HAProxyRenderer {
         let bindHost = options.bindAddress.map(ConfigText.bindHost)
 
         var out = ConfigText.globalConfig(options.globalConfig)
-        appendHTTP(plan.http, httpPort: options.httpPort, bindHost: bindHost, to: &out)
-        appendTCP(plan.tcp, bindHost: bindHost, to: &out)
+        if let socket = options.statsSocket { out = StatsSocketConfig.ensuring(socket, in: out) }
+        appendHTTP(plan.http, options: options, bindHost: bindHost, to: &out)
+        appendTCP(plan.tcp, slots: options.slots, bindHost: bindHost, to: &out)
         return Rendering(text: out, notes: notes)
+    }
+
+    /// The backends and TCP listen sections `render` writes, by their haproxy proxy names, with their
+    /// hosts: what the Runtime API addresses.
+    public static func sections(_ services: [Service], options: RenderOptions) -> [ServerSection] {
+        var notes: [RenderNote] = []
+        let plan = Plan(services, options: options, notes: &notes)
+        return plan.http.map { ServerSection(name: $0.name + "_cluster", hosts: $0.service.hosts) }
+            + plan.tcp.map { ServerSection(name: $0.name, hosts: $0.service.hosts) }
     }
 
     // MARK: - Sections
 
     private static func appendHTTP(
         _ services: [PlannedService],
-        httpPort: UInt16,
+        options: RenderOptions,
         bindHost: String?,
         to out: inout String
     ) {
+        let httpPort = options.httpPort
         out += "\nfrontend http-in\n  bind \(bindHost ?? "*"):\(httpPort)\n"
+        if options.idleCloseOnResponse { out += "  option idle-close-on-response\n" }
 
         var aclLines: [String] = []
         var useBackendLines: [String] = []
@@ -108,27 +120,43 @@ public enum HAProxyRenderer {
 
         for planned in services {
             out += "\nbackend \(planned.name)_cluster\n"
-            appendBody(planned, to: &out)
+            appendBody(planned, slots: options.slots?.sections[planned.name + "_cluster"], to: &out)
         }
     }
 
-    private static func appendTCP(_ services: [PlannedService], bindHost: String?, to out: inout String) {
+    private static func appendTCP(_ services: [PlannedService], slots: SlotTable?, bindHost: String?, to out: inout String) {
         for planned in services {
             out += "\nlisten \(planned.name)\n  bind \(bindHost ?? ""):\(planned.service.servicePort)\n  mode tcp\n"
-            appendBody(planned, to: &out)
+            appendBody(planned, slots: slots?.sections[planned.name], to: &out)
         }
     }
 
-    /// Option lines, a blank line, the server lines.
-    private static func appendBody(_ planned: PlannedService, to out: inout String) {
+    /// Option lines, a blank line, the server lines (one per host, or one per slot).
+    private static func appendBody(_ planned: PlannedService, slots: [Slot]?, to out: inout String) {
         for line in planned.optionLines { out += "  " + line + "\n" }
         out += "\n"
-        for (index, host) in planned.service.hosts.enumerated() {
-            out += "  server node\(index + 1) \(host) check"
-            if host.address.isHostname { out += " init-addr last,libc,none" }
-            out += "\n"
+        guard let slots else {
+            for (index, host) in planned.service.hosts.enumerated() { appendServer(Slot.serverName(index), host, to: &out) }
+            return
+        }
+        for (index, slot) in slots.enumerated() {
+            if case .active(let host) = slot {
+                appendServer(Slot.serverName(index), host, to: &out)
+            } else {
+                out += "  server \(Slot.serverName(index)) \(freeSlotAddress) check disabled\n"
+            }
         }
     }
+
+    private static func appendServer(_ name: String, _ host: Host, to out: inout String) {
+        out += "  server \(name) \(host) check"
+        if host.address.isHostname { out += " init-addr last,libc,none" }
+        out += "\n"
+    }
+
+    /// The address of a free slot: a closed local port, so a slot enabled by mistake fails fast (503)
+    /// instead of looping back into haproxy (port 0 would mean "the client's destination port").
+    public static let freeSlotAddress = "127.0.0.1:1"
 
     /// `shop.example.com`, or `shop.example.com shop.example.com:8080` when the HTTP port is not 80.
     private static func aclPatterns(_ domain: DomainName, httpPort: UInt16) -> String {

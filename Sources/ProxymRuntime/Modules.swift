@@ -54,4 +54,15 @@ public protocol ConfigGenerator: AnyObject {
     var name: String { get }
     /// `force`: write and reload even when the text is unchanged (SIGHUP).
     func apply(_ services: [Service], force: Bool, completion: @escaping (ApplyOutcome) -> Void)
+    /// What is wrong with the output outside any apply (haproxy died and is being restarted, ...),
+    /// phrased for the STATUS line; nil when all is well.
+    var problem: String? { get }
+    /// `problems` runs (on the loop) whenever `problem` changes; `restarts` when the proxy was started
+    /// again from the file on disk (after it died).
+    func observe(problems: @escaping () -> Void, restarts: @escaping () -> Void)
+}
+
+extension ConfigGenerator {
+    public var problem: String? { nil }
+    public func observe(problems: @escaping () -> Void, restarts: @escaping () -> Void) {}
 }
