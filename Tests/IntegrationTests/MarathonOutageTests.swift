@@ -83,8 +83,11 @@ extension MarathonEndToEndTests {
                 let blue = try Backend(name: "blue", directory: dir)
                 let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.4.13"])
                 try marathon.setApps([Self.app("/web", "web.example.com", [.init(blue)])])
+                // Two guards in a row: Marathon's own (three reads must agree) and the daemon's safety
+                // guard for a source that empties (held for PROXYM_GUARD_HOLD, shortened here).
                 let proxym = try sandbox.startWithMarathon(
-                    servers: [marathon.url], events: "callback", callbackPort: try freeTCPPort())
+                    servers: [marathon.url], events: "callback", callbackPort: try freeTCPPort(),
+                    ["PROXYM_GUARD_HOLD": "1s"])
                 #expect(sandbox.waitForBackend("blue", host: "web.example.com") != nil, "\(proxym.log)")
                 let configBefore = try readTextFile(sandbox.config)
 
@@ -202,7 +205,7 @@ extension MarathonEndToEndTests {
                 #expect(
                     sandbox.notify.waitFor { _ in sandbox.lastStatus.contains("FAILING: marathon") },
                     "\(sandbox.lastStatus)\n\(proxym.log)")
-                #expect(sandbox.lastStatus.contains("keeping 1 last good services"), "\(sandbox.lastStatus)")
+                #expect(sandbox.lastStatus.contains("keeping 1 last good service"), "\(sandbox.lastStatus)")
                 #expect(sandbox.bodyFor(host: "web.example.com") == "blue")
                 #expect(try readTextFile(sandbox.config) == configBefore)
 
