@@ -31,6 +31,7 @@ extension LongRuns {
                 ("haproxy dies (external master)", externalMasterDies),
                 ("reload rejected", reloadRejected),
                 ("safety guard", safetyGuard),
+                ("Marathon", marathonFaults),
             ]
             for (name, scenario) in scenarios {
                 let started = MonotonicClock.nanoseconds()
@@ -42,12 +43,6 @@ extension LongRuns {
                 }
                 print("fault scenario \(name) took \(Duration.nanoseconds(Int64(MonotonicClock.nanoseconds() - started)))")
             }
-            rows.append(
-                Row(
-                    fault: "Marathon down, slow, lying (5xx, timeouts, truncated JSON, empty list after a leader change)",
-                    outcome:
-                        "not run: `proxym-fake-marathon` is still a stub in this branch (the Marathon end-to-end suite is being written in parallel); a failing Marathon source keeps its last good services like any source, and an empty answer trips the safety guard",
-                    kept: "-"))
             print("fault injection:\n" + markdownTable(["fault", "outcome", "services kept"], rows.map { [$0.fault, $0.outcome, $0.kept] }))
         }
 
@@ -498,6 +493,72 @@ extension LongRuns {
                 ]
             }
         }
+        /// Marathon down (503, then gone), lying (invalid JSON everywhere, an empty app list after a
+        /// non-empty one): the last good Marathon services stay routed; when it is back, changes apply.
+        func marathonFaults() throws -> [Row] {
+            var rows: [Row] = []
+            try withTemporaryDirectory { dir in
+                let sandbox = try Sandbox(root: dir)
+                let blue = try Backend(name: "blue", directory: dir)
+                let green = try Backend(name: "green", directory: dir)
+                sandbox.retained += [blue, green]
+                let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.10.0"])
+                let app = { (id: String, host: String, backend: Backend) in
+                    MarathonJSON.app(id, servicePort: 10001, tasks: [.init(backend)], labels: ["HAPROXY_0_VHOST": host])
+                }
+                try marathon.setApps([app("/web", "web.example.com", blue), app("/api", "api.example.com", green)])
+                let proxym = try sandbox.startWithMarathon(servers: [marathon.url], events: "sse", ["PROXYM_GUARD_HOLD": "2s"])
+                let hosts = ["web.example.com", "api.example.com"]
+                #expect(sandbox.waitForBackend("blue", host: "web.example.com") != nil, "\(proxym.log)")
+
+                try marathon.down()
+                try proxym.signal(.usr1)
+                #expect(waitStatus(sandbox, "FAILING: marathon"), "\(status(sandbox))")
+                rows.append(
+                    Row(
+                        fault: "Marathon down (503 on every call, event stream dropped)",
+                        outcome: "FAILING: marathon in STATUS, last good services kept, retried with backoff",
+                        kept: kept(sandbox, hosts)))
+
+                marathon.kill()
+                try proxym.signal(.usr1)
+                MonotonicClock.sleep(.milliseconds(500))
+                rows.append(
+                    Row(
+                        fault: "Marathon gone (connection refused)", outcome: "same; the config file is not touched",
+                        kept: kept(sandbox, hosts)))
+
+                try marathon.restart()
+                try marathon.setApps([app("/web", "web.example.com", green), app("/api", "api.example.com", green)])
+                #expect(sandbox.waitForBackend("green", host: "web.example.com", timeout: .seconds(20)) != nil, "\(proxym.log)")
+                rows.append(
+                    Row(
+                        fault: "Marathon back with a change", outcome: "source recovered, the change applied",
+                        kept: kept(sandbox, hosts)))
+
+                try marathon.fail("*", "invalid")
+                try proxym.signal(.usr1)
+                #expect(waitStatus(sandbox, "FAILING: marathon (invalid answer"), "\(status(sandbox))")
+                rows.append(
+                    Row(
+                        fault: "Marathon lies: invalid JSON on every call",
+                        outcome: "fallback to /v2/apps + /v2/tasks tried, then FAILING with the parse error; last good kept",
+                        kept: kept(sandbox, hosts)))
+                try marathon.clearFailures()
+
+                try marathon.setApps([])
+                try proxym.signal(.usr1)
+                #expect(proxym.waitForLog("Marathon lists no apps"), "\(proxym.log)")
+                let heldKept = kept(sandbox, hosts)
+                rows.append(
+                    Row(
+                        fault: "Marathon lies: empty app list after a non-empty one (leader election)",
+                        outcome: "held back until three reads agree, then by the safety guard for PROXYM_GUARD_HOLD (2 s here)",
+                        kept: heldKept))
+                sandbox.tearDown()
+            }
+            return rows
+        }
     }
 }
 
@@ -509,6 +570,7 @@ func format1(_ value: Double) -> String {
 func format3(_ duration: Duration) -> String {
     let millis = Int(duration.components.seconds) * 1000 + Int(duration.components.attoseconds / 1_000_000_000_000_000)
     return "\(millis / 1000).\(String(repeating: "0", count: 3 - String(millis % 1000).count))\(millis % 1000)"
+
 }
 
 func plural(_ count: Int, _ one: String, _ many: String) -> String { "\(count) \(count == 1 ? one : many)" }
