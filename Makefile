@@ -6,8 +6,10 @@
 #               README.md, "Performance"); BENCH_ARGS="--sizes 1000 --idle-seconds 3" for a quick look
 SHELL := /bin/bash
 SWIFT ?= swift
-# Debian packages the build, the example and the tests need.
-DEBS := pkg-config libsystemd-dev libcurl4-openssl-dev haproxy procps
+# Debian packages the build, the example and the tests need (wrk: the zero-downtime load test).
+DEBS := pkg-config libsystemd-dev libcurl4-openssl-dev haproxy procps wrk
+# Seconds each libFuzzer target runs in `make test` (scripts/fuzz.sh).
+FUZZ_SECONDS ?= 20
 # ... and the ones `make deb` needs on top.
 DEB_TOOLS := debhelper dpkg-dev build-essential lintian
 
@@ -30,8 +32,13 @@ build: deps
 run: build
 	examples/run.sh .build/debug/proxym
 
+# 1. every test but the long runs; 2. the zero-downtime load run and the fault-injection suite, on
+# their own so that nothing competes with the load generator (about 2 minutes); 3. each fuzzer for
+# FUZZ_SECONDS (its build from scratch took about 25 s here).
 test: build
 	$(SWIFT) test
+	PROXYM_LOAD_TESTS=1 $(SWIFT) test --skip-build --filter LongRuns
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib
@@ -50,4 +57,4 @@ bench: deps
 	$(BENCH_SCRATCH)/release/proxym-bench $(BENCH_ARGS)
 
 clean:
-	rm -rf .build .build-pkg .build-bench .run dist
+	rm -rf .build .build-pkg .build-fuzz .build-bench .run dist

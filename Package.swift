@@ -157,5 +157,21 @@ let package = Package(
             path: "Sources/FuzzSSE",
             swiftSettings: strict
         ),
+        // The service decoders (files, Marathon apps/tasks/events) and what they render: the
+        // properties live in a pure library the harness and the replaying tests share.
+        .target(
+            name: "ProxymFuzzChecks", dependencies: ["ProxymGenerators", "ProxymHAProxy", "ProxymModel"],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "FuzzServiceJSON",
+            dependencies: ["ProxymFuzzChecks"],
+            path: "Sources/FuzzServiceJSON",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ProxymFuzzChecksTests",
+            dependencies: ["ProxymFuzzChecks", "ProxymGenerators", "ProxymHAProxy", "ProxymModel"],
+            swiftSettings: strict
+        ),
     ]
 )

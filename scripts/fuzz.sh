@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (FuzzHTTPRequest, FuzzSSE) and runs each for a bounded time.
+# Builds the libFuzzer targets (FuzzHTTPRequest, FuzzSSE, FuzzServiceJSON) and runs each for a
+# bounded time.
 #
 #   scripts/fuzz.sh [seconds per target]        default 60
 #
 # The corpus starts from the unit tests' inputs (exported by `swift test` with PROXYM_FUZZ_SEEDS)
 # and grows in $FUZZ_WORK/corpus/<target>, kept between runs. Exits non-zero if a target crashed or
 # found a property violated; each artifact is printed as a Swift byte literal to add to
-# Tests/ProxymHTTPTests/FuzzCrashers/FuzzCrashers.swift, where a normal `swift test` replays it.
+# Tests/ProxymHTTPTests/FuzzCrashers/FuzzCrashers.swift (HTTP, SSE) or to ServiceFuzzCrashers in
+# Tests/ProxymFuzzChecksTests/ServiceFuzzTests.swift (services), where a normal `swift test` replays it.
 #
 # Environment:
 #   FUZZ_SCRATCH       scratch path of the fuzz build           (default .build-fuzz)
 #   FUZZ_TEST_SCRATCH  scratch path for the seed-exporting tests (default .build)
 #   FUZZ_WORK          corpus, seeds and artifacts              (default $FUZZ_SCRATCH/work)
 #   FUZZ_CONFIG        release or debug                         (default release: ~9x the execs)
-#   FUZZ_TARGETS       which targets                            (default "FuzzHTTPRequest FuzzSSE")
+#   FUZZ_TARGETS       which targets                  (default "FuzzHTTPRequest FuzzSSE FuzzServiceJSON")
 #   FUZZ_NO_SEEDS=1    skip exporting the test inputs (no `swift test` run)
 set -euo pipefail
 
@@ -26,7 +28,7 @@ scratch="${FUZZ_SCRATCH:-.build-fuzz}"
 test_scratch="${FUZZ_TEST_SCRATCH:-.build}"
 work="${FUZZ_WORK:-$scratch/work}"
 config="${FUZZ_CONFIG:-release}"
-targets="${FUZZ_TARGETS:-FuzzHTTPRequest FuzzSSE}"
+targets="${FUZZ_TARGETS:-FuzzHTTPRequest FuzzSSE FuzzServiceJSON}"
 mkdir -p "$work"
 work="$(cd "$work" && pwd)"
 
@@ -36,16 +38,19 @@ work="$(cd "$work" && pwd)"
 # lets libFuzzer provide `main`. lld, because gold warns about ASan's local symbols.
 for target in $targets; do
     echo "== building $target ($config)"
+    started=$SECONDS
     swift build --scratch-path "$scratch" -c "$config" --product "$target" \
         --sanitize=fuzzer --sanitize=address \
         -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -use-ld=lld
+    echo "== built $target in $((SECONDS - started))s"
 done
 bin="$(swift build --scratch-path "$scratch" -c "$config" --show-bin-path)"
 
 if [ "${FUZZ_NO_SEEDS:-0}" != 1 ]; then
     echo "== exporting the test inputs as seeds"
     rm -rf "$work/seeds"
-    PROXYM_FUZZ_SEEDS="$work/seeds" swift test --scratch-path "$test_scratch" --filter 'ProxymHTTPTests.FuzzTests'
+    PROXYM_FUZZ_SEEDS="$work/seeds" swift test --scratch-path "$test_scratch" \
+        --filter 'ProxymHTTPTests.FuzzTests|ProxymFuzzChecksTests.ServiceFuzzTests'
 fi
 
 failed=0

@@ -68,6 +68,11 @@ public struct RefreshScheduler: Sendable {
 
     public var hasPending: Bool { pendingCount > 0 }
 
+    /// A batch remembers at most this many distinct reasons (the log shows three); more requests are
+    /// only counted. Without the bound, a burst of events for thousands of distinct files made every
+    /// request search an ever longer list: quadratic time on the loop, and memory with it.
+    public static let maxDistinctReasons = 32
+
     /// The instant the pending batch becomes due, if any.
     public var dueAt: Instant? {
         guard let first = firstPendingAt, let last = lastPendingAt else { return nil }
@@ -77,7 +82,9 @@ public struct RefreshScheduler: Sendable {
 
     /// Something changed. `immediate` skips the quiet period (SIGHUP, startup).
     public mutating func request(_ reason: RefreshReason, at now: Instant, immediate: Bool = false) -> Decision {
-        if !pending.contains(reason) { pending.append(reason) }
+        if (pending.count < Self.maxDistinctReasons || reason.forcesFullResync) && !pending.contains(reason) {
+            pending.append(reason)
+        }
         pendingCount += 1
         if firstPendingAt == nil { firstPendingAt = now }
         lastPendingAt = now

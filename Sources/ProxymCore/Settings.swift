@@ -13,10 +13,22 @@ public struct Settings: Sendable, Equatable {
     public enum ReloadMethod: Sendable, Equatable {
         /// Write the file only (no haproxy to reload was configured).
         case none
-        /// The original proxym's way: start `haproxy -f CFG -p PIDFILE -D`, later add `-sf <old pids>`.
+        /// `sf`, the original proxym's way: start `haproxy -f CFG -p PIDFILE -D`, later add `-sf <old pids>`.
+        /// `binary` is `haproxy` (looked up in PATH) unless PROXYM_HAPROXY_BINARY_PATH is set.
         case startStop(binary: String, pidFile: String)
+        /// `master-worker`: a haproxy master reached through its master CLI socket. If none answers
+        /// there when proxym starts, proxym starts `haproxy -W -db -S <socket> -f CFG [-p PIDFILE]` as
+        /// its own child; otherwise it drives the running one (Debian's haproxy.service, say).
+        case masterWorker(binary: String, masterSocket: String, pidFile: String?)
         /// Run the user's command through `/bin/sh -c` (e.g. `systemctl reload haproxy`).
         case command(String)
+    }
+
+    /// `PROXYM_HAPROXY_RELOAD_METHOD` as written.
+    public enum ReloadMethodName: String, Sendable, Equatable, CaseIterable {
+        case sf
+        case masterWorker = "master-worker"
+        case command
     }
 
     public struct HAProxy: Sendable, Equatable {
@@ -30,12 +42,61 @@ public struct Settings: Sendable, Equatable {
         public var bindAddress: String?
         public var validate = true
         public var commandTimeout: Duration = .seconds(30)
+        /// `PROXYM_HAPROXY_RELOAD_METHOD`; nil = derived from the original variables (`reloadMethod`).
+        public var reloadMethodName: ReloadMethodName?
+        /// `PROXYM_HAPROXY_MASTER_SOCKET` (master-worker); nil = `haproxy-master.sock` next to the config.
+        public var masterSocket: String?
+        /// `PROXYM_HAPROXY_RUNTIME_API`: change servers through haproxy's stats socket, without reloads.
+        public var runtimeAPI = false
+        /// `PROXYM_HAPROXY_STATS_SOCKET`; nil = the admin socket global.cfg declares, else
+        /// `haproxy-admin.sock` next to the config (added to the rendered `global` section).
+        public var statsSocket: String?
+        /// `PROXYM_HAPROXY_SERVER_SLOTS`: at least this many server slots per backend (Runtime API).
+        public var serverSlots = 8
+        /// `PROXYM_HAPROXY_DRAIN_TIME`: how long a leaving server stays in `drain` before `maint`.
+        public var drainTime: Duration = .seconds(10)
 
-        public var reloadMethod: ReloadMethod {
-            if let reloadCommand { return .command(reloadCommand) }
-            if let binaryPath, let pidPath { return .startStop(binary: binaryPath, pidFile: pidPath) }
-            return .none
+        /// The directory of the config file (for default socket paths).
+        public var configDirectory: String {
+            guard let slash = configFilePath.lastIndex(of: "/") else { return "." }
+            let directory = String(configFilePath[..<slash])
+            return directory.isEmpty ? "/" : directory
         }
+
+        /// The master CLI socket in master-worker mode.
+        public var effectiveMasterSocket: String {
+            masterSocket ?? (configDirectory == "/" ? "" : configDirectory) + "/haproxy-master.sock"
+        }
+
+        /// The stats socket proxym adds to `global` when global.cfg declares no admin-level one.
+        public var defaultStatsSocket: String {
+            (configDirectory == "/" ? "" : configDirectory) + "/haproxy-admin.sock"
+        }
+
+        /// How a new config goes live. Without PROXYM_HAPROXY_RELOAD_METHOD, today's behaviour: the
+        /// reload command if set, else `sf` if BINARY_PATH and PID_PATH are set, else none.
+        public var reloadMethod: ReloadMethod {
+            switch reloadMethodName {
+            case .command?:
+                return reloadCommand.map { .command($0) } ?? .none
+            case .sf?:
+                return pidPath.map { .startStop(binary: binaryPath ?? "haproxy", pidFile: $0) } ?? .none
+            case .masterWorker?:
+                return .masterWorker(binary: binaryPath ?? "haproxy", masterSocket: effectiveMasterSocket, pidFile: pidPath)
+            case nil:
+                if let reloadCommand { return .command(reloadCommand) }
+                if let binaryPath, let pidPath { return .startStop(binary: binaryPath, pidFile: pidPath) }
+                return .none
+            }
+        }
+    }
+
+    /// The safety guard: a refresh that removes too much at once is held back.
+    public struct SafetyGuard: Sendable, Equatable {
+        /// `PROXYM_GUARD_MAX_REMOVAL`: a refresh removing more than this share of all servers is held.
+        public var maxRemovalShare = 0.5
+        /// `PROXYM_GUARD_HOLD`: how long such a refresh must persist before it is applied (0 = off).
+        public var hold: Duration = .seconds(30)
     }
 
     public struct Refresh: Sendable, Equatable {
@@ -107,6 +168,7 @@ public struct Settings: Sendable, Equatable {
     public var log = Log()
     public var refresh = Refresh()
     public var marathon = Marathon()
+    public var safetyGuard = SafetyGuard()
 
     public init() {}
 }
@@ -176,21 +238,61 @@ extension Settings {
                 reader.errors.append("PROXYM_HAPROXY_COMMAND_TIMEOUT: must be longer than 0")
             }
         }
+        parseReloadAndRuntime(&reader, &s.haproxy)
         if s.haproxy.enabled {
             if s.haproxy.configFilePath.isEmpty {
                 reader.errors.append("PROXYM_HAPROXY_CONFIG_FILE_PATH: required when PROXYM_HAPROXY_ENABLED is set")
             }
-            if s.haproxy.binaryPath != nil && s.haproxy.pidPath == nil && s.haproxy.reloadCommand == nil {
-                reader.errors.append(
-                    "PROXYM_HAPROXY_PID_PATH: required with PROXYM_HAPROXY_BINARY_PATH (proxym starts haproxy with -p and reloads it with -sf)"
-                )
+            switch s.haproxy.reloadMethodName {
+            case nil:
+                if s.haproxy.binaryPath != nil && s.haproxy.pidPath == nil && s.haproxy.reloadCommand == nil {
+                    reader.errors.append(
+                        "PROXYM_HAPROXY_PID_PATH: required with PROXYM_HAPROXY_BINARY_PATH (proxym starts haproxy with -p and reloads it with -sf)"
+                    )
+                }
+                if s.haproxy.reloadCommand != nil && s.haproxy.binaryPath != nil {
+                    reader.warnings.append(
+                        "PROXYM_HAPROXY_RELOAD_COMMAND is set: it reloads haproxy; PROXYM_HAPROXY_BINARY_PATH is only used for validation"
+                    )
+                }
+            case .sf?:
+                if s.haproxy.pidPath == nil {
+                    reader.errors.append(
+                        "PROXYM_HAPROXY_PID_PATH: required with PROXYM_HAPROXY_RELOAD_METHOD=sf (haproxy writes its pids there; reloads pass them to -sf)"
+                    )
+                }
+            case .command?:
+                if s.haproxy.reloadCommand == nil {
+                    reader.errors.append(
+                        "PROXYM_HAPROXY_RELOAD_COMMAND: required with PROXYM_HAPROXY_RELOAD_METHOD=command")
+                }
+            case .masterWorker?:
+                if s.haproxy.effectiveMasterSocket.utf8.count >= 108 {
+                    reader.errors.append(
+                        "PROXYM_HAPROXY_MASTER_SOCKET: \"\(s.haproxy.effectiveMasterSocket)\" is longer than a UNIX socket path may be (107 bytes)"
+                    )
+                }
             }
-            if s.haproxy.reloadCommand != nil && s.haproxy.binaryPath != nil {
+            if s.haproxy.reloadMethodName != nil && s.haproxy.reloadMethodName != .command && s.haproxy.reloadCommand != nil {
                 reader.warnings.append(
-                    "PROXYM_HAPROXY_RELOAD_COMMAND is set: it reloads haproxy; PROXYM_HAPROXY_BINARY_PATH is only used for validation"
+                    "PROXYM_HAPROXY_RELOAD_COMMAND is ignored with PROXYM_HAPROXY_RELOAD_METHOD=\(s.haproxy.reloadMethodName!.rawValue)")
+            }
+            if s.haproxy.runtimeAPI && s.haproxy.reloadMethod == .none {
+                reader.warnings.append(
+                    "PROXYM_HAPROXY_RUNTIME_API: no haproxy is reloaded (no reload method); the Runtime API is still used when its socket answers"
                 )
             }
         }
+
+        // Safety guard
+        if let raw = reader.string("PROXYM_GUARD_MAX_REMOVAL") {
+            if let share = parseShare(raw) {
+                s.safetyGuard.maxRemovalShare = share
+            } else {
+                reader.errors.append("PROXYM_GUARD_MAX_REMOVAL: \"\(raw)\" is not a share (e.g. 50% or 0.5, between 0 and 100%)")
+            }
+        }
+        if let hold = reader.duration("PROXYM_GUARD_HOLD") { s.safetyGuard.hold = hold }
 
         // Signal module
         s.signalEnabled = reader.bool("PROXYM_SIGNAL_ENABLED") ?? false
@@ -228,6 +330,46 @@ extension Settings {
 }
 
 extension Settings {
+    static func parseReloadAndRuntime(_ reader: inout EnvironmentReader, _ h: inout HAProxy) {
+        if let name = reader.string("PROXYM_HAPROXY_RELOAD_METHOD") {
+            if let method = ReloadMethodName(rawValue: name.lowercased()) {
+                h.reloadMethodName = method
+            } else {
+                reader.errors.append("PROXYM_HAPROXY_RELOAD_METHOD: \"\(name)\" is not sf, master-worker or command")
+            }
+        }
+        h.masterSocket = reader.path("PROXYM_HAPROXY_MASTER_SOCKET")
+        h.runtimeAPI = reader.bool("PROXYM_HAPROXY_RUNTIME_API") ?? false
+        h.statsSocket = reader.path("PROXYM_HAPROXY_STATS_SOCKET")
+        if let socket = h.statsSocket, socket.utf8.count >= 108 {
+            reader.errors.append("PROXYM_HAPROXY_STATS_SOCKET: \"\(socket)\" is longer than a UNIX socket path may be (107 bytes)")
+        }
+        if let raw = reader.string("PROXYM_HAPROXY_SERVER_SLOTS") {
+            if let slots = Int(raw), slots >= 1, slots <= 10_000 {
+                h.serverSlots = slots
+            } else {
+                reader.errors.append("PROXYM_HAPROXY_SERVER_SLOTS: \"\(raw)\" is not a number between 1 and 10000")
+            }
+        }
+        if let drain = reader.duration("PROXYM_HAPROXY_DRAIN_TIME") { h.drainTime = drain }
+    }
+
+    /// `50%`, `50 %`, `0.5`: a share between 0 and 1.
+    static func parseShare(_ text: String) -> Double? {
+        var body = Substring(text)
+        var percent = false
+        if body.hasSuffix("%") {
+            percent = true
+            body = body.dropLast()
+            while body.last == " " { body = body.dropLast() }
+        }
+        guard !body.isEmpty, body.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let value = Double(body) else {
+            return nil
+        }
+        let share = percent ? value / 100 : value
+        return share >= 0 && share <= 1 ? share : nil
+    }
+
     static func parseMarathon(_ reader: inout EnvironmentReader) -> Marathon {
         var m = Marathon()
         m.enabled = reader.bool("PROXYM_MARATHON_ENABLED") ?? false

@@ -55,11 +55,55 @@ public enum SettingsCatalog {
                     name: "PROXYM_HAPROXY_RELOAD_COMMAND", defaultValue: "(unset)",
                     description: "Command run with /bin/sh -c after a new config is in place, e.g. `systemctl reload haproxy`."),
                 Variable(
+                    name: "PROXYM_HAPROXY_RELOAD_METHOD",
+                    defaultValue: "command if RELOAD_COMMAND is set, else sf if BINARY_PATH and PID_PATH are, else none",
+                    description:
+                        "How a new config goes live: sf (start haproxy -D -p PID_PATH, reload with -sf <old pids>), master-worker (a haproxy -W master reached through MASTER_SOCKET: proxym starts and supervises one unless one already answers there, e.g. Debian's haproxy.service; reloads are checked in the master's `show proc`) or command (RELOAD_COMMAND)."
+                ),
+                Variable(
+                    name: "PROXYM_HAPROXY_MASTER_SOCKET", defaultValue: "haproxy-master.sock next to the config file",
+                    description:
+                        "master-worker: haproxy's master CLI socket (-S). Debian's haproxy.service uses /run/haproxy-master.sock."
+                ),
+                Variable(
+                    name: "PROXYM_HAPROXY_RUNTIME_API", defaultValue: "0",
+                    description:
+                        "Apply changes that only touch servers (tasks scaled, replaced, unhealthy) through haproxy's Runtime API on the stats socket, without a reload; servers are rendered in fixed slots (node1..nodeN) and the file is rewritten to match. Anything structural still reloads."
+                ),
+                Variable(
+                    name: "PROXYM_HAPROXY_STATS_SOCKET",
+                    defaultValue: "the admin-level stats socket global.cfg declares, else haproxy-admin.sock next to the config file",
+                    description:
+                        "haproxy's admin-level stats socket for the Runtime API. When global.cfg declares none at this path, proxym adds `stats socket <path> mode 600 level admin expose-fd listeners` to the rendered global section."
+                ),
+                Variable(
+                    name: "PROXYM_HAPROXY_SERVER_SLOTS", defaultValue: "8",
+                    description:
+                        "Runtime API: each backend gets max(this, 2 x its servers) server slots; when a change needs more, the next reload grows them."
+                ),
+                Variable(
+                    name: "PROXYM_HAPROXY_DRAIN_TIME", defaultValue: "10s",
+                    description:
+                        "Runtime API: a server that leaves is set to drain (no new connections) for this long, then to maint; its slot is free again afterwards."
+                ),
+                Variable(
                     name: "PROXYM_HAPROXY_VALIDATE", defaultValue: "1",
                     description: "Check each new config with `haproxy -c` before installing it (0 skips it)."),
                 Variable(
                     name: "PROXYM_HAPROXY_COMMAND_TIMEOUT", defaultValue: "30s",
                     description: "Limit for `haproxy -c` and the reload; a command still running then is killed."),
+            ]),
+        Module(
+            name: "Guard",
+            variables: [
+                Variable(
+                    name: "PROXYM_GUARD_MAX_REMOVAL", defaultValue: "50%",
+                    description:
+                        "A refresh that would remove more than this share of all servers at once, or empty a source that had services, is held back (logged, shown in STATUS) until it has persisted for PROXYM_GUARD_HOLD; SIGHUP applies it at once. 100% leaves only the empty-source rule."
+                ),
+                Variable(
+                    name: "PROXYM_GUARD_HOLD", defaultValue: "30s",
+                    description: "How long a held refresh must persist before it is applied; 0 turns the guard off."),
             ]),
         Module(
             name: "Signal",

@@ -9,12 +9,17 @@ public struct StatusReport: Sendable, Equatable {
         /// Set while the source's last attempt failed.
         public var failure: String?
         public var failingSince: String?
+        /// Inputs the source refused while still working, e.g. `2 invalid files: a.json, b.json`.
+        public var note: String?
 
-        public init(name: String, serviceCount: Int, failure: String? = nil, failingSince: String? = nil) {
+        public init(
+            name: String, serviceCount: Int, failure: String? = nil, failingSince: String? = nil, note: String? = nil
+        ) {
             self.name = name
             self.serviceCount = serviceCount
             self.failure = failure
             self.failingSince = failingSince
+            self.note = note
         }
     }
 
@@ -26,6 +31,9 @@ public struct StatusReport: Sendable, Equatable {
     public var lastOutcome: String?
     /// Services dropped by the merge (conflicts) in the last refresh.
     public var skippedServices: Int
+    /// Conditions outside any one refresh, each already phrased for a person: a refresh held by the
+    /// safety guard, haproxy down, ... Shown after everything else.
+    public var alerts: [String] = []
 
     public init(
         serviceCount: Int, sources: [Source], lastRefresh: String? = nil, lastOutcome: String? = nil,
@@ -47,6 +55,9 @@ public struct StatusReport: Sendable, Equatable {
         } else {
             parts.append("starting")
         }
+        for source in sources {
+            if let note = source.note { parts.append("\(source.name): \(note)") }
+        }
         if skippedServices > 0 {
             parts.append("\(skippedServices) service\(skippedServices == 1 ? "" : "s") skipped (see log)")
         }
@@ -59,6 +70,7 @@ public struct StatusReport: Sendable, Equatable {
             }
             parts.append(text)
         }
+        parts += alerts
         return parts.joined(separator: "; ")
     }
 }

@@ -75,21 +75,25 @@ public enum HAProxyRenderer {
         var notes: [RenderNote] = []
         let plan = Plan(services, options: options, notes: &notes)
         let bindHost = options.bindAddress.map(ConfigText.bindHost)
-        let global = ConfigText.globalConfig(options.globalConfig)
+        let global = globalText(options)
         // The text's size is computed first, then the text written straight into its own buffer:
         // no String per line, no growing buffer, no copy at the end.
-        let size = global.utf8.count + plan.textSize(httpPort: options.httpPort, bindHost: bindHost) + sizeError
+        let size = max(global.utf8.count + plan.textSize(options: options, bindHost: bindHost) + sizeError, 0)
         var complete = true
         let text = String(unsafeUninitializedCapacity: size) { buffer in
+            guard buffer.count > 0 else {
+                complete = false
+                return 0
+            }
             var out = ConfigWriter(buffer)
-            write(plan, global: global, httpPort: options.httpPort, bindHost: bindHost, to: &out)
+            write(plan, global: global, options: options, bindHost: bindHost, to: &out)
             complete = !out.overflowed
             return complete ? out.count : 0
         }
         if complete { return Rendering(text: text, notes: notes) }
         // Not expected (the tests compare the size with the text); the text must be right anyway.
         var out = ConfigBuffer(reservingCapacity: size * 2)
-        write(plan, global: global, httpPort: options.httpPort, bindHost: bindHost, to: &out)
+        write(plan, global: global, options: options, bindHost: bindHost, to: &out)
         return Rendering(text: out.text, notes: notes)
     }
 
@@ -98,18 +102,34 @@ public enum HAProxyRenderer {
         var notes: [RenderNote] = []
         let plan = Plan(services, options: options, notes: &notes)
         let bindHost = options.bindAddress.map(ConfigText.bindHost)
-        let global = ConfigText.globalConfig(options.globalConfig)
+        let global = globalText(options)
         var out = ConfigBuffer(reservingCapacity: 0)
-        write(plan, global: global, httpPort: options.httpPort, bindHost: bindHost, to: &out)
-        return out.bytes.count == global.utf8.count + plan.textSize(httpPort: options.httpPort, bindHost: bindHost)
+        write(plan, global: global, options: options, bindHost: bindHost, to: &out)
+        return out.bytes.count == global.utf8.count + plan.textSize(options: options, bindHost: bindHost)
+    }
+
+    /// The backends and TCP listen sections `render` writes, by their haproxy proxy names, with their
+    /// hosts: what the Runtime API addresses.
+    public static func sections(_ services: [Service], options: RenderOptions) -> [ServerSection] {
+        var notes: [RenderNote] = []
+        let plan = Plan(services, options: options, notes: &notes)
+        return plan.http.map { ServerSection(name: $0.name + "_cluster", hosts: plan.services[$0.index].hosts) }
+            + plan.tcp.map { ServerSection(name: $0.name, hosts: plan.services[$0.index].hosts) }
+    }
+
+    /// The global config as written: sanitized, with the stats socket the options ask for.
+    private static func globalText(_ options: RenderOptions) -> String {
+        let global = ConfigText.globalConfig(options.globalConfig)
+        guard let socket = options.statsSocket else { return global }
+        return StatsSocketConfig.ensuring(socket, in: global)
     }
 
     private static func write<Output: ConfigOutput>(
-        _ plan: Plan, global: String, httpPort: UInt16, bindHost: String?, to out: inout Output
+        _ plan: Plan, global: String, options: RenderOptions, bindHost: String?, to out: inout Output
     ) {
         out.append(global)
-        appendHTTP(plan, httpPort: httpPort, bindHost: bindHost, to: &out)
-        appendTCP(plan, bindHost: bindHost, to: &out)
+        appendHTTP(plan, options: options, bindHost: bindHost, to: &out)
+        appendTCP(plan, slots: options.slots, bindHost: bindHost, to: &out)
     }
 
     // MARK: - Sections
@@ -117,14 +137,16 @@ public enum HAProxyRenderer {
     // Every line written here is counted by `Plan.textSize` (keep them in step).
 
     private static func appendHTTP<Output: ConfigOutput>(
-        _ plan: Plan, httpPort: UInt16, bindHost: String?, to out: inout Output
+        _ plan: Plan, options: RenderOptions, bindHost: String?, to out: inout Output
     ) {
         let services = plan.http
+        let httpPort = options.httpPort
         out.append("\nfrontend http-in\n  bind ")
         out.append(bindHost ?? "*")
         out.append(byte: UInt8(ascii: ":"))
         out.append(decimal: UInt32(httpPort))
         out.append(byte: UInt8(ascii: "\n"))
+        if options.idleCloseOnResponse { out.append(Plan.idleCloseLine) }
 
         // The original wrote "\n" + acl lines joined by "\n" + "\n\n" + use_backend lines joined by
         // "\n" + "\n"; the same bytes, and nothing at all when there are no HTTP services.
@@ -153,11 +175,11 @@ public enum HAProxyRenderer {
             out.append("\nbackend ")
             out.append(planned.name)
             out.append("_cluster\n")
-            appendBody(planned, plan.services[planned.index], to: &out)
+            appendBody(planned, plan.services[planned.index], slots: options.slots?.sections[planned.name + "_cluster"], to: &out)
         }
     }
 
-    private static func appendTCP<Output: ConfigOutput>(_ plan: Plan, bindHost: String?, to out: inout Output) {
+    private static func appendTCP<Output: ConfigOutput>(_ plan: Plan, slots: SlotTable?, bindHost: String?, to out: inout Output) {
         for planned in plan.tcp {
             out.append("\nlisten ")
             out.append(planned.name)
@@ -166,13 +188,13 @@ public enum HAProxyRenderer {
             out.append(byte: UInt8(ascii: ":"))
             out.append(decimal: UInt32(plan.services[planned.index].servicePort))
             out.append("\n  mode tcp\n")
-            appendBody(planned, plan.services[planned.index], to: &out)
+            appendBody(planned, plan.services[planned.index], slots: slots?.sections[planned.name], to: &out)
         }
     }
 
-    /// Option lines, a blank line, the server lines.
+    /// Option lines, a blank line, the server lines (one per host, or one per slot).
     private static func appendBody<Output: ConfigOutput>(
-        _ planned: borrowing PlannedService, _ service: borrowing Service, to out: inout Output
+        _ planned: borrowing PlannedService, _ service: borrowing Service, slots: [Slot]?, to out: inout Output
     ) {
         for line in planned.optionLines {
             out.append("  ")
@@ -180,18 +202,44 @@ public enum HAProxyRenderer {
             out.append(byte: UInt8(ascii: "\n"))
         }
         out.append(byte: UInt8(ascii: "\n"))
-        var index: UInt32 = 1
-        for host in service.hosts {
-            out.append("  server node")
-            out.append(decimal: index)
-            out.append(byte: UInt8(ascii: " "))
-            out.append(host: host)
-            out.append(" check")
-            if host.address.isHostname { out.append(" init-addr last,libc,none") }
-            out.append(byte: UInt8(ascii: "\n"))
-            index += 1
+        guard let slots else {
+            var number: UInt32 = 1
+            for host in service.hosts {
+                appendServer(number, host, to: &out)
+                number += 1
+            }
+            return
+        }
+        var number: UInt32 = 1
+        for slot in slots {
+            if case .active(let host) = slot {
+                appendServer(number, host, to: &out)
+            } else {
+                out.append("  server node")
+                out.append(decimal: number)
+                out.append(byte: UInt8(ascii: " "))
+                out.append(freeSlotAddress)
+                out.append(" check disabled\n")
+            }
+            number += 1
         }
     }
+
+    /// `  server node<number> <host> check[ init-addr last,libc,none]` (the name is
+    /// ``Slot/serverName(_:)`` of `number - 1`).
+    private static func appendServer<Output: ConfigOutput>(_ number: UInt32, _ host: Host, to out: inout Output) {
+        out.append("  server node")
+        out.append(decimal: number)
+        out.append(byte: UInt8(ascii: " "))
+        out.append(host: host)
+        out.append(" check")
+        if host.address.isHostname { out.append(" init-addr last,libc,none") }
+        out.append(byte: UInt8(ascii: "\n"))
+    }
+
+    /// The address of a free slot: a closed local port, so a slot enabled by mistake fails fast (503)
+    /// instead of looping back into haproxy (port 0 would mean "the client's destination port").
+    public static let freeSlotAddress = "127.0.0.1:1"
 
     /// `shop.example.com`, or `shop.example.com shop.example.com:8080` when the HTTP port is not 80.
     private static func appendACLPatterns<Output: ConfigOutput>(
@@ -300,12 +348,17 @@ struct Plan {
         if isHTTP { http.append(planned) } else { tcp.append(planned) }
     }
 
+    /// `option idle-close-on-response` in the HTTP frontend.
+    static let idleCloseLine: StaticString = "  option idle-close-on-response\n"
+
     /// The exact length of the text `HAProxyRenderer` writes for this plan after the global config:
     /// line by line what `appendHTTP`, `appendTCP` and `appendBody` write.
-    func textSize(httpPort: UInt16, bindHost: String?) -> Int {
+    func textSize(options: RenderOptions, bindHost: String?) -> Int {
+        let httpPort = options.httpPort
         let portDigits = ConfigSize.digits(UInt32(httpPort))
         // "\nfrontend http-in\n  bind " + host + ":" + port + "\n"
         var size = 25 + (bindHost?.utf8.count ?? 1) + 1 + portDigits + 1
+        if options.idleCloseOnResponse { size += Plan.idleCloseLine.utf8CodeUnitCount }
         if http.contains(where: { !$0.domains.isEmpty }) { size += 2 }  // the blank lines before acl and use_backend
         for planned in http {
             let name = planned.name.utf8.count
@@ -318,24 +371,40 @@ struct Plan {
             // "  use_backend " + name + "_cluster if host_" + name + "\n"
             if !planned.domains.isEmpty { size += 14 + name + 17 + name + 1 }
             // "\nbackend " + name + "_cluster\n"
-            size += 9 + name + 9 + bodySize(planned)
+            size += 9 + name + 9 + bodySize(planned, slots: options.slots?.sections[planned.name + "_cluster"])
         }
         for planned in tcp {
             // "\nlisten " + name + "\n  bind " + host + ":" + port + "\n  mode tcp\n"
             let port = ConfigSize.digits(UInt32(services[planned.index].servicePort))
-            size += 8 + planned.name.utf8.count + 8 + (bindHost?.utf8.count ?? 0) + 1 + port + 12 + bodySize(planned)
+            size += 8 + planned.name.utf8.count + 8 + (bindHost?.utf8.count ?? 0) + 1 + port + 12
+                + bodySize(planned, slots: options.slots?.sections[planned.name])
         }
         return size
     }
 
-    private func bodySize(_ planned: PlannedService) -> Int {
+    private func bodySize(_ planned: PlannedService, slots: [Slot]?) -> Int {
         var size = 1  // the blank line
         for line in planned.optionLines { size += 2 + line.utf8.count + 1 }
-        var index: UInt32 = 1
-        for host in services[planned.index].hosts {
-            // "  server node" + n + " " + host + " check" + [" init-addr last,libc,none"] + "\n"
-            size += 13 + ConfigSize.digits(index) + 1 + ConfigSize.host(host) + 6 + (host.address.isHostname ? 25 : 0) + 1
-            index += 1
+        // "  server node" + n + " " + host + " check" + [" init-addr last,libc,none"] + "\n"
+        func server(_ number: UInt32, _ host: Host) -> Int {
+            13 + ConfigSize.digits(number) + 1 + ConfigSize.host(host) + 6 + (host.address.isHostname ? 25 : 0) + 1
+        }
+        var number: UInt32 = 1
+        guard let slots else {
+            for host in services[planned.index].hosts {
+                size += server(number, host)
+                number += 1
+            }
+            return size
+        }
+        for slot in slots {
+            if case .active(let host) = slot {
+                size += server(number, host)
+            } else {
+                // "  server node" + n + " " + free address + " check disabled\n"
+                size += 13 + ConfigSize.digits(number) + 1 + HAProxyRenderer.freeSlotAddress.utf8.count + 16
+            }
+            number += 1
         }
         return size
     }

@@ -14,17 +14,34 @@ public struct RenderOptions: Sendable, Hashable {
     public var bindAddress: String?
     /// Per-service extras, keyed like the original's `<domain>_<servicePort>` directories.
     public var serviceOptions: [ServiceOptionsKey: ServiceOptions]
+    /// Runtime API layout: each section's servers in these numbered slots (`nil`: the original layout,
+    /// `server nodeN` for the N-th host). A section missing from the table gets the original layout.
+    public var slots: SlotTable?
+    /// An admin-level stats socket that must exist: when the global config declares no `stats socket`
+    /// at this path, `stats socket <path> mode 600 level admin expose-fd listeners` is added to its
+    /// `global` section (`nil`: the global config is written as given).
+    public var statsSocket: String?
+    /// `option idle-close-on-response` in the HTTP frontend: at a reload, idle keep-alive client
+    /// connections get one more response (with `Connection: close`) instead of being closed under a
+    /// client about to reuse them.
+    public var idleCloseOnResponse: Bool
 
     public init(
         globalConfig: String,
         httpPort: UInt16 = 80,
         bindAddress: String? = nil,
-        serviceOptions: [ServiceOptionsKey: ServiceOptions] = [:]
+        serviceOptions: [ServiceOptionsKey: ServiceOptions] = [:],
+        slots: SlotTable? = nil,
+        statsSocket: String? = nil,
+        idleCloseOnResponse: Bool = false
     ) {
         self.globalConfig = globalConfig
         self.httpPort = httpPort
         self.bindAddress = bindAddress
         self.serviceOptions = serviceOptions
+        self.slots = slots
+        self.statsSocket = statsSocket
+        self.idleCloseOnResponse = idleCloseOnResponse
     }
 }
 

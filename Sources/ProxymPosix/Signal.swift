@@ -22,6 +22,8 @@ public struct Signal: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let abrt = Signal(rawValue: SIGABRT)
     public static let segv = Signal(rawValue: SIGSEGV)
     public static let winch = Signal(rawValue: SIGWINCH)
+    /// File size limit exceeded (RLIMIT_FSIZE): by default it kills the process.
+    public static let xfsz = Signal(rawValue: SIGXFSZ)
 
     /// "SIGUSR1"; unknown numbers as "SIG<n>".
     public var description: String {
@@ -48,6 +50,7 @@ public struct Signal: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case SIGTTIN: return "SIGTTIN"
         case SIGTTOU: return "SIGTTOU"
         case SIGWINCH: return "SIGWINCH"
+        case SIGXFSZ: return "SIGXFSZ"
         default: return "SIG\(rawValue)"
         }
     }

@@ -89,6 +89,40 @@ public enum Socket {
         return socket
     }
 
+    /// Connects a non-blocking AF_UNIX stream socket to the socket at `path` (CLOEXEC + NONBLOCK).
+    /// A UNIX connect completes at once or fails at once: `.wouldBlock` means the listener's backlog
+    /// is full (EAGAIN), try again later; ENOENT / ECONNREFUSED (nobody listens) throw.
+    public static func connectUnix(path: String) throws(SysError) -> IOResult<OwnedFD> {
+        let address = try UnixAddress(path)
+        let fd = try sysValue("socket(AF_UNIX)") {
+            Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue), 0)
+        }
+        let socket = OwnedFD(takingOwnershipOf: fd)
+        while true {
+            if address.withSockAddr({ Glibc.connect(fd, $0, $1) }) == 0 { return .ready(socket) }
+            let code = Glibc.errno
+            switch code {
+            case EINTR: continue
+            // EINPROGRESS does not happen for AF_UNIX on Linux; should it, writability says when.
+            case EINPROGRESS: return .ready(socket)
+            case EAGAIN: return .wouldBlock
+            default: throw SysError(call: "connect(\(path))", errno: code)
+            }
+        }
+    }
+
+    /// Listens on a UNIX stream socket at `path` (which must not exist), non-blocking (tests).
+    public static func listenUnix(path: String, backlog: Int32 = 16) throws(SysError) -> OwnedFD {
+        let address = try UnixAddress(path)
+        let fd = try sysValue("socket(AF_UNIX)") {
+            Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue), 0)
+        }
+        let socket = OwnedFD(takingOwnershipOf: fd)
+        _ = try sysValue("bind(\(path))") { address.withSockAddr { Glibc.bind(fd, $0, $1) } }
+        _ = try sysValue("listen(\(path))") { Glibc.listen(fd, backlog) }
+        return socket
+    }
+
     /// A connected AF_UNIX stream pair, CLOEXEC (+ NONBLOCK unless asked otherwise).
     public static func pair(nonBlocking: Bool = true) throws(SysError) -> FDPair {
         var fds: [Int32] = [-1, -1]
@@ -271,13 +305,14 @@ struct SocketAddress: CustomStringConvertible {
 
 /// AF_UNIX SOCK_DGRAM sockets, e.g. a recording NOTIFY_SOCKET in tests.
 public enum UnixDatagram {
-    /// A non-blocking datagram socket bound to `path` (which must not exist yet).
+    /// A non-blocking datagram socket bound to `path` (which must not exist yet), or to the abstract
+    /// name `name` for `@name`.
     public static func bind(path: String) throws(SysError) -> OwnedFD {
         let fd = try sysValue("socket(AF_UNIX)") {
             Glibc.socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue | SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue), 0)
         }
         let socket = OwnedFD(takingOwnershipOf: fd)
-        let address = try UnixAddress(path)
+        let address = try UnixAddress.make(abstractOrPath: path)
         _ = try sysValue("bind(\(path))") { address.withSockAddr { Glibc.bind(fd, $0, $1) } }
         return socket
     }
@@ -304,12 +339,53 @@ public enum UnixDatagram {
         try socket.close()
     }
 
+    /// Sends one datagram from `socket` (non-blocking, unbound) to `address` (a path, or `@name` for
+    /// an abstract socket) without ever waiting: `.wouldBlock` when the receiver's queue is full.
+    public static func sendNow(_ bytes: [UInt8], from socket: CInt, to address: String) throws(SysError) -> IOResult<Void> {
+        let target = try UnixAddress.make(abstractOrPath: address)
+        let result = try sys("sendto(\(address))") {
+            target.withSockAddr { pointer, length in
+                bytes.withUnsafeBytes {
+                    Glibc.sendto(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT), pointer, length)
+                }
+            }
+        }
+        switch result {
+        case .ready: return .ready(())
+        case .wouldBlock: return .wouldBlock
+        }
+    }
+
+    /// An unbound non-blocking datagram socket for `sendNow`.
+    public static func unboundSocket() throws(SysError) -> OwnedFD {
+        let fd = try sysValue("socket(AF_UNIX)") {
+            Glibc.socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue | SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue), 0)
+        }
+        return OwnedFD(takingOwnershipOf: fd)
+    }
 }
 
 /// A sockaddr_un for a filesystem path; paths longer than sun_path throw ENAMETOOLONG.
 struct UnixAddress {
     private var address = sockaddr_un()
-    private let length: socklen_t
+    private var length: socklen_t = 0
+
+    /// `@name` is the abstract name `name` (as NOTIFY_SOCKET writes it): no trailing NUL counted.
+    static func make(abstractOrPath path: String) throws(SysError) -> UnixAddress {
+        guard path.hasPrefix("@") else { return try UnixAddress(path) }
+        var result = try UnixAddress("/")
+        let bytes = [0] + Array(path.utf8.dropFirst())
+        let capacity = MemoryLayout.size(ofValue: result.address.sun_path)
+        guard bytes.count > 1, bytes.count <= capacity else {
+            throw SysError(call: "sockaddr_un(\(path))", errno: bytes.count > capacity ? ENAMETOOLONG : EINVAL)
+        }
+        withUnsafeMutableBytes(of: &result.address.sun_path) { raw in
+            raw.initializeMemory(as: UInt8.self, repeating: 0)
+            raw.copyBytes(from: bytes)
+        }
+        result.length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count)
+        return result
+    }
 
     init(_ path: String) throws(SysError) {
         address.sun_family = sa_family_t(AF_UNIX)

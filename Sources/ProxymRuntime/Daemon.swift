@@ -38,6 +38,13 @@ public final class Daemon {
     private var retryDelay: Duration?
     private var retryTimer: EventLoop.TimerHandle?
 
+    /// The safety guard, and per source the services of the last refresh it let through.
+    private var safetyGuard: RemovalGuard
+    private var appliedSources: [String: [Service]]?
+    private var guardTimer: EventLoop.TimerHandle?
+    /// The STATUS text of a refresh the guard holds, if any.
+    private var heldAlert: String?
+
     /// Exit status of `run()`.
     public private(set) var exitCode: Int32 = 0
 
@@ -51,6 +58,8 @@ public final class Daemon {
         self.serviceManager = serviceManager
         self.wallClock = wallClock
         self.scheduler = RefreshScheduler(quietPeriod: settings.refresh.quietPeriod, maxDelay: settings.refresh.maxDelay)
+        self.safetyGuard = RemovalGuard(
+            maxRemovalShare: settings.safetyGuard.maxRemovalShare, hold: settings.safetyGuard.hold)
 
         if settings.file.enabled {
             let file = FileModule(directory: settings.file.configsPath, loop: loop, logger: logger)
@@ -101,6 +110,12 @@ public final class Daemon {
         }
         for notifier in notifiers {
             try notifier.start { [weak self] reason in self?.requestRefresh(reason) }
+        }
+        for output in configGenerators {
+            let name = output.name
+            output.observe(
+                problems: { [weak self] in self?.outputProblemsChanged() },
+                restarts: { [weak self] in self?.requestRefresh(RefreshReason("\(name) restarted from the config file")) })
         }
         if let interval = serviceManager.watchdogInterval {
             scheduleWatchdog(every: interval / 2)
@@ -157,7 +172,7 @@ public final class Daemon {
             guard !stopping else { return }
             logger.info("SIGHUP: full resync")
             reloadInProgress = true
-            serviceManager.notify("RELOADING=1\nMONOTONIC_USEC=\(loop.now.microseconds)\nSTATUS=Reloading: full resync")
+            notify("RELOADING=1\nMONOTONIC_USEC=\(loop.now.microseconds)\nSTATUS=Reloading: full resync")
             requestRefresh(.sighup, immediate: true)
         case .stop(let signal):
             beginShutdown(signal: signal)
@@ -172,9 +187,10 @@ public final class Daemon {
         }
         stopping = true
         logger.info("stopping", metadata: ["signal": "\(signal)"])
-        serviceManager.notify("STOPPING=1\nSTATUS=Stopping")
+        notify("STOPPING=1\nSTATUS=Stopping")
         if let refreshTimer { loop.cancel(refreshTimer) }
         if let retryTimer { loop.cancel(retryTimer) }
+        if let guardTimer { loop.cancel(guardTimer) }
         notifiersStopping = notifiers.count
         for notifier in notifiers {
             var called = false
@@ -291,12 +307,60 @@ public final class Daemon {
         status.sources = generators.map {
             StatusReport.Source(
                 name: $0.name, serviceCount: lastGood[$0.name]?.count ?? 0, failure: failures[$0.name]?.message,
-                failingSince: failures[$0.name]?.since)
+                failingSince: failures[$0.name]?.since, note: $0.statusNote)
         }
         logger.debug("services merged", metadata: ["count": "\(merged.services.count)"])
+
+        let candidate = Dictionary(uniqueKeysWithValues: generators.map { ($0.name, lastGood[$0.name] ?? []) })
+        switch safetyGuard.check(
+            applied: appliedSources, candidate: candidate, now: loop.now, force: currentBatchHasSighup)
+        {
+        case .proceed(let note):
+            if let guardTimer { loop.cancel(guardTimer) }
+            guardTimer = nil
+            if let note { logger.notice("safety guard: \(note)") }
+            if heldAlert != nil {
+                heldAlert = nil
+                updateAlerts()
+            }
+            appliedSources = candidate
+        case .hold(let reason, _, let until):
+            if heldAlert == nil {
+                heldSinceText = wallClock()
+                logger.warning(
+                    "safety guard: refresh held back; the live config stays",
+                    metadata: [
+                        "reason": "\(reason)", "applies_in": "\(until - loop.now)",
+                        "override": "SIGHUP applies it at once",
+                    ])
+            }
+            heldAlert =
+                "HELD since \(heldSinceText ?? wallClock()): \(reason); applied if it persists \(settings.safetyGuard.hold), or at once on SIGHUP"
+            updateAlerts()
+            if guardTimer == nil {
+                guardTimer = loop.schedule(at: until) { [weak self] in
+                    self?.guardTimer = nil
+                    self?.requestRefresh(RefreshReason("safety guard hold over"), immediate: true)
+                }
+            }
+            finishRefresh(outcomes: [.unchanged("HELD by the safety guard")], serviceCount: merged.services.count)
+            return
+        }
         // Only SIGHUP forces a re-apply. The startup refresh re-reads everything too, but an output
         // whose file on disk is already current leaves the running haproxy alone.
         applyConfigs(merged.services, force: currentBatchHasSighup, index: 0, outcomes: [])
+    }
+
+    private var heldSinceText: String?
+
+    /// STATUS alerts: a held refresh, and every output's problem (haproxy down, ...).
+    private func updateAlerts() {
+        status.alerts = (heldAlert.map { [$0] } ?? []) + configGenerators.compactMap { output in output.problem.map { "FAILING: \(output.name) (\($0))" } }
+    }
+
+    private func outputProblemsChanged() {
+        updateAlerts()
+        notify("STATUS=\(status.line)")
     }
 
     private func applyConfigs(_ services: [Service], force: Bool, index: Int, outcomes: [ApplyOutcome]) {
@@ -310,6 +374,7 @@ public final class Daemon {
     }
 
     private func finishRefresh(outcomes: [ApplyOutcome], serviceCount: Int) {
+        updateAlerts()
         var summary = outcomes.map(\.summary).joined(separator: "; ")
         if outcomes.isEmpty { summary = "computed (no output configured)" }
         status.lastRefresh = wallClock()
@@ -333,7 +398,7 @@ public final class Daemon {
             reloadInProgress = false
             message = "READY=1\n" + message
         }
-        serviceManager.notify(message)
+        notify(message)
         // What the refresh built and dropped (decoded apps, the old services) goes back to the kernel
         // rather than staying resident until the next refresh: on the next turn of the loop, once
         // the callbacks that ran this refresh have returned and let go of it.
@@ -366,10 +431,28 @@ public final class Daemon {
         }
     }
 
+    private var notifyRetry: EventLoop.TimerHandle?
+
+    /// sd_notify that never blocks the loop: what the service manager could not send at once (its
+    /// receiver's queue was full) is retried every 100 ms until it is through.
+    private func notify(_ state: String) {
+        serviceManager.notify(state)
+        scheduleNotifyRetry()
+    }
+
+    private func scheduleNotifyRetry() {
+        guard notifyRetry == nil, serviceManager.hasPendingNotifications else { return }
+        notifyRetry = loop.schedule(after: .milliseconds(100)) { [weak self] in
+            guard let self else { return }
+            self.notifyRetry = nil
+            if !self.serviceManager.flush() { self.scheduleNotifyRetry() }
+        }
+    }
+
     private func scheduleWatchdog(every interval: Duration) {
         loop.schedule(after: interval) { [weak self] in
             guard let self else { return }
-            self.serviceManager.notify("WATCHDOG=1")
+            self.notify("WATCHDOG=1")
             self.scheduleWatchdog(every: interval)
         }
     }

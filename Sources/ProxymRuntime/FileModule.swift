@@ -88,6 +88,13 @@ public final class FileModule: ServiceGenerator, Notifier {
     /// Files whose latest version is broken (they keep their last good service, if any).
     public var failingFiles: [String] { catalog.failingFiles }
 
+    public var statusNote: String? {
+        let failing = catalog.failingFiles
+        guard !failing.isEmpty else { return nil }
+        let names = failing.prefix(3).joined(separator: ", ") + (failing.count > 3 ? ", ..." : "")
+        return "\(failing.count) invalid file\(failing.count == 1 ? "" : "s"): \(names)"
+    }
+
     public func generate(fullResync: Bool, completion: @escaping (Result<[Service], GeneratorFailure>) -> Void) {
         if fullResync {
             catalog.forgetFingerprints()

@@ -117,8 +117,10 @@ public final class HTTPServer {
         }
 
         private func ready(_ events: Epoll.Events) {
-            if events.contains(.out) { flush() }
-            if events.contains(.in) || events.contains(.hup) || events.contains(.err) { readAvailable() }
+            if events.contains(.out) || !output.isEmpty { flush() }
+            if fd != nil, output.isEmpty, events.contains(.in) || events.contains(.hup) || events.contains(.err) {
+                readAvailable()
+            }
         }
 
         private func readAvailable() {
@@ -173,7 +175,10 @@ public final class HTTPServer {
                 case .ready(let sent)?:
                     output.removeFirst(sent)
                 case .wouldBlock?:
-                    if let registration { try? loop.modify(registration, events: [.in, .out]) }
+                    // Backpressure: stop reading until the client takes what we owe it (pipelined
+                    // requests cannot pile up answers), and a half-closed client cannot make the
+                    // level-triggered EOF spin the loop.
+                    if let registration { try? loop.modify(registration, events: .out) }
                     return
                 case nil:
                     close()

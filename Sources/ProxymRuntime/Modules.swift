@@ -15,6 +15,13 @@ public protocol ServiceGenerator: AnyObject {
     /// Calls `completion` exactly once, possibly before returning. `fullResync` asks to re-read
     /// everything rather than trust caches (SIGHUP, startup).
     func generate(fullResync: Bool, completion: @escaping (Result<[Service], GeneratorFailure>) -> Void)
+    /// A short note for the STATUS line about inputs this source refused while still working (e.g.
+    /// invalid service files keeping their last good version); nil when there is nothing to say.
+    var statusNote: String? { get }
+}
+
+extension ServiceGenerator {
+    public var statusNote: String? { nil }
 }
 
 /// Says "something changed"; never carries data.
@@ -47,4 +54,15 @@ public protocol ConfigGenerator: AnyObject {
     var name: String { get }
     /// `force`: write and reload even when the text is unchanged (SIGHUP).
     func apply(_ services: [Service], force: Bool, completion: @escaping (ApplyOutcome) -> Void)
+    /// What is wrong with the output outside any apply (haproxy died and is being restarted, ...),
+    /// phrased for the STATUS line; nil when all is well.
+    var problem: String? { get }
+    /// `problems` runs (on the loop) whenever `problem` changes; `restarts` when the proxy was started
+    /// again from the file on disk (after it died).
+    func observe(problems: @escaping () -> Void, restarts: @escaping () -> Void)
+}
+
+extension ConfigGenerator {
+    public var problem: String? { nil }
+    public func observe(problems: @escaping () -> Void, restarts: @escaping () -> Void) {}
 }

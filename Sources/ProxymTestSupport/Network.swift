@@ -148,3 +148,39 @@ extension StringProtocol {
         return String(slice)
     }
 }
+
+/// One request on a haproxy CLI socket (stats socket, or master CLI with `; quit`): connects, sends
+/// the line, reads until haproxy closes. Blocking, bounded by `timeout`; nil on any failure.
+public func cliRequest(path: String, _ request: String, timeout: Duration = .seconds(3)) -> String? {
+    let start = MonotonicClock.nanoseconds()
+    let total = nanoseconds(timeout)
+    func connect() -> OwnedFD? {
+        while MonotonicClock.nanoseconds() - start <= total {
+            switch try? Socket.connectUnix(path: path) {
+            case .ready(let fd)?: return fd
+            case .wouldBlock?: MonotonicClock.sleep(.milliseconds(5))
+            case nil: return nil
+            }
+        }
+        return nil
+    }
+    guard let socket = connect() else { return nil }
+    let raw = socket.rawValue
+    try? Descriptor.setNonBlocking(raw, false)
+    guard (try? Socket.sendAll(raw, Array((request + "\n").utf8))) != nil else { return nil }
+    try? Descriptor.setNonBlocking(raw, true)
+    var received: [UInt8] = []
+    while true {
+        let spent = MonotonicClock.nanoseconds() - start
+        guard spent < total else { return nil }
+        var entries = [Poll.Entry(fd: raw, events: .in)]
+        guard let ready = try? Poll.wait(&entries, timeout: .nanoseconds(Int64(total - spent))), ready > 0 else { return nil }
+        switch try? Descriptor.read(raw, maxBytes: 64 * 1024) {
+        case .ready(let chunk)?:
+            if chunk.isEmpty { return String(decoding: received, as: UTF8.self) }
+            received += chunk
+        case .wouldBlock?: continue
+        case nil: return nil
+        }
+    }
+}

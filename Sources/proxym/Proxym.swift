@@ -175,6 +175,8 @@ struct RunCommand: ParsableCommand {
             let daemon = try Daemon(
                 settings: settings, loop: loop, logger: logger, serviceManager: manager, environment: process)
             let code = try daemon.run()
+            // STOPPING=1 may still wait for room in the notify socket's queue: one last try.
+            _ = manager.flush()
             if code != 0 { throw ExitCode(code) }
         } catch let exit as ExitCode {
             throw exit

@@ -67,9 +67,18 @@ struct DaemonEndToEndTests {
             #expect(sandbox.haproxyPIDs != pidsBefore, "haproxy was reloaded with -sf (new process)")
             #expect(proxym.log.contains("trigger=\"file web.json moved in\""))
 
-            // Deleting the file removes the route.
+            // Deleting the only file would empty the file source: the safety guard holds that back
+            // (STATUS says so) until it persists for PROXYM_GUARD_HOLD, or SIGHUP applies it at once.
             try FileSystem.unlink(sandbox.services + "/web.json")
+            #expect(
+                sandbox.notify.waitFor(timeout: .seconds(3)) {
+                    $0.last { $0.hasPrefix("STATUS=") }?.contains("HELD since") == true
+                }, "\(proxym.log)")
+            #expect(proxym.log.contains("safety guard: refresh held back"))
+            #expect(sandbox.bodyFor(host: "shop.example.com") == "blue")
+            try proxym.signal(.hup)
             #expect(waitUntil(timeout: .seconds(3)) { sandbox.get(host: "shop.example.com")?.status == 503 })
+            #expect(proxym.waitForLog("safety guard: forced by SIGHUP"))
             sandbox.tearDown()
         }
     }
@@ -108,6 +117,9 @@ struct DaemonEndToEndTests {
                 #expect(proxym.waitForLog("[ERROR] FileModule.log: \(file)"), "no error line for \(file):\n\(proxym.log)")
             }
             #expect(proxym.log.contains(#"kept="its last good service""#))
+            #expect(
+                sandbox.notify.waitFor { $0.last { $0.hasPrefix("STATUS=") }?.contains("file: 5 invalid files") == true },
+                "\(sandbox.notify.lines.last { $0.hasPrefix("STATUS=") } ?? "")")
             // Let any refresh settle, then: routing intact, config unchanged, nothing injected.
             _ = proxym.waitForLog("refresh done", timeout: .seconds(3))
             MonotonicClock.sleep(.milliseconds(300))
@@ -225,6 +237,35 @@ struct DaemonEndToEndTests {
             #expect(proxym.waitForLog("service directory is gone"))
             MonotonicClock.sleep(.milliseconds(400))
             #expect(sandbox.bodyFor(host: "web.example.com") == "blue")
+            sandbox.tearDown()
+        }
+    }
+
+    /// Found by the zero-downtime run, whose recorder was not read for 20 s: with libsystemd's blocking
+    /// sd_notify proxym stopped refreshing after 10 messages (net.unix.max_dgram_qlen). A notify socket
+    /// nobody reads must never stall the loop; the messages follow once it is read again.
+    @Test func aNotifySocketNobodyReadsNeverStallsRefreshes() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let sandbox = try Sandbox(root: dir)
+            let blue = try Backend(name: "blue", directory: dir)
+            let proxym = try sandbox.start(["PROXYM_HAPROXY_VALIDATE": "0"])
+            #expect(proxym.waitForLog("ready"))
+            for round in 0..<25 {
+                try sandbox.writeService(
+                    "s\(round).json",
+                    sandbox.service(id: "/s\(round)", domain: "s\(round).example.com", port: sandbox.httpPort, backends: [blue]))
+                MonotonicClock.sleep(.milliseconds(130))
+            }
+            #expect(
+                waitUntil(timeout: .seconds(5)) { proxym.log.ranges(of: "refresh done").count >= 20 },
+                "refreshes stalled: \(proxym.log.ranges(of: "refresh done").count)\n\(proxym.log.suffix(2000))")
+            #expect(waitUntil(timeout: .seconds(5)) { sandbox.bodyFor(host: "s24.example.com") == "blue" })
+            // Read now: the latest STATUS arrives (retried every 100 ms).
+            #expect(
+                sandbox.notify.waitFor(timeout: .seconds(5)) {
+                    $0.last { $0.hasPrefix("STATUS=") }?.hasPrefix("STATUS=25 services") == true
+                }, "\(sandbox.notify.lines.suffix(3))")
             sandbox.tearDown()
         }
     }

@@ -157,6 +157,8 @@ final class Sandbox {
     let httpPort: UInt16
     let notify: NotifyRecorder
     var proxym: LoggedChild?
+    /// Backends and other helpers that must live as long as the sandbox.
+    var retained: [AnyObject] = []
 
     init(root: String, httpPort: UInt16? = nil) throws {
         self.root = root

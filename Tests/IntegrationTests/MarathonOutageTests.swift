@@ -83,8 +83,11 @@ extension MarathonEndToEndTests {
                 let blue = try Backend(name: "blue", directory: dir)
                 let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.4.13"])
                 try marathon.setApps([Self.app("/web", "web.example.com", [.init(blue)])])
+                // Two guards in a row: Marathon's own (three reads must agree) and the daemon's safety
+                // guard for a source that empties (held for PROXYM_GUARD_HOLD, shortened here).
                 let proxym = try sandbox.startWithMarathon(
-                    servers: [marathon.url], events: "callback", callbackPort: try freeTCPPort())
+                    servers: [marathon.url], events: "callback", callbackPort: try freeTCPPort(),
+                    ["PROXYM_GUARD_HOLD": "1s"])
                 #expect(sandbox.waitForBackend("blue", host: "web.example.com") != nil, "\(proxym.log)")
                 let configBefore = try readTextFile(sandbox.config)
 

@@ -93,3 +93,26 @@ import Testing
         #expect(RefreshScheduler.Batch(reasons: [.sigusr1], requestCount: 1).summary() == "SIGUSR1")
     }
 }
+
+/// A storm of events with distinct reasons (40 000 files created in a burst) costs linear time and
+/// bounded memory: the batch keeps a bounded number of distinct reasons, and counts the rest.
+@Suite struct RefreshSchedulerStormTests {
+    @Test(.timeLimit(.minutes(1))) func distinctReasonsStayBounded() {
+        var scheduler = RefreshScheduler(quietPeriod: .milliseconds(100), maxDelay: .seconds(1))
+        var now = Instant(nanoseconds: 1_000_000_000)
+        let started = ContinuousClock.now
+        for index in 0..<40_000 {
+            _ = scheduler.request(RefreshReason("file x\(index).json created"), at: now)
+            now = now + .microseconds(10)
+        }
+        _ = scheduler.request(.sighup, at: now)
+        let elapsed = ContinuousClock.now - started
+        let decision = scheduler.timerExpired(at: now + .seconds(2))
+        let batch = decision.start
+        #expect(batch?.requestCount == 40_001)
+        #expect((batch?.reasons.count ?? 0) <= RefreshScheduler.maxDistinctReasons + 1)
+        #expect(batch?.forcesFullResync == true, "a forcing reason is never dropped")
+        #expect(batch?.summary().hasSuffix("(+39998 more)") == true, "\(batch?.summary() ?? "")")
+        #expect(elapsed < .seconds(1), "40 000 requests took \(elapsed)")
+    }
+}

@@ -25,4 +25,11 @@ import Testing
                 == "9 services (file 1, marathon 8); last refresh 14:03:22: unchanged; 1 service skipped (see log); FAILING: marathon (connection refused) since 14:01:07, keeping 8 last good services"
         )
     }
+
+    @Test func sourceNotesAreShown() {
+        let r = StatusReport(
+            serviceCount: 2, sources: [.init(name: "file", serviceCount: 2, note: "1 invalid file: bad.json")],
+            lastRefresh: "14:03:22", lastOutcome: "unchanged")
+        #expect(r.line == "2 services (file 2); last refresh 14:03:22: unchanged; file: 1 invalid file: bad.json")
+    }
 }

@@ -34,6 +34,31 @@ struct ServiceManagerTests {
         #expect(second?.hasPrefix("RELOADING=1\nMONOTONIC_USEC=") == true)
     }
 
+    /// A receiver that does not read must never block the sender (libsystemd's sd_notify would, once
+    /// the queue holds net.unix.max_dgram_qlen messages): the rest waits, STATUS lines coalesced, and
+    /// goes out once there is room. Abstract socket names (`@name`) work as systemd sets them.
+    @Test func aFullNotifyQueueNeverBlocks() async throws {
+        let name = "@proxym-notify-test-\(UInt64.random(in: 0 ... .max))"
+        let socket = try UnixDatagram.bind(path: name)
+        let raw = socket.rawValue
+        await #expect(processExitsWith: .success) { [name = name as String] in
+            setEnvironmentVariableInExitTestOnly("NOTIFY_SOCKET", name)
+            let manager = SystemdServiceManager(onFailure: { _ in CurrentProcess.exit(2) })
+            manager.notify("READY=1")
+            for index in 0..<200 { manager.notify("STATUS=refresh \(index)") }
+            manager.notify("STOPPING=1\nSTATUS=Stopping")
+            // The queue filled up: the rest waits, coalesced to far fewer than 200.
+            if !manager.hasPendingNotifications { CurrentProcess.exit(3) }
+            if manager.flush() { CurrentProcess.exit(4) }
+        }
+        var received: [String] = []
+        while case .ready(let bytes) = try UnixDatagram.receive(raw) { received.append(String(decoding: bytes, as: UTF8.self)) }
+        #expect(received.first == "READY=1")
+        #expect(received.count >= 2 && received.count < 200, "\(received.count) messages")
+        #expect(received.dropFirst().allSatisfy { $0.hasPrefix("STATUS=refresh ") })
+        _ = consume socket
+    }
+
     @Test func failuresAreReportedNotThrown() async throws {
         await #expect(processExitsWith: .success) {
             setEnvironmentVariableInExitTestOnly("NOTIFY_SOCKET", "/nonexistent/notify.sock")
