@@ -37,12 +37,9 @@ public struct RemovalGuard: Sendable {
         var before = 0
         var removed = 0
         for (source, services) in applied {
-            var now: [ServiceID: Int] = [:]
-            for service in candidate[source] ?? [] { now[service.id, default: 0] += service.hosts.count }
-            for service in services {
-                before += service.hosts.count
-                removed += max(0, service.hosts.count - (now[service.id] ?? 0))
-            }
+            let (sourceBefore, sourceRemoved) = RemovalGuard.loss(from: services, to: candidate[source] ?? [])
+            before += sourceBefore
+            removed += sourceRemoved
         }
         if before > 0 && Double(removed) > maxRemovalShare * Double(before) {
             let percent = Int((Double(removed) * 100 / Double(before)).rounded())
@@ -50,6 +47,35 @@ public struct RemovalGuard: Sendable {
             reasons.append("it would take away \(removed) of \(before) servers (\(percent)% > \(limit)%)")
         }
         return reasons.isEmpty ? nil : reasons.joined(separator: "; ")
+    }
+
+    /// Servers before, and servers lost (net, per service id) going from `old` to `new`. A source
+    /// usually lists the same services in the same order from one refresh to the next (one edited
+    /// file, one scaled app): when the ids line up position by position nothing is hashed (a service
+    /// listed twice then counts position by position: its duplicate is dropped by the merger anyway);
+    /// otherwise a dictionary sums the new hosts per id.
+    static func loss(from old: [Service], to new: [Service]) -> (before: Int, removed: Int) {
+        old.withUnsafeBufferPointer { old in
+            new.withUnsafeBufferPointer { new in
+                var before = 0
+                var removed = 0
+                if old.count == new.count, old.indices.allSatisfy({ old[$0].id == new[$0].id }) {
+                    for i in old.indices {
+                        before += old[i].hosts.count
+                        removed += max(0, old[i].hosts.count - new[i].hosts.count)
+                    }
+                    return (before, removed)
+                }
+                var now: [ServiceID: Int] = [:]
+                now.reserveCapacity(new.count)
+                for i in new.indices { now[new[i].id, default: 0] += new[i].hosts.count }
+                for i in old.indices {
+                    before += old[i].hosts.count
+                    removed += max(0, old[i].hosts.count - (now[old[i].id] ?? 0))
+                }
+                return (before, removed)
+            }
+        }
     }
 
     /// Decides about one refresh. `applied` = per source, the services of the last refresh that went

@@ -36,49 +36,53 @@ public enum ServiceMerger {
         func owner(_ index: Int) -> String { "\(services[index].id) (\(services[index].source))" }
 
         for source in sources {
-            for service in source {
-                func reject(_ reason: String, _ severity: Problem.Severity = .error) {
-                    problems.append(
-                        Problem(severity: severity, source: service.source, serviceID: service.id.rawValue, reason: reason))
-                }
-                if service.transport == .udp {
-                    reject("protocol udp cannot be proxied by HAProxy; skipped", .warning)
-                    continue
-                }
-                if let index = byID[service.id] {
-                    reject("id already defined by \(services[index].source); skipped")
-                    continue
-                }
-                let name = service.id.proxyName
-                if let index = byProxyName[name] {
-                    reject("its HAProxy name \"\(name)\" is already used by \(owner(index)); skipped")
-                    continue
-                }
-                let index = services.count
-                if service.isHTTP(httpPort: httpPort) {
-                    guard !service.domains.isEmpty else {
-                        reject("is served over HTTP but has no domain; skipped")
+            // By index into the buffer: `for service in source` would copy each service once more.
+            source.withUnsafeBufferPointer { source in
+                for position in source.indices {
+                    let service = source[position]
+                    func reject(_ reason: String, _ severity: Problem.Severity = .error) {
+                        problems.append(
+                            Problem(severity: severity, source: service.source, serviceID: service.id.rawValue, reason: reason))
+                    }
+                    if service.transport == .udp {
+                        reject("protocol udp cannot be proxied by HAProxy; skipped", .warning)
                         continue
                     }
-                    if let clash = service.domains.first(where: { byDomain[$0] != nil }) {
-                        reject("domain \(clash) is already routed to \(owner(byDomain[clash]!)); skipped")
+                    if let index = byID[service.id] {
+                        reject("id already defined by \(services[index].source); skipped")
                         continue
                     }
-                    for domain in service.domains { byDomain[domain] = index }
-                } else {
-                    if service.servicePort == httpPort {
-                        reject("TCP service port \(httpPort) is the HTTP frontend's port; skipped")
+                    let name = service.id.proxyName
+                    if let index = byProxyName[name] {
+                        reject("its HAProxy name \"\(name)\" is already used by \(owner(index)); skipped")
                         continue
                     }
-                    if let other = byTCPPort[service.servicePort] {
-                        reject("TCP service port \(service.servicePort) is already used by \(owner(other)); skipped")
-                        continue
+                    let index = services.count
+                    if service.isHTTP(httpPort: httpPort) {
+                        guard !service.domains.isEmpty else {
+                            reject("is served over HTTP but has no domain; skipped")
+                            continue
+                        }
+                        if let clash = service.domains.first(where: { byDomain[$0] != nil }) {
+                            reject("domain \(clash) is already routed to \(owner(byDomain[clash]!)); skipped")
+                            continue
+                        }
+                        for domain in service.domains { byDomain[domain] = index }
+                    } else {
+                        if service.servicePort == httpPort {
+                            reject("TCP service port \(httpPort) is the HTTP frontend's port; skipped")
+                            continue
+                        }
+                        if let other = byTCPPort[service.servicePort] {
+                            reject("TCP service port \(service.servicePort) is already used by \(owner(other)); skipped")
+                            continue
+                        }
+                        byTCPPort[service.servicePort] = index
                     }
-                    byTCPPort[service.servicePort] = index
+                    byID[service.id] = index
+                    byProxyName[name] = index
+                    services.append(service)
                 }
-                byID[service.id] = index
-                byProxyName[name] = index
-                services.append(service)
             }
         }
         return Result(services: sortedByID(services), problems: problems)
@@ -88,7 +92,11 @@ public enum ServiceMerger {
     /// their first 16 bytes, as two big-endian integers, settle most comparisons without comparing
     /// strings, and only indexes move until the end.
     static func sortedByID(_ services: [Service]) -> [Service] {
-        if zip(services, services.dropFirst()).allSatisfy({ $0.id < $1.id }) { return services }
+        // Checked through the buffer: zip would copy every service (a retain per field) to compare ids.
+        let isSorted = services.withUnsafeBufferPointer { buffer in
+            buffer.indices.dropFirst().allSatisfy { buffer[$0 - 1].id < buffer[$0].id }
+        }
+        if isSorted { return services }
         struct Key {
             var high: UInt64
             var low: UInt64

@@ -283,13 +283,20 @@ struct Plan {
         let hasServiceOptions = !options.serviceOptions.isEmpty
         // The merge step hands them over sorted already: checking is linear, sorting is not.
         self.services =
-            zip(services, services.dropFirst()).allSatisfy { !Plan.renderOrder($1, $0) }
+            services.withUnsafeBufferPointer { buffer in
+                buffer.indices.dropFirst().allSatisfy { !Plan.renderOrder(buffer[$0], buffer[$0 - 1]) }
+            }
             ? services : services.sorted(by: Plan.renderOrder)
 
-        for index in self.services.indices {
-            plan(
-                self.services[index], index: index, options: options, hasServiceOptions: hasServiceOptions,
-                names: &names, ports: &ports, notes: &notes)
+        // Through a buffer of a local copy of the array (no element copies): `self.services[index]`
+        // would copy every service, `plan` being mutating.
+        let sorted = self.services
+        sorted.withUnsafeBufferPointer { buffer in
+            for index in buffer.indices {
+                plan(
+                    buffer[index], index: index, options: options, hasServiceOptions: hasServiceOptions,
+                    names: &names, ports: &ports, notes: &notes)
+            }
         }
     }
 

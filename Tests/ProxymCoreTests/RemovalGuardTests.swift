@@ -160,3 +160,50 @@ private func at(_ seconds: Int) -> Instant { Instant(nanoseconds: UInt64(seconds
         #expect(parse(["PROXYM_HAPROXY_RUNTIME_API": "1"]).warnings.first?.contains("no reload method") == true)
     }
 }
+
+/// The guard's count of lost servers: the same whether the ids line up (the fast path) or not.
+@Suite struct RemovalGuardLossTests {
+    /// The plain definition: per id, old hosts minus the new hosts of that id, never below zero.
+    func reference(_ old: [Service], _ new: [Service]) -> (Int, Int) {
+        var now: [String: Int] = [:]
+        for service in new { now[service.id.rawValue, default: 0] += service.hosts.count }
+        let before = old.reduce(0) { $0 + $1.hosts.count }
+        let removed = old.reduce(0) { $0 + max(0, $1.hosts.count - (now[$1.id.rawValue] ?? 0)) }
+        return (before, removed)
+    }
+
+    @Test(arguments: 0..<40)
+    func randomChanges(seed: Int) throws {
+        var rng = SplitMix(seed: UInt64(seed))
+        let count = Int(rng.next() % 30)
+        let old = try (0..<count).map { i in try service("/s\(i)", (0..<Int(rng.next() % 4)).map { 1000 + $0 }) }
+        var new = old
+        // Scale some, drop some, add some, and sometimes reorder: both paths are taken.
+        for i in new.indices where rng.next() % 3 == 0 {
+            new[i] = try service("/s\(i)", (0..<Int(rng.next() % 4)).map { 2000 + $0 })
+        }
+        if rng.next() % 2 == 0, !new.isEmpty { new.remove(at: Int(rng.next() % UInt64(new.count))) }
+        if rng.next() % 2 == 0 { new.append(try service("/new\(seed)", [1])) }
+        if rng.next() % 2 == 0 { new.reverse() }
+        let guard_ = RemovalGuard(maxRemovalShare: 0, hold: .seconds(1))
+        let (before, removed) = reference(old, new)
+        let reason = guard_.trip(applied: ["file": old], candidate: ["file": new])
+        if removed == 0 || before == 0 {
+            #expect(reason == nil || reason?.contains("to none") == true)
+        } else {
+            #expect(reason?.contains("take away \(removed) of \(before) servers") == true, "\(reason ?? "nil")")
+        }
+    }
+}
+
+private struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -186,7 +186,13 @@ public struct ServiceFileCatalog: Sendable {
     /// Makes the next ``update(listing:read:)`` read every file again (after an inotify queue
     /// overflow, when changes may have gone unseen). Services stay as they are until then.
     public mutating func forgetFingerprints() {
-        for name in files.keys { files[name]?.fingerprint = nil }
+        // In place, by index: iterating `files.keys` while assigning would copy the whole dictionary
+        // (the keys view shares its storage) and hash every name again.
+        var index = files.startIndex
+        while index != files.endIndex {
+            files.values[index].fingerprint = nil
+            files.formIndex(after: &index)
+        }
     }
 
     private static func load(_ entry: Entry, read: (String) throws -> [UInt8]) -> Result<
