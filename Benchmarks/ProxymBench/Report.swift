@@ -72,6 +72,7 @@ struct Table {
     mutating func set(_ label: String, target: String = "", size: Int, _ cell: String) {
         if let index = rows.firstIndex(where: { $0.label == label }) {
             rows[index].cells[size] = cell
+            if !target.isEmpty { rows[index].target = target }
         } else {
             rows.append((label, target, [size: cell]))
         }
@@ -79,7 +80,7 @@ struct Table {
 
     func markdown() -> String {
         var lines: [String] = []
-        lines.append("| \(sizeHeader) | " + sizes.map { grouped($0) }.joined(separator: " | ") + " | target (5,000) |")
+        lines.append("| \(sizeHeader) | " + sizes.map { grouped($0) }.joined(separator: " | ") + " | target |")
         lines.append("|---|" + sizes.map { _ in "---:|" }.joined() + "---|")
         for row in rows {
             lines.append(
