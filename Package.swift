@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(name: "ProxymModelTests", dependencies: ["ProxymModel"], swiftSettings: strict),
         .testTarget(
             name: "ProxymGeneratorsTests",
-            dependencies: ["ProxymGenerators", "ProxymModel", "ProxymJSON"],
+            dependencies: ["ProxymGenerators", "ProxymModel", "ProxymJSON", "ProxymTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -121,7 +121,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProxymCoreTests",
-            dependencies: ["ProxymCore", "ProxymModel", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ProxymCore", "ProxymModel", "ProxymTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(

@@ -124,18 +124,7 @@ enum Micro {
     }
 
     /// What `HAProxyOptionsLoader` uses without an options directory.
-    static let globalConfig = """
-        global
-          maxconn 4096
-          hard-stop-after 30s
-
-        defaults
-          mode http
-          timeout connect 5s
-          timeout client 50s
-          timeout server 50s
-
-        """
+    static let globalConfig = HAProxyOptionsLoader.builtInGlobal
 }
 
 enum ServiceFiles {

@@ -7,14 +7,14 @@ import ProxymPosix
 /// Reads what the renderer takes besides services, from `PROXYM_HAPROXY_OPTIONS_PATH` as the original
 /// proxym laid it out: `global.cfg` (put first), and per service `<domain>_<servicePort>/config` (lines
 /// added to its backend/listen section) and `.../domains` (extra host names, one per line).
-enum HAProxyOptionsLoader {
+public enum HAProxyOptionsLoader {
     struct Inputs {
         var globalConfig: String
         var serviceOptions: [ServiceOptionsKey: ServiceOptions]
     }
 
     /// Used when no options path is configured, so a newcomer gets a config haproxy accepts.
-    static let builtInGlobal = """
+    public static let builtInGlobal = """
         global
           maxconn 4096
           hard-stop-after 30s

@@ -1,5 +1,6 @@
 import ProxymCore
 import ProxymModel
+import ProxymTestSupport
 import Testing
 
 private func service(_ id: String, _ ports: [Int]) throws -> Service {
@@ -174,7 +175,7 @@ private func at(_ seconds: Int) -> Instant { Instant(nanoseconds: UInt64(seconds
 
     @Test(arguments: 0..<40)
     func randomChanges(seed: Int) throws {
-        var rng = SplitMix(seed: UInt64(seed))
+        var rng = SplitMix64(seed: UInt64(seed))
         let count = Int(rng.next() % 30)
         let old = try (0..<count).map { i in try service("/s\(i)", (0..<Int(rng.next() % 4)).map { 1000 + $0 }) }
         var new = old
@@ -193,17 +194,5 @@ private func at(_ seconds: Int) -> Instant { Instant(nanoseconds: UInt64(seconds
         } else {
             #expect(reason?.contains("take away \(removed) of \(before) servers") == true, "\(reason ?? "nil")")
         }
-    }
-}
-
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

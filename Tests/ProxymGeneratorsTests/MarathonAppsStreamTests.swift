@@ -1,5 +1,6 @@
 import ProxymGenerators
 import ProxymJSON
+import ProxymTestSupport
 import Testing
 
 /// The streaming decoder must give exactly what the whole-body decoder gives (apps, problems, errors

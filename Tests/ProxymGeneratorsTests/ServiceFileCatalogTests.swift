@@ -1,5 +1,6 @@
 import ProxymGenerators
 import ProxymModel
+import ProxymTestSupport
 import Testing
 
 struct ReadFailure: Error, CustomStringConvertible {

@@ -1,23 +1,16 @@
 import FoundationEssentials
 import ProxymHAProxy
 import ProxymModel
+import ProxymTestSupport
 import Testing
 
 /// Random but valid services built from hostile-looking inputs (ids and host names that read like
 /// HAProxy keywords, colliding mangled names, ports in use twice, upper case, control characters in
 /// option lines): the output must have exactly the structure the renderer means, line by line.
 @Suite struct RendererPropertyTests {
-    /// SplitMix64: a fixed seed gives the same cases on every run and platform.
-    struct SeededRandom: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    /// SplitMix64 (ProxymTestSupport): a fixed seed gives the same cases on every run and platform.
+    typealias SeededRandom = SplitMix64
+
 
     static let idSegments = [
         "a", "b", "a_b", "listen", "backend", "frontend", "http-in", "-", "..", ".", "_", "x-y.z", "Global",
@@ -40,7 +33,7 @@ import Testing
     }
 
     static func makeCase(seed: UInt64) throws -> (services: [Service], options: RenderOptions) {
-        var random = SeededRandom(state: seed)
+        var random = SeededRandom(seed: seed)
         let httpPort: UInt16 = random.next() % 2 == 0 ? 80 : 8080
         let bindAddress: String? = pick([nil, "127.0.0.1", "::1"], &random)
         var services: [Service] = []
