@@ -339,33 +339,12 @@ private struct Parser {
         return value
     }
 
-    /// Length of the well-formed UTF-8 sequence (2-4 bytes) that starts with a non-ASCII byte at `i`,
-    /// per the Unicode standard's table 3-7: no overlong forms, no surrogates, nothing above U+10FFFF.
+    /// Length of the well-formed UTF-8 sequence (2-4 bytes) that starts with a non-ASCII byte at `i`
+    /// (``UTF8Sequence/length(_:at:end:)``).
     @inline(__always)
     func utf8SequenceLength(at i: Int) throws(JSONError) -> Int {
-        let lead = byte(i)
-        @inline(__always) func continuation(_ k: Int, _ low: UInt8 = 0x80, _ high: UInt8 = 0xBF) -> Bool {
-            i + k < end && byte(i + k) >= low && byte(i + k) <= high
-        }
-        switch lead {
-        case 0xC2...0xDF:
-            if continuation(1) { return 2 }
-        case 0xE0:
-            if continuation(1, 0xA0) && continuation(2) { return 3 }
-        case 0xE1...0xEC, 0xEE...0xEF:
-            if continuation(1) && continuation(2) { return 3 }
-        case 0xED:
-            if continuation(1, 0x80, 0x9F) && continuation(2) { return 3 }
-        case 0xF0:
-            if continuation(1, 0x90) && continuation(2) && continuation(3) { return 4 }
-        case 0xF1...0xF3:
-            if continuation(1) && continuation(2) && continuation(3) { return 4 }
-        case 0xF4:
-            if continuation(1, 0x80, 0x8F) && continuation(2) && continuation(3) { return 4 }
-        default:
-            break
-        }
-        throw error(at: i, "invalid UTF-8 (byte 0x\(hex(UInt16(lead), digits: 2)))")
+        if let length = UTF8Sequence.length(base, at: i, end: end) { return length }
+        throw error(at: i, "invalid UTF-8 (byte 0x\(hex(UInt16(byte(i)), digits: 2)))")
     }
 
     @inline(__always)
