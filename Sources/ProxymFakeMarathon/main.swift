@@ -9,7 +9,7 @@
 // --apps-file loads {"apps":[...]} at start (a Marathon keeps its state across restarts; so can the
 // fake, for outage tests that kill it); --http-endpoints preloads callback URLs as Marathon's flag does.
 //
-// Marathon's endpoints, in the payload shapes of shared/fixtures/marathon/:
+// Marathon's endpoints, in the payload shapes of the recorded payloads in Tests/Fixtures/marathon/ (SOURCES.md there):
 //   GET  /v2/apps?embed=apps.tasks (or app.tasks)   the apps as set, tasks embedded
 //   GET  /v2/apps                                   the same without tasks
 //   GET  /v2/apps/{id}                              {"app": ...} with tasks
@@ -103,7 +103,11 @@ func parseOptions() -> FakeMarathon.Options {
             ProcessSetup.writeStdout(
                 "usage: proxym-fake-marathon [--host H] [--port P] [--version V] [--heartbeat 10s] [--sse-data-only]\n"
                     + "       [--http-endpoints URL,...] [--apps-file FILE] [--quiet] [--generate N --tasks M [--task-host H]\n"
-                    + "       [--task-ports P,...] [--service-port-base B]]\n")
+                    + "       [--task-ports P,...] [--service-port-base B]]\n\n"
+                    + "Serves the apps it is given (--apps-file {\"apps\":[...]}, PUT /_fake/apps, or --generate) in the\n"
+                    + "payload shapes of the recorded Marathon payloads in the repository's Tests/Fixtures/marathon/\n"
+                    + "(SOURCES.md there names where each was recorded). The endpoints and the /_fake control API are\n"
+                    + "listed at the top of Sources/ProxymFakeMarathon/main.swift.\n")
             ProcessSetup.exit(0)
         default: fail("unknown option \(arg) (see --help)")
         }

@@ -151,7 +151,7 @@ final class FakeMarathon {
     }
 }
 
-/// Marathon payloads, written the way Marathon writes them (the shapes of shared/fixtures/marathon).
+/// Marathon payloads, written the way Marathon writes them (the shapes of the recorded payloads in Tests/Fixtures/marathon).
 enum MarathonJSON {
     enum Shape {
         /// 0.x-1.4: host networking with the legacy `ports` plus `portDefinitions`, no `networks`.

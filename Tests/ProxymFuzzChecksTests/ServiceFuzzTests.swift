@@ -46,10 +46,10 @@ import Testing
         for name in (try? FileManager.default.contentsOfDirectory(atPath: examples))?.sorted() ?? [] {
             if let data = FileManager.default.contents(atPath: examples + "/" + name) { seeds.append(Array(data)) }
         }
-        // The shared Marathon captures next to the repository (CI has them; a local clone may not).
-        let shared = repository + "/../shared/fixtures/marathon"
+        // The recorded Marathon payloads in the repository (Tests/Fixtures/marathon).
+        let recorded = repository + "/Tests/Fixtures/marathon"
         for folder in ["apps", "tasks", "events", "app-definitions"] {
-            let directory = shared + "/" + folder
+            let directory = recorded + "/" + folder
             for name in (try? FileManager.default.contentsOfDirectory(atPath: directory))?.sorted() ?? [] {
                 if let data = FileManager.default.contents(atPath: directory + "/" + name), data.count <= 64 << 10 {
                     seeds.append(Array(data))
@@ -67,6 +67,9 @@ import Testing
     func seedsHoldTheProperties() throws {
         let seeds = Self.seeds
         #expect(seeds.count >= serviceFilesCount + 6)
+        // The recorded Marathon payloads are part of the seeds (a moved fixture folder must not
+        // silently shrink them).
+        #expect(Self.fixtureSeeds.count >= 40, "Tests/Fixtures/marathon gave \(Self.fixtureSeeds.count) seeds")
         for seed in seeds {
             let violations = ServiceFuzzCheck.check(seed)
             #expect(violations.isEmpty, "\(String(decoding: seed.prefix(120), as: UTF8.self).debugDescription): \(violations)")

@@ -3,20 +3,20 @@ import ProxymGenerators
 import ProxymModel
 import Testing
 
-/// The shared Marathon fixtures, read where they live (`../shared/fixtures/marathon` next to the
-/// repository), never copied into it. A missing file fails the test that needs it: CI has them.
+/// The recorded Marathon payloads in the repository (`Tests/Fixtures/marathon`; SOURCES.md there says
+/// where each was recorded), found relative to this file. A missing file fails the test that needs it.
 enum MarathonFixtures {
     static let directory: String = {
-        // <root>/Tests/ProxymGeneratorsTests/MarathonFixtures.swift -> <root>/../shared/fixtures/marathon
+        // <root>/Tests/ProxymGeneratorsTests/MarathonFixtures.swift -> <root>/Tests/Fixtures/marathon
         var path = Substring(#filePath)
-        for _ in 0..<3 { path = path[..<path.lastIndex(of: "/")!] }
-        return String(path) + "/../shared/fixtures/marathon"
+        for _ in 0..<2 { path = path[..<path.lastIndex(of: "/")!] }
+        return String(path) + "/Fixtures/marathon"
     }()
 
     struct Missing: Error, CustomStringConvertible {
         var path: String
         var description: String {
-            "fixture \(path) is missing: the tests read ../shared/fixtures/marathon next to the repository"
+            "fixture \(path) is missing (the tests read Tests/Fixtures/marathon in the repository)"
         }
     }
 

@@ -140,13 +140,13 @@ let sseCases: [SSECase] = [
     SSECase(name: "empty stream", bytes: [], events: []),
 ]
 
-/// The real samples, read from the shared fixtures at test time.
+/// The real samples, read from the repository's recorded Marathon payloads at test time.
 enum SSEFixtures {
-    /// `<repository>/../shared/fixtures/marathon/sse`.
+    /// `<repository>/Tests/Fixtures/marathon/sse`, relative to this file.
     static let directory: String = {
         var path = #filePath
-        for _ in 0..<3 { path = String(path[..<path.lastIndex(of: "/")!]) }
-        return path + "/../shared/fixtures/marathon/sse"
+        for _ in 0..<2 { path = String(path[..<path.lastIndex(of: "/")!]) }
+        return path + "/Fixtures/marathon/sse"
     }()
 }
 
