@@ -3,13 +3,14 @@
 // proxym: keeps HAProxy's configuration in step with the services behind it.
 //
 // Layers (dependencies run one way, top to bottom):
-//   CSystemd, CCurl               C shims: libsystemd + Linux kernel headers; libcurl. No logic.
+//   CSystemd, CCurl, COpenSSL     C shims: libsystemd + Linux kernel headers; libcurl; OpenSSL. No logic.
 //   ProxymJSON, ProxymModel       pure values: a strict JSON reader; Service/Host and their validation
 //   ProxymGenerators              pure: service files (and later Marathon payloads) -> [Service]
 //   ProxymHAProxy                 pure: ([Service], options) -> config text
 //   ProxymHTTP                    pure: incremental HTTP/1.1 request parser, response writer, SSE parser
 //   ProxymCore                    pure decisions: settings, refresh scheduling, status, log format
 //   ProxymPosix                   the only code that touches fds and libc (imports CSystemd/Glibc)
+//   ProxymTLS                     the only code that calls OpenSSL: certificate bundles checked as haproxy loads them
 //   ProxymRuntime                 the epoll loop, its sources, the daemon that carries out decisions
 //   proxym                        the executable: argument parsing, process-wide setup
 // Pure targets never import Glibc or a C module, so the compiler guarantees they run without a loop.
@@ -44,6 +45,12 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
 
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+
         // Pure targets
         .target(name: "ProxymJSON", swiftSettings: strict),
         .target(name: "ProxymModel", swiftSettings: strict),
@@ -58,11 +65,13 @@ let package = Package(
 
         // POSIX / runtime layer
         .target(name: "ProxymPosix", dependencies: ["CSystemd", "CCurl"], swiftSettings: strict),
+        // The only code that calls OpenSSL: certificate bundles read and checked as haproxy loads them.
+        .target(name: "ProxymTLS", dependencies: ["COpenSSL", "ProxymModel"], swiftSettings: strict),
         .target(
             name: "ProxymRuntime",
             dependencies: [
                 "ProxymPosix", "ProxymCore", "ProxymModel", "ProxymGenerators", "ProxymHAProxy", "ProxymHTTP",
-                .product(name: "Logging", package: "swift-log"),
+                "ProxymTLS", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -130,9 +139,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "ProxymTLSTests",
+            dependencies: ["ProxymTLS", "ProxymModel", "ProxymPosix", "ProxymTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "ProxymRuntimeTests",
             dependencies: [
-                "ProxymRuntime", "ProxymPosix", "ProxymCore", "ProxymModel", "ProxymTestSupport",
+                "ProxymRuntime", "ProxymPosix", "ProxymCore", "ProxymModel", "ProxymTestSupport", "ProxymTLS", "ProxymHAProxy",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
