@@ -169,6 +169,8 @@ public struct Settings: Sendable, Equatable {
     public var refresh = Refresh()
     public var marathon = Marathon()
     public var safetyGuard = SafetyGuard()
+    /// HTTPS, certificates and ACME (`PROXYM_HAPROXY_HTTPS_PORT`, `PROXYM_HAPROXY_TLS_*`, `PROXYM_ACME_*`).
+    public var tls = TLSSettings()
 
     public init() {}
 }

@@ -19,7 +19,7 @@ import ProxymTLS
 ///
 /// `lego run` is used for renewals too: `ACMEPolicy` decides when one is due (`lego renew` would sleep
 /// up to 8 minutes without a terminal and exits 0 whether or not it renewed).
-public final class ACMEManager {
+public final class ACMEManager: Notifier {
     public static let filePrefix = "acme-"
 
     private let settings: TLSSettings
@@ -78,12 +78,23 @@ public final class ACMEManager {
         return !domain.split(separator: ".").allSatisfy { $0.allSatisfy(\.isNumber) }
     }
 
-    public func stop() {
+    /// Orders start from `update(domains:)`, at each refresh; nothing to do here.
+    public func start(notify: @escaping (RefreshReason) -> Void) throws {}
+
+    /// Stops the running client (SIGTERM, SIGKILL after 5 s) and orders no more.
+    public func stop(done: @escaping () -> Void) {
         stopped = true
         if let timer { loop.cancel(timer) }
         timer = nil
-        child?.terminate(grace: .seconds(5))
+        guard let child else {
+            done()
+            return
+        }
+        stopDone = done
+        child.terminate(grace: .seconds(5))
     }
+
+    private var stopDone: (() -> Void)?
 
     /// What covers each wanted domain now.
     func coverage() -> [String: ACMEPolicy.Coverage] {
@@ -153,6 +164,12 @@ public final class ACMEManager {
 
     private func finished(_ domain: String, outcome: ChildProcess.Outcome, took: Duration) {
         child = nil
+        if stopped {
+            logger.info("certificate order stopped", metadata: ["domain": "\(domain)"])
+            stopDone?()
+            stopDone = nil
+            return
+        }
         guard outcome.status.isSuccess, !outcome.timedOut else {
             let lines = LogText.lines(outcome.stderr + outcome.stdout, limit: 200)
             for line in lines.suffix(20) { logger.debug("lego: \(line)", metadata: ["domain": "\(domain)"]) }

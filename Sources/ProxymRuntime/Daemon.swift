@@ -73,9 +73,26 @@ public final class Daemon {
             notifiers.append(marathon)
         }
         if settings.haproxy.enabled {
+            // HTTPS: the certificate directory is a watched input of the HAProxy output (started
+            // before the first refresh, so the files haproxy loads exist), ACME a helper of it.
+            var certificates: CertificateStore?
+            var acme: ACMEManager?
+            if settings.tls.enabled {
+                let store = CertificateStore(settings: settings.tls, loop: loop, logger: logger)
+                notifiers.append(store)
+                certificates = store
+                if settings.tls.acme.enabled {
+                    let manager = ACMEManager(
+                        settings: settings.tls, store: store, loop: loop, logger: logger, environment: environment)
+                    notifiers.append(manager)
+                    acme = manager
+                }
+            }
             do {
                 configGenerators.append(
-                    try HAProxyModule(settings: settings.haproxy, loop: loop, logger: logger, environment: environment))
+                    try HAProxyModule(
+                        settings: settings.haproxy, loop: loop, logger: logger, environment: environment,
+                        certificates: certificates, acme: acme))
             } catch let error as GeneratorFailure {
                 throw error
             }
@@ -356,6 +373,7 @@ public final class Daemon {
     /// STATUS alerts: a held refresh, and every output's problem (haproxy down, ...).
     private func updateAlerts() {
         status.alerts = (heldAlert.map { [$0] } ?? []) + configGenerators.compactMap { output in output.problem.map { "FAILING: \(output.name) (\($0))" } }
+            + configGenerators.flatMap(\.statusNotes)
     }
 
     private func outputProblemsChanged() {

@@ -18,8 +18,8 @@ public final class HAProxyModule: ConfigGenerator {
     public let name = "haproxy"
 
     private let settings: Settings.HAProxy
-    private let loop: EventLoop
-    private let logger: Logger
+    let loop: EventLoop
+    let logger: Logger
     private let childEnvironment: [String]
     /// The haproxy used for `-c` (BINARY_PATH, else found in PATH); nil when validation is off.
     private let checkBinary: String?
@@ -48,6 +48,18 @@ public final class HAProxyModule: ConfigGenerator {
     private var problemHandler: (() -> Void)?
     private var restartHandler: (() -> Void)?
 
+    // HTTPS: the certificates (a watched input), and what haproxy serves (nil = unknown).
+    let certificates: CertificateStore?
+    let acme: ACMEManager?
+    var liveCertificates: CertificateState?
+    lazy var certificateApplier: CertificateApplier? = certificates.map {
+        CertificateApplier(loop: loop, logger: logger, timeout: settings.commandTimeout, crtList: $0.settings.crtListPath)
+    }
+    /// Pin notes logged already (each once).
+    var reportedPinNotes: Set<String> = []
+    /// How many certificate changes went through the Runtime API alone (for logs and tests).
+    public internal(set) var certificateRuntimeApplyCount = 0
+
     /// How many times haproxy was reloaded (or started) by this module, and how many refreshes went
     /// through the Runtime API alone (for logs and tests).
     public private(set) var reloadCount = 0
@@ -55,8 +67,13 @@ public final class HAProxyModule: ConfigGenerator {
 
     var rejectedPath: String { settings.configFilePath + ".rejected" }
 
-    public init(settings: Settings.HAProxy, loop: EventLoop, logger: Logger, environment: [String: String]) throws {
+    public init(
+        settings: Settings.HAProxy, loop: EventLoop, logger: Logger, environment: [String: String],
+        certificates: CertificateStore? = nil, acme: ACMEManager? = nil
+    ) throws {
         self.settings = settings
+        self.certificates = certificates
+        self.acme = acme
         self.loop = loop
         var logger = logger
         logger[metadataKey: "module"] = "haproxy"
@@ -103,7 +120,10 @@ public final class HAProxyModule: ConfigGenerator {
     public func observe(problems: @escaping () -> Void, restarts: @escaping () -> Void) {
         problemHandler = problems
         restartHandler = restarts
+        acme?.onStatusChange = problems
     }
+
+    public var statusNotes: [String] { [certificates?.statusNote, acme?.statusNote].compactMap { $0 } }
 
     private func runnerEvent(_ event: HAProxyRunnerEvent) {
         switch event {
@@ -131,6 +151,8 @@ public final class HAProxyModule: ConfigGenerator {
         var exposedSocket: String?
         /// The admin stats socket the Runtime API talks to.
         var statsSocket: String?
+        /// HTTPS: the crt-list and certificates this text is to serve.
+        var certificates: CertificateState?
     }
 
     /// The stats socket proxym uses, and whether it must add it to the global section.
@@ -161,11 +183,16 @@ public final class HAProxyModule: ConfigGenerator {
         var options = RenderOptions(
             globalConfig: inputs.globalConfig, httpPort: settings.httpPort, bindAddress: settings.bindAddress,
             serviceOptions: inputs.serviceOptions)
-        guard settings.runtimeAPI else {
+        guard settings.runtimeAPI || certificates != nil else {
             if case .masterWorker = settings.reloadMethod { options.idleCloseOnResponse = true }
             return (options, nil)
         }
-        options.idleCloseOnResponse = true
+        // Certificates change through the Runtime API too: HTTPS needs the admin socket as well.
+        if settings.runtimeAPI {
+            options.idleCloseOnResponse = true
+        } else if case .masterWorker = settings.reloadMethod {
+            options.idleCloseOnResponse = true
+        }
         let socket = statsSocket(global: inputs.globalConfig)
         if socket.add { options.statsSocket = socket.path }
         if !socket.isAdmin && warnedSocket != socket.path {
@@ -243,15 +270,26 @@ public final class HAProxyModule: ConfigGenerator {
             completion(.failed("cannot render: \(error)", retry: false))
             return
         }
+        let tls = prepareCertificates(services)
+        acme?.update(domains: Self.httpsDomains(services, httpPort: settings.httpPort))
         guard settings.runtimeAPI else {
             let text = HAProxyRenderer.render(services, options: options)
-            applyText(Candidate(text: text), force: force, completion: completion)
+            var candidate = Candidate(text: text)
+            candidate.statsSocket = socket?.path
+            if let socket, socket.exposesListeners && socket.isAdmin { candidate.exposedSocket = socket.path }
+            candidate.certificates = tls
+            if !force, text == liveText, tls != nil {
+                applyCertificates(candidate, completion: completion)
+                return
+            }
+            applyText(candidate, force: force, completion: completion)
             return
         }
         let sections = HAProxyRenderer.sections(services, options: options)
         let assignment = SlotPlanner.assign(
             live: liveSlots ?? SlotTable(), sections: sections, now: loop.now.nanoseconds, options: slotOptions)
         var candidate = slotted(assignment.table, services, sections: sections, options: options, socket: socket)
+        candidate.certificates = tls
         if liveSlots == nil {
             // Unknown live state: the fresh layout (what a reload would load) is the one to compare
             // with the file on disk at startup, and to reload otherwise.
@@ -265,9 +303,28 @@ public final class HAProxyModule: ConfigGenerator {
                 live: liveSlots, liveSkeleton: liveSkeleton, new: assignment, newSkeleton: candidate.skeleton ?? "")
         switch decision {
         case .unchanged where candidate.text == liveText:
-            completion(.unchanged("unchanged"))
+            if tls != nil {
+                applyCertificates(candidate, completion: completion)
+            } else {
+                completion(.unchanged("unchanged"))
+            }
         case .runtime(let commands):
-            runtimeApply(candidate, commands: commands, completion: completion)
+            runtimeApply(candidate, commands: commands) { [weak self] outcome in
+                // The servers are done; the certificates, if they changed too, follow the same way.
+                guard let self, tls != nil, case .applied(let summary) = outcome, self.liveText == candidate.text else {
+                    completion(outcome)
+                    return
+                }
+                self.applyCertificates(candidate) { certificates in
+                    if case .applied(let more) = certificates {
+                        completion(.applied(summary + "; " + more))
+                    } else if case .unchanged = certificates {
+                        completion(outcome)
+                    } else {
+                        completion(certificates)
+                    }
+                }
+            }
         case .unchanged, .reload:
             if case .reload(let reasons) = decision, !force {
                 logger.info("reload needed", metadata: ["reasons": "\(reasons.joined(separator: "; "))"])
@@ -299,7 +356,13 @@ public final class HAProxyModule: ConfigGenerator {
                     switch outcome {
                     case .failed: break
                     case .applied: self.reloadCount += 1; self.becameLive(candidate)
-                    case .unchanged: self.becameLive(candidate)
+                    case .unchanged:
+                        // haproxy ran before proxym started: its certificates may predate the files.
+                        if candidate.certificates != nil {
+                            self.adoptCertificates(candidate, completion: completion)
+                            return
+                        }
+                        self.becameLive(candidate)
                     }
                     completion(outcome)
                 }
@@ -365,7 +428,7 @@ public final class HAProxyModule: ConfigGenerator {
     }
 
     /// The file holds `candidate`: make haproxy load it.
-    private func reloadInstalled(_ candidate: Candidate, note: String? = nil, completion: @escaping (ApplyOutcome) -> Void) {
+    func reloadInstalled(_ candidate: Candidate, note: String? = nil, completion: @escaping (ApplyOutcome) -> Void) {
         // The file no longer holds what was live; until the reload succeeds nothing is known to be.
         forgetLive()
         runner.reload(exposedSocket: candidate.exposedSocket) { [weak self] outcome in
@@ -380,12 +443,16 @@ public final class HAProxyModule: ConfigGenerator {
         }
     }
 
-    private func becameLive(_ candidate: Candidate) {
+    func becameLive(_ candidate: Candidate) {
         liveText = candidate.text
         liveSlots = candidate.slots?.afterReload
         liveSkeleton = candidate.skeleton
         liveSections = candidate.sections
         liveStatsSocket = candidate.statsSocket
+        if let state = candidate.certificates {
+            liveCertificates = state
+            certificates?.collectGarbage(keeping: state)
+        }
         scheduleDrainStep()
     }
 
@@ -393,6 +460,7 @@ public final class HAProxyModule: ConfigGenerator {
         liveText = nil
         liveSlots = nil
         liveSkeleton = nil
+        liveCertificates = nil
         if let drainTimer { loop.cancel(drainTimer) }
         drainTimer = nil
     }

@@ -60,9 +60,13 @@ public protocol ConfigGenerator: AnyObject {
     /// `problems` runs (on the loop) whenever `problem` changes; `restarts` when the proxy was started
     /// again from the file on disk (after it died).
     func observe(problems: @escaping () -> Void, restarts: @escaping () -> Void)
+    /// Notes for the STATUS line about this output's own inputs (certificates refused, ACME orders
+    /// failing), each phrased for a person; empty when there is nothing to say.
+    var statusNotes: [String] { get }
 }
 
 extension ConfigGenerator {
     public var problem: String? { nil }
+    public var statusNotes: [String] { [] }
     public func observe(problems: @escaping () -> Void, restarts: @escaping () -> Void) {}
 }

@@ -69,14 +69,16 @@ public final class TestPKI {
     /// A leaf for `commonName` with `dnsNames` as subjectAltName (none when empty), valid from now for
     /// `days` (`-1`: it expired a day ago).
     public func issue(
-        _ commonName: String, dnsNames: [String]? = nil, key kind: KeyKind = .ec256, days: Int = 30
+        _ commonName: String, dnsNames: [String]? = nil, ipAddresses: [String] = [], key kind: KeyKind = .ec256,
+        days: Int = 30
     ) throws -> Leaf {
         counter += 1
         let base = "\(directory)/leaf\(counter)-\(commonName.replacingStars)"
         let names = dnsNames ?? [commonName]
         try Self.openssl(["req"] + kind.arguments + ["-nodes", "-subj", "/CN=\(commonName)", "-keyout", base + ".key", "-out", base + ".csr"])
         var extensions = "basicConstraints=CA:FALSE\n"
-        if !names.isEmpty { extensions += "subjectAltName=" + names.map { "DNS:\($0)" }.joined(separator: ",") + "\n" }
+        let alternatives = names.map { "DNS:\($0)" } + ipAddresses.map { "IP:\($0)" }
+        if !alternatives.isEmpty { extensions += "subjectAltName=" + alternatives.joined(separator: ",") + "\n" }
         try writeFile(base + ".ext", extensions)
         let (issuerCertificate, issuerKey) = intermediate ?? (caCertificate, caKey)
         try Self.openssl([
