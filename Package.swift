@@ -64,7 +64,7 @@ let package = Package(
         ),
 
         // POSIX / runtime layer
-        .target(name: "ProxymPosix", dependencies: ["CSystemd", "CCurl"], swiftSettings: strict),
+        .target(name: "ProxymPosix", dependencies: ["CSystemd", "CCurl", "ProxymModel"], swiftSettings: strict),
         // The only code that calls OpenSSL: certificate bundles read and checked as haproxy loads them.
         .target(name: "ProxymTLS", dependencies: ["COpenSSL", "ProxymModel"], swiftSettings: strict),
         .target(
@@ -96,7 +96,8 @@ let package = Package(
         .executableTarget(
             name: "proxym-fake-marathon",
             dependencies: [
-                "ProxymRuntime", "ProxymHTTP", "ProxymJSON", "ProxymPosix", .product(name: "Logging", package: "swift-log"),
+                "ProxymRuntime", "ProxymHTTP", "ProxymJSON", "ProxymModel", "ProxymPosix",
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/ProxymFakeMarathon", swiftSettings: strict),
 

@@ -61,7 +61,7 @@ public struct RefreshScheduler: Sendable {
     private var lastPendingAt: Instant?
     private var immediate = false
 
-    public init(quietPeriod: Duration = .milliseconds(100), maxDelay: Duration = .seconds(1)) {
+    public init(quietPeriod: Duration, maxDelay: Duration) {
         self.quietPeriod = quietPeriod
         self.maxDelay = max(maxDelay, quietPeriod)
     }

@@ -188,6 +188,11 @@ public final class CertificateStore: Notifier {
 
     /// One file: returns true when what is served for it changed (new version, new file, removed).
     private func load(_ name: String, directory: CInt) -> Bool {
+        guard TLSSettings.isCertificateFileName(name) else {
+            // crt-list lines and Runtime API commands are split on blanks: such a name cannot be served.
+            refuse(name, "its name may hold only letters, digits, '.', '_' and '-'")
+            return false
+        }
         let bytes: [UInt8]
         switch CertificateStore.readBundle(directory: directory, name: name) {
         case .success(let read):

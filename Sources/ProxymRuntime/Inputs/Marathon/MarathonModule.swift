@@ -36,13 +36,8 @@ public final class MarathonModule: ServiceGenerator, Notifier {
 
     public init(settings: Settings.Marathon, httpPort: UInt16, loop: EventLoop, logger: Logger) throws {
         self.settings = settings
-        let strategy: MarathonOptions.DomainStrategy
-        switch settings.domainStrategy {
-        case .idToDomainReverse: strategy = .idToDomainReverse
-        case .lastPartOfIdAndSuffix(let suffix): strategy = .lastPartOfIdAndSuffix(suffix)
-        }
         self.options = MarathonOptions(
-            domainStrategy: strategy, httpPort: httpPort, group: settings.group,
+            domainStrategy: settings.domainStrategy, httpPort: httpPort, group: settings.group,
             allowLabelConfig: settings.labelConfig)
         self.loop = loop
         var logger = logger
