@@ -54,6 +54,8 @@ public struct Service: Hashable, Sendable {
     /// itself (Marathon's `proxym.port.<n>.config` label, only when the operator allows it). Already
     /// split into lines and stripped of control characters by the generator.
     public var configLines: [String] = []
+    /// HSTS, a certificate of its own, TLS passthrough, no ACME: what it asks of the HTTPS frontend.
+    public var tls: ServiceTLS = .none
 
     public init(
         id: ServiceID,

@@ -6,6 +6,7 @@
 // Answers every request with `200 OK` and the body "<name>\n" (HEAD: no body), keeps connections
 // alive unless the client says `Connection: close`, and prints "listening on <host>:<port>" once the
 // socket is bound, so a caller that asked for port 0 learns the port. Single-threaded, poll(2)-driven.
+// The request's X-Forwarded-Proto, if any, comes back as `X-Seen-Forwarded-Proto`.
 import Glibc
 
 struct Options {
@@ -65,8 +66,9 @@ final class Connection {
     init(fd: Int32) { self.fd = fd }
 }
 
-/// Finds one complete request head in `input`; returns (method, closeAfter, totalLength) or nil.
-func parseRequest(_ input: [UInt8]) -> (method: String, close: Bool, length: Int)? {
+/// Finds one complete request head in `input`; returns (method, closeAfter, totalLength, the
+/// X-Forwarded-Proto values) or nil.
+func parseRequest(_ input: [UInt8]) -> (method: String, close: Bool, length: Int, forwardedProto: [String])? {
     guard input.count >= 4 else { return nil }
     var end = -1
     for i in 0...(input.count - 4)
@@ -81,6 +83,7 @@ func parseRequest(_ input: [UInt8]) -> (method: String, close: Bool, length: Int
     let method = requestLine.split(separator: " ").first.map(String.init) ?? "GET"
     var close = requestLine.hasSuffix("HTTP/1.0")
     var bodyLength = 0
+    var forwardedProto: [String] = []
     for line in lines.dropFirst() {
         let parts = line.split(separator: ":", maxSplits: 1)
         guard parts.count == 2 else { continue }
@@ -88,9 +91,10 @@ func parseRequest(_ input: [UInt8]) -> (method: String, close: Bool, length: Int
         let value = parts[1].trimmingCharacters(in: " \t").lowercased()
         if name == "connection" { close = value == "close" ? true : (value == "keep-alive" ? false : close) }
         if name == "content-length" { bodyLength = Int(value) ?? 0 }
+        if name == "x-forwarded-proto" { forwardedProto.append(value) }
     }
     guard input.count >= end + bodyLength else { return nil }
-    return (method, close, end + bodyLength)
+    return (method, close, end + bodyLength, forwardedProto)
 }
 
 extension StringProtocol {
@@ -160,6 +164,9 @@ while true {
             connection.input.removeFirst(request.length)
             var head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(body.count)\r\n"
             head += "X-Backend: \(options.name)\r\n"
+            if !request.forwardedProto.isEmpty {
+                head += "X-Seen-Forwarded-Proto: \(request.forwardedProto.joined(separator: ","))\r\n"
+            }
             head += request.close ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n"
             var response = Array(head.utf8)
             if request.method != "HEAD" { response += body }

@@ -1,3 +1,5 @@
+import ProxymModel
+
 /// HTTPS at the front door: the HTTPS frontend, the certificate directory, and automatic certificates.
 public struct TLSSettings: Sendable, Equatable {
     /// The shared HTTPS frontend's port; nil = no HTTPS (the output is then exactly what it was
@@ -50,26 +52,12 @@ public struct TLSSettings: Sendable, Equatable {
     /// lego's `--path`.
     public var acmeStatePath: String { statePath + "/acme" }
 
-    /// A name in the certificate directory proxym can hand haproxy: letters, digits, `.`, `_`, `-`
-    /// (crt-list lines and Runtime API commands are split on blanks), not hidden, ending `.pem`.
-    public static func isCertificateFileName(_ name: String) -> Bool {
-        name.hasSuffix(".pem") && !name.hasPrefix(".") && name.utf8.count > 4 && name.utf8.count <= 255
-            && name.utf8.allSatisfy(isSafePathByte)
-    }
-
-    static func isSafePathByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-            UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
-            return true
-        default:
-            return false
-        }
-    }
+    /// A name in the certificate directory proxym can hand haproxy (``ServiceTLS/isCertificateFileName(_:)``).
+    public static func isCertificateFileName(_ name: String) -> Bool { ServiceTLS.isCertificateFileName(name) }
 
     /// A directory haproxy and its Runtime API can name: an absolute path of safe characters.
     static func isSafeDirectory(_ path: String) -> Bool {
-        path.hasPrefix("/") && path.utf8.allSatisfy { $0 == UInt8(ascii: "/") || isSafePathByte($0) }
+        path.hasPrefix("/") && path.utf8.allSatisfy { $0 == UInt8(ascii: "/") || ServiceTLS.isSafeFileNameByte($0) }
     }
 }
 

@@ -92,7 +92,7 @@ public final class Daemon {
                 configGenerators.append(
                     try HAProxyModule(
                         settings: settings.haproxy, loop: loop, logger: logger, environment: environment,
-                        certificates: certificates, acme: acme))
+                        tls: settings.tls, certificates: certificates, acme: acme))
             } catch let error as GeneratorFailure {
                 throw error
             }

@@ -7,6 +7,8 @@ import ProxymPosix
 public enum OneShot {
     public struct Rendered {
         public var config: String
+        /// The merged services the config was rendered from.
+        public var services: [Service]
         public var serviceCount: Int
         /// Broken files, failed sources, merge conflicts.
         public var problemCount: Int
@@ -69,7 +71,8 @@ public enum OneShot {
         }
         var haproxy = settings.haproxy
         haproxy.validate = false
-        let module = try HAProxyModule(settings: haproxy, loop: loop, logger: logger, environment: environment)
+        let module = try HAProxyModule(
+            settings: haproxy, loop: loop, logger: logger, environment: environment, tls: settings.tls)
         let config: String
         do {
             config = try module.render(merged.services)
@@ -77,7 +80,7 @@ public enum OneShot {
             logger.error("cannot render: \(error)")
             throw error
         }
-        return Rendered(config: config, serviceCount: merged.services.count, problemCount: problems)
+        return Rendered(config: config, services: merged.services, serviceCount: merged.services.count, problemCount: problems)
     }
 
     /// Renders, then runs `haproxy -c` on the result (kept at `keepAt` if given, else a temp file).
@@ -93,15 +96,33 @@ public enum OneShot {
         // that another check (or another user) may hold or replace while haproxy reads it.
         let temporaryBase = environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         let scratch =
-            try keepAt == nil ? FileSystem.makeTemporaryDirectory(prefix: "proxym-check", in: temporaryBase) : nil
+            try keepAt == nil || settings.tls.enabled
+            ? FileSystem.makeTemporaryDirectory(prefix: "proxym-check", in: temporaryBase) : nil
         defer { if let scratch { try? FileSystem.removeTree(scratch) } }
         let path = keepAt ?? scratch! + "/haproxy.cfg"
         try AtomicFileWriter.write(Array(rendered.config.utf8), to: path, mode: 0o600)
+        var checkedPath = path
+        var certificateProblems = 0
+        if settings.tls.enabled, let scratch {
+            // The certificates, checked into the scratch directory; haproxy -c loads those copies.
+            let loop = try EventLoop()
+            let certificates = try checkCertificates(
+                settings.tls, services: rendered.services, httpPort: settings.haproxy.httpPort, scratch: scratch,
+                loop: loop, logger: logger)
+            certificateProblems = certificates.problems
+            var scratchSettings = settings
+            scratchSettings.tls = certificates.settings
+            let module = try HAProxyModule(
+                settings: scratchSettings.haproxy, loop: loop, logger: logger, environment: environment,
+                tls: scratchSettings.tls)
+            checkedPath = scratch + "/haproxy-check.cfg"
+            try AtomicFileWriter.write(Array(try module.render(rendered.services).utf8), to: checkedPath, mode: 0o600)
+        }
 
         let loop = try EventLoop()
         var outcome: ChildProcess.Outcome?
         _ = try ChildProcess(
-            loop: loop, executable: haproxy, arguments: ["-c", "-f", path],
+            loop: loop, executable: haproxy, arguments: ["-c", "-f", checkedPath],
             environment: ChildEnvironment.make(from: environment), timeout: settings.haproxy.commandTimeout
         ) { result in outcome = result }
         while outcome == nil { try loop.runOnce(timeout: nil) }
@@ -115,7 +136,7 @@ public enum OneShot {
                 "haproxy rejected the config",
                 metadata: ["status": "\(result.summary(timeout: settings.haproxy.commandTimeout))"])
         }
-        let problems = rendered.problemCount + (accepted ? 0 : 1)
+        let problems = rendered.problemCount + certificateProblems + (accepted ? 0 : 1)
         return Checked(ok: problems == 0, serviceCount: rendered.serviceCount, problemCount: problems)
     }
 }

@@ -17,7 +17,7 @@ import ProxymPosix
 public final class HAProxyModule: ConfigGenerator {
     public let name = "haproxy"
 
-    private let settings: Settings.HAProxy
+    let settings: Settings.HAProxy
     let loop: EventLoop
     let logger: Logger
     private let childEnvironment: [String]
@@ -48,7 +48,8 @@ public final class HAProxyModule: ConfigGenerator {
     private var problemHandler: (() -> Void)?
     private var restartHandler: (() -> Void)?
 
-    // HTTPS: the certificates (a watched input), and what haproxy serves (nil = unknown).
+    // HTTPS: its settings, the certificates (a watched input), and what haproxy serves (nil = unknown).
+    let tls: TLSSettings
     let certificates: CertificateStore?
     let acme: ACMEManager?
     var liveCertificates: CertificateState?
@@ -69,9 +70,10 @@ public final class HAProxyModule: ConfigGenerator {
 
     public init(
         settings: Settings.HAProxy, loop: EventLoop, logger: Logger, environment: [String: String],
-        certificates: CertificateStore? = nil, acme: ACMEManager? = nil
+        tls: TLSSettings = TLSSettings(), certificates: CertificateStore? = nil, acme: ACMEManager? = nil
     ) throws {
         self.settings = settings
+        self.tls = certificates?.settings ?? tls
         self.certificates = certificates
         self.acme = acme
         self.loop = loop
@@ -271,7 +273,7 @@ public final class HAProxyModule: ConfigGenerator {
             return
         }
         let tls = prepareCertificates(services)
-        acme?.update(domains: Self.httpsDomains(services, httpPort: settings.httpPort))
+        acme?.update(domains: Self.acmeDomains(services, httpPort: settings.httpPort))
         guard settings.runtimeAPI else {
             let text = HAProxyRenderer.render(services, options: options)
             var candidate = Candidate(text: text)

@@ -12,7 +12,7 @@ extension HAProxyModule {
     /// The certificates for `services` (nil without HTTPS), with the crt-list file brought up to date.
     func prepareCertificates(_ services: [Service]) -> CertificateState? {
         guard let certificates else { return nil }
-        let (state, notes) = certificates.state(pins: Self.certificatePins(services))
+        let (state, notes) = certificates.state(pins: Self.certificatePins(services, httpPort: settings.httpPort))
         for note in notes where reportedPinNotes.insert(note.description).inserted {
             logger.warning("\(note)")
         }
@@ -29,19 +29,33 @@ extension HAProxyModule {
         return state
     }
 
-    /// The services' wishes for a certificate of the directory (part of the HTTPS rendering).
-    static func certificatePins(_ services: [Service]) -> [CertificatePin] { [] }
-
-    /// The host names the HTTPS frontend serves: every HTTP virtual host's domains, without port.
-    static func httpsDomains(_ services: [Service], httpPort: UInt16) -> [String] {
-        var domains: [String] = []
-        for service in services where service.transport == .tcp && service.isHTTP(httpPort: httpPort) {
-            for domain in service.domains {
-                let name = domain.rawValue.split(separator: ":").first.map(String.init) ?? domain.rawValue
-                domains.append(name.lowercased())
+    /// The services' wishes for a certificate of the directory: their domains (without port) filed
+    /// under that certificate.
+    static func certificatePins(_ services: [Service], httpPort: UInt16) -> [CertificatePin] {
+        services.compactMap { service in
+            guard let certificate = service.tls.certificate, service.transport == .tcp, service.isHTTP(httpPort: httpPort)
+            else {
+                return nil
             }
+            return CertificatePin(certificate: certificate, domains: hostNames(service), serviceID: service.id)
         }
-        return domains
+    }
+
+    /// The host names the HTTPS frontend terminates TLS for: every HTTP virtual host's domains, without
+    /// port, lower-cased.
+    static func httpsDomains(_ services: [Service], httpPort: UInt16) -> [String] {
+        services.filter { $0.transport == .tcp && $0.isHTTP(httpPort: httpPort) }.flatMap(hostNames)
+    }
+
+    /// Those that want a certificate ordered (the service did not opt out).
+    static func acmeDomains(_ services: [Service], httpPort: UInt16) -> [String] {
+        services.filter { $0.transport == .tcp && $0.isHTTP(httpPort: httpPort) && $0.tls.acme }.flatMap(hostNames)
+    }
+
+    static func hostNames(_ service: Service) -> [String] {
+        service.domains.map { domain in
+            (domain.rawValue.split(separator: ":").first.map(String.init) ?? domain.rawValue).lowercased()
+        }
     }
 
     /// The config text is live already; bring the certificates there too.
