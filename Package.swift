@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "ProxymHAProxyTests",
             dependencies: ["ProxymHAProxy", "ProxymModel", "ProxymTestSupport"],
-            exclude: ["Golden", "Fixtures"],
+            exclude: ["Golden", "GoldenHTTPS", "Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -225,6 +225,10 @@ public enum ServiceFuzzCheck {
         fields.append("\"servicePort\": \(service.servicePort)")
         let hosts = service.hosts.map { "{\"ip\": \(jsonString($0.address.description)), \"port\": \($0.port)}" }
         fields.append("\"hosts\": [\(hosts.joined(separator: ", "))]")
+        if let hsts = service.tls.hstsMaxAge { fields.append("\"hsts\": \(hsts)") }
+        if let certificate = service.tls.certificate { fields.append("\"certificate\": \(jsonString(certificate))") }
+        if service.tls.passthrough { fields.append("\"tlsPassthrough\": true") }
+        if !service.tls.acme { fields.append("\"acme\": false") }
         return "{" + fields.joined(separator: ", ") + "}"
     }
 

@@ -142,3 +142,29 @@ struct ConfigBuffer: ConfigOutput {
 
     var text: String { String(decoding: bytes, as: UTF8.self) }
 }
+
+/// Counts what the same calls would write: the exact size of text written by a function generic over
+/// ``ConfigOutput`` (the renderer's newer sections are sized this way: one writer, no second count to
+/// keep in step).
+struct ConfigCounter: ConfigOutput {
+    private(set) var count = 0
+
+    @inline(__always)
+    mutating func append(_ literal: StaticString) { count += literal.utf8CodeUnitCount }
+
+    @inline(__always)
+    mutating func append(_ text: String) { count += text.utf8.count }
+
+    @inline(__always)
+    mutating func append(byte: UInt8) { count += 1 }
+
+    @inline(__always)
+    mutating func append(decimal value: UInt32) { count += ConfigSize.digits(value) }
+
+    /// The size of what `write` writes.
+    static func size(_ write: (inout ConfigCounter) -> Void) -> Int {
+        var counter = ConfigCounter()
+        write(&counter)
+        return counter.count
+    }
+}

@@ -130,6 +130,7 @@ public enum HAProxyRenderer {
         out.append(global)
         appendHTTP(plan, options: options, bindHost: bindHost, to: &out)
         appendTCP(plan, slots: options.slots, bindHost: bindHost, to: &out)
+        if let https = options.https { appendTLSSections(plan, https: https, to: &out) }
     }
 
     // MARK: - Sections
@@ -147,28 +148,14 @@ public enum HAProxyRenderer {
         out.append(decimal: UInt32(httpPort))
         out.append(byte: UInt8(ascii: "\n"))
         if options.idleCloseOnResponse { out.append(Plan.idleCloseLine) }
+        if let https = options.https { appendHTTPFrontendTLS(plan, https: https, to: &out) }
 
         // The original wrote "\n" + acl lines joined by "\n" + "\n\n" + use_backend lines joined by
-        // "\n" + "\n"; the same bytes, and nothing at all when there are no HTTP services.
-        if services.contains(where: { !$0.domains.isEmpty }) {
-            out.append(byte: UInt8(ascii: "\n"))
-            for planned in services where !planned.domains.isEmpty {
-                for domain in planned.domains {
-                    out.append("  acl host_")
-                    out.append(planned.name)
-                    out.append(" hdr(host) -i ")
-                    appendACLPatterns(domain, httpPort: httpPort, to: &out)
-                    out.append(byte: UInt8(ascii: "\n"))
-                }
-            }
-            out.append(byte: UInt8(ascii: "\n"))
-            for planned in services where !planned.domains.isEmpty {
-                out.append("  use_backend ")
-                out.append(planned.name)
-                out.append("_cluster if host_")
-                out.append(planned.name)
-                out.append(byte: UInt8(ascii: "\n"))
-            }
+        // "\n" + "\n"; `appendRouting` writes the same bytes, and nothing at all when there are no HTTP
+        // services.
+        appendRouting(plan, frontend: .http(port: httpPort, https: options.https), to: &out)
+        if let https = options.https {
+            appendHTTPSFrontends(plan, https: https, bindHost: bindHost, idleClose: options.idleCloseOnResponse, to: &out)
         }
 
         for planned in services {
@@ -196,6 +183,7 @@ public enum HAProxyRenderer {
     private static func appendBody<Output: ConfigOutput>(
         _ planned: borrowing PlannedService, _ service: borrowing Service, slots: [Slot]?, to out: inout Output
     ) {
+        if let maxAge = planned.hstsMaxAge { appendHSTS(maxAge, to: &out) }
         for line in planned.optionLines {
             out.append("  ")
             out.append(line)
@@ -241,17 +229,6 @@ public enum HAProxyRenderer {
     /// instead of looping back into haproxy (port 0 would mean "the client's destination port").
     public static let freeSlotAddress = "127.0.0.1:1"
 
-    /// `shop.example.com`, or `shop.example.com shop.example.com:8080` when the HTTP port is not 80.
-    private static func appendACLPatterns<Output: ConfigOutput>(
-        _ domain: DomainName, httpPort: UInt16, to out: inout Output
-    ) {
-        out.append(domain.rawValue)
-        if httpPort == 80 || domain.hasPort { return }
-        out.append(byte: UInt8(ascii: " "))
-        out.append(domain.rawValue)
-        out.append(byte: UInt8(ascii: ":"))
-        out.append(decimal: UInt32(httpPort))
-    }
 }
 
 /// A service that made it into the output, with everything derived from the options.
@@ -263,6 +240,8 @@ struct PlannedService {
     var optionLines: [String]
     /// HTTP only: the service's domains, then the extra domains, without repeats.
     var domains: [DomainName]
+    /// HTTPS only: `Strict-Transport-Security` max-age on its HTTPS answers.
+    var hstsMaxAge: Int? = nil
 }
 
 /// Which services are rendered where: sorted, UDP and conflicts removed, options resolved.
@@ -271,6 +250,8 @@ struct Plan {
     let services: [Service]
     var http: [PlannedService] = []
     var tcp: [PlannedService] = []
+    /// HTTPS: passthrough routes, ACME opt-outs (``planTLS(options:notes:)``).
+    var tls = PlannedTLS()
 
     init(_ services: [Service], options: RenderOptions, notes: inout [RenderNote]) {
         // Proxy names in use; the value is the owner (nil = proxym's own frontend). Frontends and
@@ -280,6 +261,7 @@ struct Plan {
         // Ports bound so far (nil = the HTTP frontend).
         var ports: [UInt16: ServiceID?] = [options.httpPort: nil]
         ports.reserveCapacity(services.count + 1)
+        Plan.reserveTLS(options, names: &names, ports: &ports)
         let hasServiceOptions = !options.serviceOptions.isEmpty
         // The merge step hands them over sorted already: checking is linear, sorting is not.
         self.services =
@@ -298,6 +280,7 @@ struct Plan {
                     names: &names, ports: &ports, notes: &notes)
             }
         }
+        planTLS(options: options, notes: &notes)
     }
 
     /// Plans one service (borrowed: no copy of it is made for the plan).
@@ -366,17 +349,20 @@ struct Plan {
         // "\nfrontend http-in\n  bind " + host + ":" + port + "\n"
         var size = 25 + (bindHost?.utf8.count ?? 1) + 1 + portDigits + 1
         if options.idleCloseOnResponse { size += Plan.idleCloseLine.utf8CodeUnitCount }
-        if http.contains(where: { !$0.domains.isEmpty }) { size += 2 }  // the blank lines before acl and use_backend
+        // The routing rules and the HTTPS parts, counted by running their writers.
+        size += ConfigCounter.size {
+            HAProxyRenderer.appendRouting(self, frontend: .http(port: httpPort, https: options.https), to: &$0)
+        }
+        if let https = options.https {
+            size += ConfigCounter.size { HAProxyRenderer.appendHTTPFrontendTLS(self, https: https, to: &$0) }
+            size += ConfigCounter.size {
+                HAProxyRenderer.appendHTTPSFrontends(
+                    self, https: https, bindHost: bindHost, idleClose: options.idleCloseOnResponse, to: &$0)
+            }
+            size += ConfigCounter.size { HAProxyRenderer.appendTLSSections(self, https: https, to: &$0) }
+        }
         for planned in http {
             let name = planned.name.utf8.count
-            for domain in planned.domains {
-                // "  acl host_" + name + " hdr(host) -i " + patterns + "\n"
-                let text = domain.rawValue.utf8.count
-                let patterns = httpPort == 80 || domain.hasPort ? text : text + 1 + text + 1 + portDigits
-                size += 11 + name + 14 + patterns + 1
-            }
-            // "  use_backend " + name + "_cluster if host_" + name + "\n"
-            if !planned.domains.isEmpty { size += 14 + name + 17 + name + 1 }
             // "\nbackend " + name + "_cluster\n"
             size += 9 + name + 9 + bodySize(planned, slots: options.slots?.sections[planned.name + "_cluster"])
         }
@@ -391,6 +377,7 @@ struct Plan {
 
     private func bodySize(_ planned: PlannedService, slots: [Slot]?) -> Int {
         var size = 1  // the blank line
+        if let maxAge = planned.hstsMaxAge { size += ConfigCounter.size { HAProxyRenderer.appendHSTS(maxAge, to: &$0) } }
         for line in planned.optionLines { size += 2 + line.utf8.count + 1 }
         // "  server node" + n + " " + host + " check" + [" init-addr last,libc,none"] + "\n"
         func server(_ number: UInt32, _ host: Host) -> Int {

@@ -25,6 +25,9 @@ public struct RenderOptions: Sendable, Hashable {
     /// connections get one more response (with `Connection: close`) instead of being closed under a
     /// client about to reuse them.
     public var idleCloseOnResponse: Bool
+    /// The shared HTTPS frontend (`PROXYM_HAPROXY_HTTPS_PORT`); nil: none, and the output is exactly
+    /// what it is without HTTPS.
+    public var https: HTTPSOptions? = nil
 
     public init(
         globalConfig: String,

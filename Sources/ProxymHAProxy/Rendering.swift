@@ -35,6 +35,9 @@ public struct RenderNote: Sendable, Hashable, CustomStringConvertible {
         /// An option line that would open a new section (`listen x`, `backend y`, ...) and so move the
         /// service's `server` lines somewhere else; the line is left out, the service is rendered.
         case optionLineDropped(line: String)
+        /// `tlsPassthrough` cannot be honoured (or only for some of its names); the service is
+        /// rendered otherwise as usual.
+        case passthroughIgnored(reason: String)
     }
 
     public var serviceID: ServiceID
@@ -52,7 +55,7 @@ public struct RenderNote: Sendable, Hashable, CustomStringConvertible {
     public var isSkipped: Bool {
         switch kind {
         case .udpSkipped, .nameTaken, .portTaken: return true
-        case .noHosts, .noDomains, .optionLineDropped: return false
+        case .noHosts, .noDomains, .optionLineDropped, .passthroughIgnored: return false
         }
     }
 
@@ -73,6 +76,8 @@ public struct RenderNote: Sendable, Hashable, CustomStringConvertible {
             return "\(subject): HTTP service without domains, nothing routes to its backend"
         case .optionLineDropped(let line):
             return "\(subject): option line \"\(ValidationError.escaped(line))\" would start a new section, left out"
+        case .passthroughIgnored(let reason):
+            return "\(subject): TLS passthrough left out: \(reason)"
         }
     }
 }

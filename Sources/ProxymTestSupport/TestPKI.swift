@@ -147,6 +147,9 @@ public struct TLSProbe: Sendable {
     public var body: String
     public var stderr: String
 
+    /// The body's first line (the test backend answers `<name>\n`).
+    public var text: String { body.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? "" }
+
     public func header(_ name: String) -> String? {
         let prefix = name.lowercased() + ":"
         return headers.first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)).trimmingCharacters(in: " ") }
@@ -176,13 +179,15 @@ public struct TLSProbe: Sendable {
         let tail = result.stdout[split.upperBound...].split(separator: "\n", omittingEmptySubsequences: false)
         probe.httpVersion = tail.first.map(String.init) ?? ""
         for line in tail {
-            if line.hasPrefix("Serial Number:") { probe.serial = String(line.dropFirst(14)).uppercased() }
+            // The leaf comes first; the chain's certificates follow.
+            if line.hasPrefix("Serial Number:") && probe.serial.isEmpty { probe.serial = String(line.dropFirst(14)).uppercased() }
             if line.hasPrefix("Subject:") && probe.subject.isEmpty { probe.subject = String(line.dropFirst(8)) }
         }
         // Headers (the last block, after any 1xx), then the body.
         let normalized = response.replacingCRLF
         if let end = normalized.firstRange(of: "\n\n") {
             let head = normalized[..<end.lowerBound].split(separator: "\n")
+            // The body, without the newline `-w` put before the marker.
             probe.body = String(normalized[end.upperBound...]).dropLastNewline
             if let statusLine = head.first {
                 probe.status = Int(statusLine.split(separator: " ").dropFirst().first ?? "") ?? 0

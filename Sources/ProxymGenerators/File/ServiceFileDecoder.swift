@@ -87,10 +87,11 @@ private struct Decoding {
     /// Canonical spellings of the keys a service object may have, indexed by `rawValue`.
     enum Key: Int {
         case id, domain, domains, `protocol`, transportProtocol, applicationProtocol, servicePort, port, hosts
+        case hsts, certificate, tlsPassthrough, acme
 
         static let names = [
             "id", "domain", "domains", "protocol", "transportProtocol", "applicationProtocol", "servicePort", "port",
-            "hosts",
+            "hosts", "hsts", "certificate", "tlsPassthrough", "acme",
         ]
     }
 
@@ -146,9 +147,38 @@ private struct Decoding {
 
         let hosts = try hosts(fields[Key.hosts.rawValue])
 
-        return Service(
+        var service = Service(
             id: id, domains: domains, transport: transport, applicationProtocol: application,
             servicePort: servicePort, hosts: hosts, source: ServiceFileDecoder.source(fileName: file))
+        service.tls = try tls(fields)
+        return service
+    }
+
+    /// `hsts` (max-age seconds, or `true` for marathon-lb's 15768000), `certificate` (a file name of the
+    /// certificate directory), `tlsPassthrough`, `acme` (`false`: no automatic certificate).
+    func tls(_ fields: KnownFields) throws(ServiceFileError) -> ServiceTLS {
+        var hsts: Int?
+        switch fields[Key.hsts.rawValue] {
+        case nil, .null?, .bool(false)?:
+            hsts = nil
+        case .bool(true)?:
+            hsts = ServiceTLS.marathonLBHSTSMaxAge
+        case .number(let number)? where number.isIntegerLiteral:
+            guard let value = number.int else {
+                throw ServiceFileError(file: file, field: "hsts", reason: "is out of range", value: number.text)
+            }
+            hsts = value
+        case let value?:
+            throw typeError("hsts", expected: "a max-age in seconds (or true)", got: value)
+        }
+        let certificate = try optionalString(fields[Key.certificate.rawValue], field: "certificate")
+        let passthrough = try optionalBool(fields[Key.tlsPassthrough.rawValue], field: "tlsPassthrough") ?? false
+        let acme = try optionalBool(fields[Key.acme.rawValue], field: "acme") ?? true
+        return try validated { () throws(ValidationError) in
+            try ServiceTLS(
+                hstsMaxAge: hsts, certificate: certificate?.isEmpty == true ? nil : certificate, passthrough: passthrough,
+                acme: acme)
+        }
     }
 
     // MARK: Fields
@@ -256,6 +286,12 @@ private struct Decoding {
         guard let value, !value.isNull else { return nil }
         guard case .string(let text) = value else { throw typeError(field, expected: "a string", got: value) }
         return text
+    }
+
+    func optionalBool(_ value: JSONValue?, field: String) throws(ServiceFileError) -> Bool? {
+        guard let value, !value.isNull else { return nil }
+        guard case .bool(let flag) = value else { throw typeError(field, expected: "true or false", got: value) }
+        return flag
     }
 
     func optionalArray(_ value: JSONValue?, field: String, of what: String) throws(ServiceFileError) -> [JSONValue]? {

@@ -40,6 +40,12 @@ public enum ApplyOutcome: Sendable, Equatable {
     /// input haproxy rejected (which only a change of input can fix).
     case failed(String, retry: Bool)
 
+    /// Not `.failed`: what is live is what was asked for.
+    public var isSuccess: Bool {
+        if case .failed = self { return false }
+        return true
+    }
+
     public var summary: String {
         switch self {
         case .unchanged(let s): return s

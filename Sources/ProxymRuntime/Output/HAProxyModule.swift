@@ -185,7 +185,11 @@ public final class HAProxyModule: ConfigGenerator {
         var options = RenderOptions(
             globalConfig: inputs.globalConfig, httpPort: settings.httpPort, bindAddress: settings.bindAddress,
             serviceOptions: inputs.serviceOptions)
-        guard settings.runtimeAPI || certificates != nil else {
+        if let port = tls.httpsPort {
+            options.https = HTTPSOptions(
+                port: port, crtList: tls.crtListPath, acmePort: tls.acme.enabled ? tls.acme.httpPort : nil)
+        }
+        guard settings.runtimeAPI || tls.enabled else {
             if case .masterWorker = settings.reloadMethod { options.idleCloseOnResponse = true }
             return (options, nil)
         }
@@ -244,6 +248,10 @@ public final class HAProxyModule: ConfigGenerator {
         exclusively { done in
             self.applyNow(services, force: force) { outcome in
                 done()
+                // Orders start once haproxy runs a config that routes the challenge to the client.
+                if let acme = self.acme, outcome.isSuccess {
+                    acme.update(domains: Self.acmeDomains(services, httpPort: self.settings.httpPort))
+                }
                 completion(outcome)
             }
         }
@@ -273,7 +281,6 @@ public final class HAProxyModule: ConfigGenerator {
             return
         }
         let tls = prepareCertificates(services)
-        acme?.update(domains: Self.acmeDomains(services, httpPort: settings.httpPort))
         guard settings.runtimeAPI else {
             let text = HAProxyRenderer.render(services, options: options)
             var candidate = Candidate(text: text)

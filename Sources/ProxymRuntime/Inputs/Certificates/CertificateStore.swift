@@ -122,6 +122,7 @@ public final class CertificateStore: Notifier {
         syncTimer = loop.schedule(after: .milliseconds(50)) { [weak self] in
             guard let self else { return }
             self.syncTimer = nil
+            let refusedBefore = self.invalid
             let changed: [String]
             if self.rescanAll {
                 self.rescanAll = false
@@ -134,6 +135,12 @@ public final class CertificateStore: Notifier {
             }
             if !changed.isEmpty {
                 self.notify?(RefreshReason("certificate \(changed.prefix(3).joined(separator: ", "))\(changed.count > 3 ? ", ..." : "") changed"))
+            } else if self.invalid != refusedBefore {
+                // Nothing served changed, but STATUS must say which files are refused (a refresh
+                // finds nothing to apply and updates it).
+                let names = Set(self.invalid.keys).symmetricDifference(refusedBefore.keys).union(
+                    self.invalid.keys.filter { refusedBefore[$0] != nil && refusedBefore[$0] != self.invalid[$0] })
+                self.notify?(RefreshReason("certificate \(names.sorted().prefix(3).joined(separator: ", ")) refused or fixed"))
             }
         }
     }
