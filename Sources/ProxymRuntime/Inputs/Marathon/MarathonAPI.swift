@@ -202,24 +202,3 @@ final class MarathonAPI {
         current = (current + 1) % settings.servers.count
     }
 }
-
-/// Exponential backoff with a cap: 1 s, 2 s, 4 s ... `cap`; `reset()` after a success.
-struct Backoff {
-    let initial: Duration
-    let cap: Duration
-    private(set) var next: Duration
-
-    init(initial: Duration = .seconds(1), cap: Duration = .seconds(60)) {
-        self.initial = initial
-        self.cap = cap
-        self.next = initial
-    }
-
-    mutating func take() -> Duration {
-        let delay = next
-        next = min(next * 2, cap)
-        return delay
-    }
-
-    mutating func reset() { next = initial }
-}
