@@ -6,7 +6,7 @@ enum LogText {
         let text = String(decoding: bytes, as: UTF8.self)
         var out: [String] = []
         for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            let trimmed = line.trimmingBlanks
+            let trimmed = String(line.trimmingBlanks(alsoCR: true))
             if trimmed.isEmpty { continue }
             if out.count == limit {
                 out.append("... (output cut)")
@@ -15,15 +15,6 @@ enum LogText {
             out.append(ValidationError.escaped(trimmed, limit: 400))
         }
         return out
-    }
-}
-
-extension Substring {
-    var trimmingBlanks: String {
-        var s = self
-        while let f = s.first, f == " " || f == "\t" || f == "\r" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" { s.removeLast() }
-        return String(s)
     }
 }
 
