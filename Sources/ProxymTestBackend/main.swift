@@ -8,6 +8,7 @@
 // socket is bound, so a caller that asked for port 0 learns the port. Single-threaded, poll(2)-driven.
 // The request's X-Forwarded-Proto, if any, comes back as `X-Seen-Forwarded-Proto`.
 import Glibc
+import ProxymModel
 
 struct Options {
     var name = "backend"
@@ -88,22 +89,13 @@ func parseRequest(_ input: [UInt8]) -> (method: String, close: Bool, length: Int
         let parts = line.split(separator: ":", maxSplits: 1)
         guard parts.count == 2 else { continue }
         let name = parts[0].lowercased()
-        let value = parts[1].trimmingCharacters(in: " \t").lowercased()
+        let value = parts[1].trimmingBlanks().lowercased()
         if name == "connection" { close = value == "close" ? true : (value == "keep-alive" ? false : close) }
         if name == "content-length" { bodyLength = Int(value) ?? 0 }
         if name == "x-forwarded-proto" { forwardedProto.append(value) }
     }
     guard input.count >= end + bodyLength else { return nil }
     return (method, close, end + bodyLength, forwardedProto)
-}
-
-extension StringProtocol {
-    func trimmingCharacters(in set: String) -> String {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s.removeFirst() }
-        while let l = s.last, set.contains(l) { s.removeLast() }
-        return String(s)
-    }
 }
 
 func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
