@@ -72,10 +72,17 @@ public struct ACMEPolicy: Sendable {
         }
     }
 
-    struct Record: Sendable, Hashable {
+    struct Record: Sendable, Equatable {
         var attempts: [Int64] = []
         var failures = 0
         var lastFailure: String?
+        /// After a failure: not before then.
+        var retryAt: Int64?
+        var backoff: Backoff
+    }
+
+    private func newRecord() -> Record {
+        Record(backoff: Backoff(initial: .seconds(options.firstRetry), cap: .seconds(options.maxRetry)))
     }
 
     public let options: Options
@@ -104,11 +111,7 @@ public struct ACMEPolicy: Sendable {
     func earliest(_ domain: String, now: Int64) -> Int64? {
         guard let record = records[domain] else { return nil }
         var times: [Int64] = []
-        if record.failures > 0, let last = record.attempts.last {
-            var wait = options.firstRetry
-            for _ in 1..<record.failures where wait < options.maxRetry { wait = min(wait * 2, options.maxRetry) }
-            times.append(last + wait)
-        }
+        if let retryAt = record.retryAt { times.append(retryAt) }
         let recent = record.attempts.filter { $0 > now - 3600 }
         if recent.count >= options.maxAttemptsPerHour { times.append(recent[recent.count - options.maxAttemptsPerHour] + 3600) }
         let latest = times.max()
@@ -143,21 +146,29 @@ public struct ACMEPolicy: Sendable {
 
     public mutating func started(_ domain: String, now: Int64) {
         ordering = domain
-        var record = records[domain] ?? Record()
+        var record = records[domain] ?? newRecord()
         record.attempts = record.attempts.filter { $0 > now - 3600 } + [now]
         records[domain] = record
     }
 
     public mutating func succeeded(_ domain: String, now: Int64) {
         if ordering == domain { ordering = nil }
-        records[domain, default: Record()].failures = 0
-        records[domain, default: Record()].lastFailure = nil
+        var record = records[domain] ?? newRecord()
+        record.failures = 0
+        record.lastFailure = nil
+        record.retryAt = nil
+        record.backoff.reset()
+        records[domain] = record
     }
 
+    /// The next order waits 1 minute after the first failure, doubling to 1 hour (``Backoff``).
     public mutating func failed(_ domain: String, reason: String, now: Int64) {
         if ordering == domain { ordering = nil }
-        records[domain, default: Record()].failures += 1
-        records[domain, default: Record()].lastFailure = reason
+        var record = records[domain] ?? newRecord()
+        record.failures += 1
+        record.lastFailure = reason
+        record.retryAt = now + record.backoff.take().components.seconds
+        records[domain] = record
     }
 
     /// Forgets domains no longer wanted (their records would otherwise grow forever).
@@ -169,7 +180,7 @@ public struct ACMEPolicy: Sendable {
     public func status(_ wanted: [String: Coverage], now: Int64) -> [DomainStatus] {
         wanted.keys.sorted().map { domain in
             let coverage = wanted[domain]!
-            let record = records[domain] ?? Record()
+            let record = records[domain] ?? newRecord()
             var status = DomainStatus(
                 domain: domain, state: .waiting, notAfter: nil, renewAt: nil, nextAttempt: earliest(domain, now: now),
                 reason: record.lastFailure, recentAttempts: record.attempts.filter { $0 > now - 3600 }.count,

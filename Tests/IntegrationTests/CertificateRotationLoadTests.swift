@@ -15,8 +15,7 @@ extension LongRuns {
             let wrk = try #require(wrkPath, "wrk is missing: `make test` installs it (apt-get install wrk)")
             try withTemporaryDirectory { dir in
                 let sandbox = try Sandbox(root: dir)
-                try FileSystem.mkdir(dir + "/pki")
-                let pki = try TestPKI(directory: dir + "/pki")
+                let pki = try sandbox.testPKI()
                 let (httpsPort, env) = try sandbox.https()
                 // wrk takes the SNI from the URL's host: localhost resolves to 127.0.0.1.
                 let names = ["localhost", "web.test"]

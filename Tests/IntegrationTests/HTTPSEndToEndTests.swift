@@ -17,6 +17,12 @@ extension Sandbox {
 
     var certificates: String { root + "/certs" }
 
+    /// A test CA in `pki/`.
+    func testPKI() throws -> TestPKI {
+        try FileSystem.mkdir(root + "/pki")
+        return try TestPKI(directory: root + "/pki")
+    }
+
     /// Puts a bundle into the certificate directory the careful way (temp file, rename).
     func putCertificate(_ name: String, _ text: String) throws {
         try writeFile(certificates + "/." + name + ".tmp", text, mode: 0o600)
@@ -35,8 +41,7 @@ struct HTTPSEndToEndTests {
         try Binaries.require()
         try withTemporaryDirectory { dir in
             let sandbox = try Sandbox(root: dir)
-            try FileSystem.mkdir(dir + "/pki")
-            let pki = try TestPKI(directory: dir + "/pki")
+            let pki = try sandbox.testPKI()
             let shopCertificate = try pki.issue("shop.test", dnsNames: ["shop.test", "www.shop.test"])
             let apiCertificate = try pki.issue("api.test", key: .rsa(2048))
             let (httpsPort, env) = try sandbox.https()
@@ -100,8 +105,7 @@ struct HTTPSEndToEndTests {
         try Binaries.require()
         try withTemporaryDirectory { dir in
             let sandbox = try Sandbox(root: dir)
-            try FileSystem.mkdir(dir + "/pki")
-            let pki = try TestPKI(directory: dir + "/pki")
+            let pki = try sandbox.testPKI()
             let (httpsPort, env) = try sandbox.https()
             let shop = try pki.issue("shop.test")
             try sandbox.putCertificate("shop.pem", shop.bundleText)
@@ -165,8 +169,7 @@ struct HTTPSEndToEndTests {
         let openssl = try #require(which("openssl"))
         try withTemporaryDirectory { dir in
             let sandbox = try Sandbox(root: dir)
-            try FileSystem.mkdir(dir + "/pki")
-            let pki = try TestPKI(directory: dir + "/pki")
+            let pki = try sandbox.testPKI()
             let (httpsPort, env) = try sandbox.https()
             let shop = try pki.issue("shop.test")
             try sandbox.putCertificate("shop.pem", shop.bundleText)

@@ -50,8 +50,8 @@ import Testing
             }
             now = policy.nextWakeUp(wanted, now: now) ?? now + 1
         }
-        // 60 s, then 120 s, then the cap (3 per hour) waits for the first attempt to age out.
-        #expect(Array(attempts.prefix(4)) == [0, 60, 180, 3600])
+        // 60 s after the failure, then 120 s, then the cap (3 per hour) waits for the first attempt to age out.
+        #expect(Array(attempts.prefix(4)) == [0, 65, 190, 3600])
         for (index, time) in attempts.enumerated() where index >= 3 {
             #expect(attempts.filter { $0 > time - 3600 && $0 <= time }.count <= 3)
         }

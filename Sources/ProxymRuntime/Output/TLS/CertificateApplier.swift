@@ -80,7 +80,7 @@ final class CertificateApplier {
     static func parseCrtList(_ answer: String) -> [CrtList.Line] {
         var lines: [CrtList.Line] = []
         for raw in answer.split(separator: "\n") {
-            let line = raw.trimmingBlanks
+            let line = raw.trimmingBlanks(alsoCR: true)
             if line.isEmpty || line.hasPrefix("#") { continue }
             let words = line.split(separator: " ").map(String.init)
             lines.append(CrtList.Line(path: words[0], filters: Array(words.dropFirst())))
