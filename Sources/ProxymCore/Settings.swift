@@ -102,6 +102,9 @@ public struct Settings: Sendable, Equatable {
     public struct Refresh: Sendable, Equatable {
         public var quietPeriod: Duration = .milliseconds(100)
         public var maxDelay: Duration = .seconds(1)
+        /// `PROXYM_SOURCE_WAIT`: at start and on SIGHUP, how long the apply waits for every source to
+        /// answer its whole read; a source that has not answered by then is not waited for.
+        public var sourceWait: Duration = .seconds(15)
     }
 
     public struct Log: Sendable, Equatable {
@@ -300,6 +303,7 @@ extension Settings {
         // Refresh scheduling
         if let quiet = reader.duration("PROXYM_REFRESH_QUIET_PERIOD") { s.refresh.quietPeriod = quiet }
         if let maxDelay = reader.duration("PROXYM_REFRESH_MAX_DELAY") { s.refresh.maxDelay = maxDelay }
+        if let wait = reader.duration("PROXYM_SOURCE_WAIT") { s.refresh.sourceWait = wait }
         if s.refresh.maxDelay < s.refresh.quietPeriod {
             reader.warnings.append(
                 "PROXYM_REFRESH_MAX_DELAY is shorter than PROXYM_REFRESH_QUIET_PERIOD; using the quiet period for both")

@@ -121,6 +121,10 @@ public enum SettingsCatalog {
                 Variable(
                     name: "PROXYM_REFRESH_MAX_DELAY", defaultValue: "1s",
                     description: "Under a continuous stream of changes, refresh at least this often."),
+                Variable(
+                    name: "PROXYM_SOURCE_WAIT", defaultValue: "15s",
+                    description:
+                        "At start and on SIGHUP, how long the apply waits for every source's whole read; a source still reading then is not waited for (at start it has no services until it answers)."),
             ]),
         Module(
             name: "Marathon",

@@ -7,7 +7,7 @@ import Testing
 /// (`fault | outcome | services kept`). "Services kept" = services answering through haproxy while the
 /// fault lasts / services configured.
 extension LongRuns {
-    @Suite(.serialized, .timeLimit(.minutes(4)))
+    @Suite(.serialized, .timeLimit(.minutes(6)))
     struct FaultInjectionTests {
         struct Row {
             var fault: String
@@ -32,6 +32,11 @@ extension LongRuns {
                 ("reload rejected", reloadRejected),
                 ("safety guard", safetyGuard),
                 ("Marathon", marathonFaults),
+                ("slow Marathon", slowMarathon),
+                ("start-up with a hanging Marathon", startupWaitsForSources),
+                ("transient check failures", transientCheckFailures),
+                ("odd stops", oddStops),
+                ("stray signals", straySignals),
             ]
             for (name, scenario) in scenarios {
                 let started = MonotonicClock.nanoseconds()
