@@ -331,6 +331,11 @@ public final class HAProxyModule: ConfigGenerator {
             .run(checkBinary, ["-c", "-f", tempPath]) { [weak self] result in
                 guard let self else { return }
                 self.checking = nil
+                if case .failure(let failure) = result, failure.outcome?.timedOut == true {
+                    self.checkPatience = min(self.checkPatience * 2, 16)
+                } else {
+                    self.checkPatience = 1
+                }
                 switch result {
                 case .success:
                     self.install(candidate, from: tempPath, completion: completion)
@@ -357,7 +362,11 @@ public final class HAProxyModule: ConfigGenerator {
                     var metadata: Logger.Metadata = [
                         "binary": "\(checkBinary)", "check": "\(failure.status)", "bytes": "\(text.utf8.count)",
                     ]
-                    if timedOut { metadata["setting"] = "PROXYM_HAPROXY_COMMAND_TIMEOUT (the check gets it plus 1 s per MiB of config)" }
+                    if timedOut {
+                        metadata["next_check_gets"] = "\(self.checkTimeout(bytes: text.utf8.count))"
+                        metadata["setting"] =
+                            "PROXYM_HAPROXY_COMMAND_TIMEOUT (the check gets it plus 5 s per MiB of config, doubled after each timeout)"
+                    }
                     self.logger.error(
                         timedOut
                             ? "haproxy -c did not finish in time; the old config stays live, the check is retried"
@@ -369,12 +378,17 @@ public final class HAProxyModule: ConfigGenerator {
             }
     }
 
-    /// `haproxy -c` reads, resolves and checks every section: it takes longer the bigger the config
-    /// (here about 0.4 s per MiB on 2 cores). The check gets PROXYM_HAPROXY_COMMAND_TIMEOUT plus one
-    /// second per MiB of config, so a big config does not time out where a small one would not.
-    func checkTimeout(bytes: Int) -> Duration {
-        settings.commandTimeout + .seconds(bytes >> 20)
+    /// `haproxy -c` takes longer the bigger the config: 50,000 services (8.2 MiB) took 10 s of CPU
+    /// here (1.2 s per MiB), 30 s on a loaded 2-core machine. The check gets
+    /// PROXYM_HAPROXY_COMMAND_TIMEOUT plus 5 s per MiB of config, and twice that after a check timed
+    /// out (up to 16 times, back to once after a check that finished), so a big config on a busy
+    /// machine gets through on a retry instead of timing out for ever.
+    public func checkTimeout(bytes: Int) -> Duration {
+        (settings.commandTimeout + .seconds(5 * (bytes >> 20))) * checkPatience
     }
+
+    /// Doubles after each check that timed out (at most 16), 1 after one that finished.
+    private var checkPatience = 1
 
     public var commandLimit: Duration { max(settings.commandTimeout, lastCheckTimeout) }
 
