@@ -92,10 +92,19 @@ public struct RefreshScheduler: Sendable {
 
     /// Something changed. `immediate` skips the quiet period (SIGHUP, startup).
     public mutating func request(_ reason: RefreshReason, at now: Instant, immediate: Bool = false) -> Decision {
-        if (pending.count < Self.maxDistinctReasons || reason.forcesFullResync) && !pending.contains(reason) {
+        request([reason], count: 1, at: now, immediate: immediate)
+    }
+
+    /// Several changes noticed at once (one batch of inotify events, the events a Marathon fetch
+    /// answered): one request, `count` changes, these reasons.
+    public mutating func request(
+        _ reasons: [RefreshReason], count: Int, at now: Instant, immediate: Bool = false
+    ) -> Decision {
+        for reason in reasons
+        where (pending.count < Self.maxDistinctReasons || reason.forcesFullResync) && !pending.contains(reason) {
             pending.append(reason)
         }
-        pendingCount += 1
+        pendingCount += max(count, 1)
         if firstPendingAt == nil {
             firstPendingAt = now
             // Leading edge: alone after a quiet spell, it goes at once.

@@ -216,7 +216,9 @@ public final class Daemon {
             evaluateGate()
         }
         if update.listChanged && !starting {
-            requestRefresh(update.reason)
+            guard !shutdown.isStopping else { return }
+            logger.debug("change noticed", metadata: ["reason": "\(update.reason)"])
+            refreshes.request(update.reasons, count: update.changeCount)
         } else if readiness.isReady {
             refreshStatus()
         }

@@ -72,7 +72,7 @@ public final class FileModule: ServiceSource {
         if watching {
             watcher = try DirectoryWatcher(loop: loop, path: directory) { [weak self] event in self?.noticed(event) }
         }
-        read(RefreshReason.startup, whole: true)
+        read([.startup], whole: true)
     }
 
     /// SIGHUP (`forcesFullResync`): every file read again. Otherwise (SIGUSR1) the directory is
@@ -80,7 +80,7 @@ public final class FileModule: ServiceSource {
     public func resync(_ reason: RefreshReason) {
         cancelReadSoon()
         changedNames = nil
-        read(reason, whole: reason.forcesFullResync)
+        read([reason], whole: reason.forcesFullResync)
     }
 
     public func stop(done: @escaping () -> Void) {
@@ -165,14 +165,15 @@ public final class FileModule: ServiceSource {
     /// Reads what the events named (files still being written wait for their close).
     private func readPending() {
         guard pendingCount > 0 else { return }
-        let reason = RefreshReason.combined(pendingReasons, count: pendingCount)
+        let reasons = pendingReasons
+        let count = pendingCount
         pendingReasons = []
         pendingCount = 0
-        read(reason, whole: false, skipping: awaitingWrite)
+        read(reasons, count: count, whole: false, skipping: awaitingWrite)
     }
 
     /// One read, synchronous: whole (every file listed) or the files inotify named.
-    private func read(_ reason: RefreshReason, whole: Bool, skipping: Set<String> = []) {
+    private func read(_ reasons: [RefreshReason], count: Int = 1, whole: Bool, skipping: Set<String> = []) {
         let begun = loop.now
         var deferred: Set<String> = []
         if !skipping.isEmpty, let names = changedNames {
@@ -190,9 +191,9 @@ public final class FileModule: ServiceSource {
                     return true
                 }
                 self.record.succeeded(
-                    services, listChanged: changed, reason: reason, begun: begun, note: self.statusNote)
+                    services, listChanged: changed, reasons: reasons, count: count, begun: begun, note: self.statusNote)
             case .failure(let failure):
-                self.record.failed(failure.message, reason: reason, begun: begun)
+                self.record.failed(failure.message, reasons: reasons, count: count, begun: begun)
             }
         }
         precondition(loaded, "the File module reads synchronously")

@@ -136,15 +136,15 @@ public final class MarathonModule: ServiceSource {
     }
 
     private func fetch(_ batch: RefreshScheduler.Batch) {
-        let reason = RefreshReason.combined(batch.reasons, count: batch.requestCount)
-        let begun = record.readBegan(reason)
+        let begun = record.readBegan(batch.reasons, count: batch.requestCount)
         generate(fullResync: batch.forcesFullResync) { [weak self] result in
             guard let self, !self.stopped else { return }
             switch result {
             case .success(let services):
-                self.record.succeeded(services, listChanged: true, reason: reason, begun: begun)
+                self.record.succeeded(
+                    services, listChanged: true, reasons: batch.reasons, count: batch.requestCount, begun: begun)
             case .failure(let failure):
-                self.record.failed(failure.message, reason: reason, begun: begun)
+                self.record.failed(failure.message, reasons: batch.reasons, count: batch.requestCount, begun: begun)
             }
             self.fetches.finished()
         }

@@ -40,8 +40,11 @@ public protocol ServiceSource: AnyObject {
 /// What a source tells the daemon.
 public struct SourceUpdate: Sendable {
     /// What happened, for the refresh's INFO line (`file web.json changed`, `Marathon
-    /// status_update_event (+3 more)`).
-    public var reason: RefreshReason
+    /// status_update_event`): a few reasons, and how many changes they stand for.
+    public var reasons: [RefreshReason]
+    public var changeCount: Int
+    /// The reasons in one line (`file a.json changed, file b.json created (+3 more)`).
+    public var reason: RefreshReason { RefreshReason.combined(reasons, count: changeCount) }
     /// The list changed: the daemon schedules a refresh. False for a change of state only (a read
     /// began, a read failed and the last good list stays, a file turned invalid).
     public var listChanged: Bool
@@ -49,8 +52,11 @@ public struct SourceUpdate: Sendable {
     /// an answer to a read begun after they asked.
     public var answeredReadBegunAt: Instant?
 
-    public init(reason: RefreshReason, listChanged: Bool, answeredReadBegunAt: Instant? = nil) {
-        self.reason = reason
+    public init(
+        reasons: [RefreshReason], changeCount: Int? = nil, listChanged: Bool, answeredReadBegunAt: Instant? = nil
+    ) {
+        self.reasons = reasons
+        self.changeCount = max(changeCount ?? reasons.count, 1)
         self.listChanged = listChanged
         self.answeredReadBegunAt = answeredReadBegunAt
     }
@@ -127,16 +133,17 @@ final class SourceRecord {
     }
 
     /// A read began (asynchronous sources): the daemon hears of it, to say so once it takes long.
-    func readBegan(_ reason: RefreshReason) -> Instant {
+    func readBegan(_ reasons: [RefreshReason], count: Int) -> Instant {
         let moment = now
         state.readStarted(at: moment)
-        update?(SourceUpdate(reason: reason, listChanged: false))
+        update?(SourceUpdate(reasons: reasons, changeCount: count, listChanged: false))
         return moment.instant
     }
 
     /// A read succeeded. `listChanged` false: the same list as before (the state may still change).
     func succeeded(
-        _ services: [Service], listChanged: Bool, reason: RefreshReason, begun: Instant, note: String? = nil
+        _ services: [Service], listChanged: Bool, reasons: [RefreshReason], count: Int, begun: Instant,
+        note: String? = nil
     ) {
         if listChanged { self.services = services }
         state.note = note
@@ -145,17 +152,17 @@ final class SourceRecord {
                 "source recovered",
                 metadata: ["source": "\(name)", "failing_since": "\(TimeOfDay.text(unixSeconds: since.unixSeconds))"])
         }
-        update?(SourceUpdate(reason: reason, listChanged: listChanged, answeredReadBegunAt: begun))
+        update?(SourceUpdate(reasons: reasons, changeCount: count, listChanged: listChanged, answeredReadBegunAt: begun))
     }
 
     /// A read failed: the last good list stays.
-    func failed(_ message: String, reason: RefreshReason, begun: Instant) {
+    func failed(_ message: String, reasons: [RefreshReason], count: Int, begun: Instant) {
         if case .failed(let kept) = state.failed(message, at: now) {
             logger.error(
                 "source failed; keeping its last good services",
                 metadata: ["source": "\(name)", "error": "\(message)", "kept": "\(kept)"])
         }
-        update?(SourceUpdate(reason: reason, listChanged: false, answeredReadBegunAt: begun))
+        update?(SourceUpdate(reasons: reasons, changeCount: count, listChanged: false, answeredReadBegunAt: begun))
     }
 }
 
@@ -223,6 +230,10 @@ final class ScheduledRuns {
 
     func request(_ reason: RefreshReason, immediate: Bool = false) {
         apply(scheduler.request(reason, at: loop.now, immediate: immediate))
+    }
+
+    func request(_ reasons: [RefreshReason], count: Int, immediate: Bool = false) {
+        apply(scheduler.request(reasons, count: count, at: loop.now, immediate: immediate))
     }
 
     /// The running batch is over; `startNext` false (stopping): nothing follows.

@@ -16,7 +16,11 @@ extension LongRuns.FaultInjectionTests {
             path,
             """
             #!/bin/sh
-            grep -E '^Sig(Blk|Ign)' /proc/$$/status > '\(dir)/child-signals'
+            # The state it was started with: read by the shell itself (no fork; dash blocks every
+            # signal while it waits for a child, so a child reading /proc/$$ would see that).
+            while read -r key value; do
+              case "$key" in SigBlk:|SigIgn:) echo "$key	$value";; esac
+            done < /proc/$$/status > '\(dir)/child-signals'
             if [ "$1" = "-c" ]; then
               [ -e '\(dir)/check-hangs' ] && exec sleep 120
               [ -e '\(dir)/check-slow' ] && sleep 4
