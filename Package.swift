@@ -57,7 +57,7 @@ let package = Package(
         ),
 
         // POSIX / runtime layer
-        .target(name: "ProxymPosix", dependencies: ["CSystemd", "CCurl"], swiftSettings: strict),
+        .target(name: "ProxymPosix", dependencies: ["CSystemd", "CCurl", "ProxymModel"], swiftSettings: strict),
         .target(
             name: "ProxymRuntime",
             dependencies: [
@@ -87,7 +87,8 @@ let package = Package(
         .executableTarget(
             name: "proxym-fake-marathon",
             dependencies: [
-                "ProxymRuntime", "ProxymHTTP", "ProxymJSON", "ProxymPosix", .product(name: "Logging", package: "swift-log"),
+                "ProxymRuntime", "ProxymHTTP", "ProxymJSON", "ProxymModel", "ProxymPosix",
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/ProxymFakeMarathon", swiftSettings: strict),
 

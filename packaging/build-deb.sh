@@ -23,7 +23,7 @@ changelog_version="$(dpkg-parsechangelog -l packaging/debian/changelog -S Versio
 [ "$("$bin" --version)" = "$version" ] || fail "$bin --version is not $version"
 
 # The man page and the default configuration must name every variable `proxym --help` lists
-# (the help text is generated from SettingsCatalog, so this is the parser's own list).
+# (the help text is generated from the setting declarations, so this is the parser's own list).
 missing=0
 for name in $("$bin" --help | grep -o 'PROXYM_[A-Z_]*[A-Z]' | sort -u); do
   grep -q -w -- "$name" packaging/man/proxym.8 || { echo "build-deb: $name is not in packaging/man/proxym.8" >&2; missing=1; }

@@ -1,3 +1,5 @@
+import ProxymModel
+
 /// A Go `time.Format` layout (`02.01.2006 15:04:05`), compiled once.
 ///
 /// Tokens are recognised exactly as Go's `nextStdChunk` does, scanning left to right: `2006 06 01 1 Jan

@@ -1,4 +1,5 @@
 import Logging
+import ProxymModel
 
 /// One log event, with everything a `LogFormat` can print.
 ///

@@ -70,7 +70,7 @@ public struct RefreshScheduler: Sendable {
     /// spell", so it waits like the rest of a burst.
     private var lastStartAt: Instant?
 
-    public init(quietPeriod: Duration = .milliseconds(100), maxDelay: Duration = .seconds(1), leadingEdge: Bool = true) {
+    public init(quietPeriod: Duration, maxDelay: Duration, leadingEdge: Bool = true) {
         self.quietPeriod = quietPeriod
         self.maxDelay = max(maxDelay, quietPeriod)
         self.leadingEdge = leadingEdge

@@ -1,4 +1,5 @@
 import ProxymJSON
+import ProxymModel
 import ProxymPosix
 import ProxymRuntime
 
@@ -139,22 +140,11 @@ func base64(_ bytes: [UInt8]) -> String {
 /// `2024-05-01T12:34:56.789Z`, UTC, as Marathon writes timestamps.
 func timestamp() -> String {
     let now = WallClock.now()
-    var days = now.seconds / 86_400
-    let secondsOfDay = now.seconds % 86_400
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    days += 719_468
-    let era = (days >= 0 ? days : days - 146_096) / 146_097
-    let dayOfEra = days - era * 146_097
-    let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-    let mp = (5 * dayOfYear + 2) / 153
-    let day = dayOfYear - (153 * mp + 2) / 5 + 1
-    let month = mp < 10 ? mp + 3 : mp - 9
-    let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-    func pad(_ v: Int64, _ width: Int) -> String {
+    let t = BrokenDownTime(unixSeconds: now.seconds)
+    func pad(_ v: Int, _ width: Int) -> String {
         let s = String(v)
         return String(repeating: "0", count: max(0, width - s.count)) + s
     }
-    return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondsOfDay / 3600, 2)):"
-        + "\(pad(secondsOfDay / 60 % 60, 2)):\(pad(secondsOfDay % 60, 2)).\(pad(Int64(now.nanoseconds / 1_000_000), 3))Z"
+    return "\(pad(t.year, 4))-\(pad(t.month, 2))-\(pad(t.day, 2))T\(pad(t.hour, 2)):"
+        + "\(pad(t.minute, 2)):\(pad(t.second, 2)).\(pad(Int(now.nanoseconds / 1_000_000), 3))Z"
 }

@@ -100,7 +100,7 @@ public enum ServiceFuzzCheck {
                     HAProxyRenderer.render(group, options: options), sections: sections.count,
                     allowOptionLines: allowOptionLines)
                 options.slots =
-                    SlotPlanner.assign(live: SlotTable(), sections: sections, now: 0, options: .init(minimumSlots: 2))
+                    SlotPlanner.assign(live: SlotTable(), sections: sections, now: 0, options: .init(minimumSlots: 2, drainTime: .zero))
                     .table
                 options.idleCloseOnResponse = true
                 violations += lineViolations(

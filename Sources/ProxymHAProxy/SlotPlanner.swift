@@ -24,7 +24,7 @@ public enum SlotPlanner {
         /// How long a leaving host stays in `drain` before `maint` (`PROXYM_HAPROXY_DRAIN_TIME`).
         public var drainTime: Duration
 
-        public init(minimumSlots: Int = 8, drainTime: Duration = .seconds(10)) {
+        public init(minimumSlots: Int, drainTime: Duration) {
             self.minimumSlots = max(1, minimumSlots)
             self.drainTime = drainTime
         }

@@ -1,4 +1,5 @@
 import Glibc
+import ProxymModel
 
 /// CLOCK_MONOTONIC: never jumps, stops during suspend. Deadlines, timeouts, MONOTONIC_USEC.
 public enum MonotonicClock {
@@ -47,25 +48,14 @@ public enum WallClock {
     }
 
     /// Broken-down local time (localtime_r, which reads TZ / /etc/localtime).
-    public static func localTime(seconds: Int64) -> LocalTime {
+    public static func localTime(seconds: Int64) -> BrokenDownTime {
         var time = time_t(seconds)
         var parts = tm()
         if localtime_r(&time, &parts) == nil {
             // Out of range for the C library: report the epoch rather than trap in a log line.
-            return LocalTime(
-                year: 1970,
-                month: 1,
-                day: 1,
-                hour: 0,
-                minute: 0,
-                second: 0,
-                weekday: 4,
-                yearDay: 1,
-                utcOffsetSeconds: 0,
-                zone: "UTC"
-            )
+            return BrokenDownTime(unixSeconds: 0)
         }
-        return LocalTime(
+        return BrokenDownTime(
             year: Int(parts.tm_year) + 1900,
             month: Int(parts.tm_mon) + 1,
             day: Int(parts.tm_mday),
@@ -75,49 +65,8 @@ public enum WallClock {
             weekday: Int(parts.tm_wday),
             yearDay: Int(parts.tm_yday) + 1,
             utcOffsetSeconds: Int(parts.tm_gmtoff),
-            zone: parts.tm_zone.map { String(cString: $0) } ?? ""
+            zoneAbbreviation: parts.tm_zone.map { String(cString: $0) } ?? ""
         )
-    }
-}
-
-/// A broken-down calendar time. Fields are human-numbered: month 1...12, day 1...31,
-/// yearDay 1...366; weekday 0 = Sunday.
-public struct LocalTime: Sendable, Hashable {
-    public var year: Int
-    public var month: Int
-    public var day: Int
-    public var hour: Int
-    public var minute: Int
-    public var second: Int
-    public var weekday: Int
-    public var yearDay: Int
-    /// East of UTC, e.g. 3600 for CET.
-    public var utcOffsetSeconds: Int
-    /// The zone abbreviation, e.g. "CET" or "UTC".
-    public var zone: String
-
-    public init(
-        year: Int,
-        month: Int,
-        day: Int,
-        hour: Int,
-        minute: Int,
-        second: Int,
-        weekday: Int,
-        yearDay: Int,
-        utcOffsetSeconds: Int,
-        zone: String
-    ) {
-        self.year = year
-        self.month = month
-        self.day = day
-        self.hour = hour
-        self.minute = minute
-        self.second = second
-        self.weekday = weekday
-        self.yearDay = yearDay
-        self.utcOffsetSeconds = utcOffsetSeconds
-        self.zone = zone
     }
 }
 

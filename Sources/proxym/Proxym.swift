@@ -36,7 +36,7 @@ struct ProxymCommand: ParsableCommand {
             RELOADING=1 then READY=1 around SIGHUP, STOPPING=1 on stop, WATCHDOG=1 when WatchdogSec= \
             is set. Exit status 78 means invalid settings (every problem is logged).
 
-            \(SettingsCatalog.helpText(width: 78))
+            \(Settings.helpText(width: 78))
             """,
         version: ProxymVersion.string,
         subcommands: [RunCommand.self, RenderCommand.self, CheckCommand.self],

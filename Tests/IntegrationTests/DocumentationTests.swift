@@ -9,8 +9,17 @@ import Testing
     let readme = (try? readTextFile(repositoryRoot + "/README.md")) ?? ""
 
     @Test func readmeListsEverySetting() {
-        for name in SettingsCatalog.allNames {
+        for name in Settings.declarations.map(\.name) {
             #expect(readme.contains("`\(name)`"), "README.md does not document \(name)")
+        }
+    }
+
+    /// A default that is a value (not "(unset)" or a description) stands in the README's table as
+    /// the declaration has it: `| `NAME` | `default` |`.
+    @Test func readmeStatesEachDefaultValue() {
+        for setting in Settings.declarations where !setting.describesDefault {
+            let row = "| `\(setting.name)` | `\(setting.shownDefault)` |"
+            #expect(readme.contains(row), "README.md has no row \(row)")
         }
     }
 

@@ -1,4 +1,5 @@
 import Logging
+import ProxymModel
 import ProxymCore
 import Testing
 

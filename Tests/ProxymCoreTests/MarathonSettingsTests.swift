@@ -157,7 +157,7 @@ import Testing
 
     @Test(
         arguments: [
-            ([:], Marathon.DomainStrategy.idToDomainReverse, 0),
+            ([:], DomainStrategy.idToDomainReverse, 0),
             (["PROXYM_MARATHON_DOMAIN_STRATEGY": "IdToDomainReverse"], .idToDomainReverse, 0),
             (
                 [
@@ -171,9 +171,9 @@ import Testing
                 .lastPartOfIdAndSuffix(try! DomainName("a.b")), 0
             ),
             (["PROXYM_MARATHON_DOMAIN_SUFFIX": "example.com"], .idToDomainReverse, 1),
-        ] as [([String: String], Marathon.DomainStrategy, Int)]
+        ] as [([String: String], DomainStrategy, Int)]
     )
-    func domainStrategies(_ env: [String: String], _ expected: Marathon.DomainStrategy, _ warnings: Int) {
+    func domainStrategies(_ env: [String: String], _ expected: DomainStrategy, _ warnings: Int) {
         let report = parse(env)
         #expect(report.errors.isEmpty, "\(report.errors)")
         #expect(report.settings.marathon.domainStrategy == expected)
@@ -203,24 +203,5 @@ import Testing
         let report = parse(["PROXYM_MARATHON_TIMEOUT": "2s", "PROXYM_MARATHON_CONNECT_TIMEOUT": "5s"])
         #expect(report.errors.isEmpty && report.warnings.count == 1)
         #expect(report.settings.marathon.connectTimeout == .seconds(2))
-    }
-
-    /// Every Marathon variable is in the catalog (so in --help), and none is reported as unknown.
-    @Test func catalog() {
-        let names = [
-            "PROXYM_MARATHON_ENABLED", "PROXYM_MARATHON_SERVERS", "PROXYM_MARATHON_HTTP_HOST",
-            "PROXYM_MARATHON_HTTP_PORT",
-            "PROXYM_MARATHON_ENDPOINT", "PROXYM_MARATHON_CALLBACK_URL", "PROXYM_MARATHON_EVENTS",
-            "PROXYM_MARATHON_DOMAIN_STRATEGY", "PROXYM_MARATHON_DOMAIN_SUFFIX", "PROXYM_MARATHON_GROUP",
-            "PROXYM_MARATHON_LABEL_CONFIG", "PROXYM_MARATHON_USERNAME", "PROXYM_MARATHON_PASSWORD",
-            "PROXYM_MARATHON_AUTH_TOKEN", "PROXYM_MARATHON_CA_FILE", "PROXYM_MARATHON_RESYNC_INTERVAL",
-            "PROXYM_MARATHON_TIMEOUT", "PROXYM_MARATHON_CONNECT_TIMEOUT",
-        ]
-        #expect(Set(SettingsCatalog.marathonVariables) == Set(names))
-        #expect(Set(SettingsCatalog.allNames).isSuperset(of: names))
-        let help = SettingsCatalog.helpText()
-        for name in names { #expect(help.contains(name), "\(name)") }
-        let env = Dictionary(uniqueKeysWithValues: names.map { ($0, "") })
-        #expect(!Settings.parse(environment: env).warnings.contains { $0.contains("unknown setting") })
     }
 }

@@ -18,7 +18,7 @@ import Testing
         return String(decoding: data, as: UTF8.self)
     }
 
-    static var documentedNames: [String] { SettingsCatalog.allNames + SettingsCatalog.marathonVariables }
+    static var documentedNames: [String] { Settings.declarations.map(\.name) }
 
     /// `name` occurs in `text` as a whole word (not as the prefix of a longer variable name).
     static func containsWord(_ text: String, _ name: String) -> Bool {

@@ -113,16 +113,4 @@ import Testing
 
     @Test(arguments: ["", "ms", "1x", "-1s", "1e3", "fast", "1s2"])
     func badDurations(_ text: String) { #expect(parseDuration(text) == nil) }
-
-    @Test func everyVariableIsInTheCatalog() {
-        let names = Set(SettingsCatalog.allNames)
-        for name in [
-            "PROXYM_FILE_ENABLED", "PROXYM_FILE_CONFIGS_PATH", "PROXYM_HAPROXY_ENABLED", "PROXYM_HAPROXY_BINARY_PATH",
-            "PROXYM_HAPROXY_CONFIG_FILE_PATH", "PROXYM_HAPROXY_HTTP_PORT", "PROXYM_HAPROXY_OPTIONS_PATH",
-            "PROXYM_HAPROXY_PID_PATH", "PROXYM_SIGNAL_ENABLED", "PROXYM_LOG_APPLOG_LEVEL", "PROXYM_LOG_FORMAT",
-        ] {
-            #expect(names.contains(name))
-        }
-        #expect(SettingsCatalog.helpText().contains("PROXYM_HAPROXY_RELOAD_COMMAND"))
-    }
 }

@@ -1,5 +1,6 @@
 import Logging
 import ProxymCore
+import ProxymModel
 import ProxymPosix
 import Testing
 

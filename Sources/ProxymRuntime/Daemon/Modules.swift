@@ -186,8 +186,8 @@ public enum ServiceSources {
         if settings.marathon.enabled {
             sources.append(
                 try MarathonModule(
-                    settings: settings.marathon, httpPort: settings.haproxy.httpPort, loop: loop, logger: logger,
-                    quietPeriod: settings.refresh.quietPeriod, maxDelay: settings.refresh.maxDelay))
+                    settings: settings.marathon, httpPort: settings.haproxy.httpPort, refresh: settings.refresh,
+                    loop: loop, logger: logger))
         }
         return sources
     }

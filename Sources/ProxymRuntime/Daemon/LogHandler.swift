@@ -55,11 +55,7 @@ public final class LogSink: Sendable {
         if let extra = event.metadata { metadata.merge(extra) { _, new in new } }
         if let error = event.error { metadata["error"] = "\(error)" }
         let now = WallClock.now()
-        let local = WallClock.localTime(seconds: now.seconds)
-        let time = BrokenDownTime(
-            year: local.year, month: local.month, day: local.day, hour: local.hour, minute: local.minute,
-            second: local.second, weekday: local.weekday, yearDay: local.yearDay,
-            utcOffsetSeconds: local.utcOffsetSeconds, zoneAbbreviation: local.zone)
+        let time = WallClock.localTime(seconds: now.seconds)
         let record = LogRecord(
             time: time, nanosecond: Int(now.nanoseconds), level: event.level,
             message: LogSink.oneLine(event.message.description), module: toStderr && event.level >= .error ? "errorLog" : "appLog",

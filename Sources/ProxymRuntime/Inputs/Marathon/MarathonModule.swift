@@ -41,19 +41,13 @@ public final class MarathonModule: ServiceSource {
     private var events: MarathonEvents?
     private var stopped = false
 
-    /// `quietPeriod`/`maxDelay`: how events coalesce into fetches (the refresh settings).
+    /// `refresh`: how events coalesce into fetches (the quiet period and max delay of refreshes).
     public init(
-        settings: Settings.Marathon, httpPort: UInt16, loop: EventLoop, logger: Logger,
-        quietPeriod: Duration = .milliseconds(100), maxDelay: Duration = .seconds(1)
+        settings: Settings.Marathon, httpPort: UInt16, refresh: Settings.Refresh, loop: EventLoop, logger: Logger
     ) throws {
         self.settings = settings
-        let strategy: MarathonOptions.DomainStrategy
-        switch settings.domainStrategy {
-        case .idToDomainReverse: strategy = .idToDomainReverse
-        case .lastPartOfIdAndSuffix(let suffix): strategy = .lastPartOfIdAndSuffix(suffix)
-        }
         self.options = MarathonOptions(
-            domainStrategy: strategy, httpPort: httpPort, group: settings.group,
+            domainStrategy: settings.domainStrategy, httpPort: httpPort, group: settings.group,
             allowLabelConfig: settings.labelConfig)
         self.loop = loop
         var logger = logger
@@ -63,7 +57,7 @@ public final class MarathonModule: ServiceSource {
         self.api = MarathonAPI(settings: settings, client: client, logger: logger)
         self.record = SourceRecord(name: "marathon", loop: loop, logger: logger)
         self.fetches = ScheduledRuns(
-            RefreshScheduler(quietPeriod: quietPeriod, maxDelay: maxDelay, leadingEdge: false), loop: loop)
+            RefreshScheduler(quietPeriod: refresh.quietPeriod, maxDelay: refresh.maxDelay, leadingEdge: false), loop: loop)
         fetches.start = { [weak self] batch in self?.fetch(batch) }
     }
 
