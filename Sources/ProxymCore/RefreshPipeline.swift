@@ -46,6 +46,14 @@ public struct RefreshPipeline: Sendable {
     public private(set) var safetyGuard: RemovalGuard
     /// Per source, the services of the last refresh the guard let through (nil before the first).
     public private(set) var applied: [String: [Service]]?
+    /// What the guard compares with: the services of the refreshes applied within `removalWindow`
+    /// (oldest first, at most `maxRecent`). A candidate that trips the guard against any of them is
+    /// held, so a mass removal seen in pieces (files deleted one by one, each read at once and
+    /// refreshed on the leading edge) trips it as one refresh would have.
+    private var recent: [(at: Instant, sources: [String: [Service]])] = []
+    /// Removals applied within this long of each other count together.
+    public static let removalWindow: Duration = .seconds(5)
+    static let maxRecent = 8
     private var reported: Set<ServiceMerger.Problem> = []
 
     /// `guardHold` zero: no guard (what `proxym render` uses: there is nothing live to compare with).
@@ -63,9 +71,19 @@ public struct RefreshPipeline: Sendable {
         var candidate: [String: [Service]] = [:]
         for source in sources { candidate[source.name] = source.services }
         let verdict: Verdict
-        switch safetyGuard.check(applied: applied, candidate: candidate, now: now, force: force) {
+        let newest = recent.last?.at
+        recent.removeAll { now >= $0.at + Self.removalWindow && $0.at != newest }
+        // The oldest applied state the candidate trips the guard against, else the newest.
+        let guarded = safetyGuard.hold > .zero
+        let compared =
+            recent.first { guarded && safetyGuard.trip(applied: $0.sources, candidate: candidate) != nil } ?? recent.last
+        switch safetyGuard.check(applied: compared?.sources, candidate: candidate, now: now, force: force) {
         case .proceed(let note):
             applied = candidate
+            // A change the guard let through after all (held long enough, forced) starts afresh.
+            if note != nil { recent.removeAll() }
+            recent.append((now, candidate))
+            if recent.count > Self.maxRecent { recent.remove(at: 1) }
             verdict = .apply(note: note)
         case .hold(let reason, let since, let until):
             verdict = .hold(reason: reason, since: since, until: until)

@@ -176,6 +176,34 @@ import Testing
         #expect(again.problems.map(\.repeated) == [false])
     }
 
+    /// Three of four services removed one refresh at a time, within the removal window: the third
+    /// refresh trips the guard (75% of what was applied 5 s ago), as one refresh would have.
+    @Test func removalsSeenInPiecesCountTogether() throws {
+        var pipeline = RefreshPipeline(httpPort: 80, maxRemovalShare: 0.5, guardHold: .seconds(30))
+        var services = try (0..<4).map { try service("/s\($0)", port: 80) }
+        func at(_ ms: Int64) -> Instant { Instant.zero + .milliseconds(ms) }
+        #expect(pipeline.plan([.init(name: "file", services: services)], now: at(10_000), force: false, reportAgain: false).verdict.isApply)
+        services.removeLast()
+        #expect(pipeline.plan([.init(name: "file", services: services)], now: at(10_100), force: false, reportAgain: false).verdict.isApply)
+        services.removeLast()
+        // 2 of 4: not more than half yet.
+        #expect(pipeline.plan([.init(name: "file", services: services)], now: at(10_300), force: false, reportAgain: false).verdict.isApply)
+        services.removeLast()
+        let third = pipeline.plan([.init(name: "file", services: services)], now: at(10_500), force: false, reportAgain: false)
+        #expect(!third.verdict.isApply, "3 of 4 within the window: held")
+
+        // Spread over more than the window, the same removals go through one by one.
+        var slow = RefreshPipeline(httpPort: 80, maxRemovalShare: 0.5, guardHold: .seconds(30))
+        var all = try (0..<4).map { try service("/s\($0)", port: 80) }
+        var now: Int64 = 0
+        #expect(slow.plan([.init(name: "file", services: all)], now: at(now), force: false, reportAgain: false).verdict.isApply)
+        for _ in 0..<3 {
+            now += 6_000
+            all.removeLast()
+            #expect(slow.plan([.init(name: "file", services: all)], now: at(now), force: false, reportAgain: false).verdict.isApply)
+        }
+    }
+
     @Test func theGuardHoldsAndAForcedPlanGoesThrough() throws {
         var pipeline = RefreshPipeline(httpPort: 80, maxRemovalShare: 0.5, guardHold: .seconds(30))
         let full = try (0..<4).map { try service("/s\($0)", port: 80, hosts: 2) }
