@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "ProxymModel", swiftSettings: strict),
         .target(name: "ProxymGenerators", dependencies: ["ProxymModel", "ProxymJSON"], swiftSettings: strict),
         .target(name: "ProxymHAProxy", dependencies: ["ProxymModel"], swiftSettings: strict),
-        .target(name: "ProxymHTTP", swiftSettings: strict),
+        .target(name: "ProxymHTTP", dependencies: ["ProxymModel"], swiftSettings: strict),
         .target(
             name: "ProxymCore",
             dependencies: ["ProxymModel", .product(name: "Logging", package: "swift-log")],
@@ -80,7 +80,8 @@ let package = Package(
         ),
 
         // A tiny HTTP backend for the example and the end-to-end tests (not shipped in the .deb).
-        .executableTarget(name: "proxym-test-backend", path: "Sources/ProxymTestBackend", swiftSettings: strict),
+        .executableTarget(
+            name: "proxym-test-backend", dependencies: ["ProxymModel"], path: "Sources/ProxymTestBackend", swiftSettings: strict),
 
         // A fake Marathon (real HTTP, recorded payload shapes, SSE and callbacks) for the end-to-end
         // tests and the benchmarks (not shipped).
@@ -103,7 +104,7 @@ let package = Package(
             path: "Benchmarks/ProxymBench", swiftSettings: strict),
 
         // Test-only helpers: temp dirs, child processes, a blocking HTTP client, haproxy runner.
-        .target(name: "ProxymTestSupport", dependencies: ["ProxymPosix"], swiftSettings: strict),
+        .target(name: "ProxymTestSupport", dependencies: ["ProxymPosix", "ProxymModel"], swiftSettings: strict),
 
         // Tests mirror the source targets.
         .testTarget(name: "ProxymJSONTests", dependencies: ["ProxymJSON"], swiftSettings: strict),

@@ -106,7 +106,7 @@ public struct ApplyRetry: Sendable, Equatable {
         case rejected
     }
 
-    private var backoff = RetryBackoff(first: .seconds(1), base: .seconds(1), maximum: .seconds(60))
+    private var backoff = Backoff()
 
     public init() {}
 
@@ -114,7 +114,7 @@ public struct ApplyRetry: Sendable, Equatable {
     public mutating func refreshFinished(_ outcome: Outcome) -> Duration? {
         switch outcome {
         case .failedTransiently:
-            return backoff.next()
+            return backoff.take()
         case .succeeded, .rejected:
             backoff.reset()
             return nil

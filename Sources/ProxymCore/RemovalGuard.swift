@@ -101,30 +101,3 @@ public struct RemovalGuard: Sendable {
         return .hold(reason: reason, since: since, until: since + hold)
     }
 }
-
-/// Delays for retrying after failures: `first`, then `base`, doubling up to `maximum`.
-public struct RetryBackoff: Sendable, Equatable {
-    public let first: Duration
-    public let base: Duration
-    public let maximum: Duration
-    public private(set) var current: Duration?
-
-    public init(first: Duration = .seconds(1), base: Duration = .seconds(1), maximum: Duration = .seconds(60)) {
-        self.first = first
-        self.base = base
-        self.maximum = maximum
-    }
-
-    public mutating func next() -> Duration {
-        let delay: Duration
-        if let current {
-            delay = current < base ? base : min(current * 2, maximum)
-        } else {
-            delay = first
-        }
-        current = delay
-        return delay
-    }
-
-    public mutating func reset() { current = nil }
-}

@@ -39,7 +39,7 @@ public enum HAProxyCLI {
         var master: ProcessList?
         var section = ""
         for raw in text.split(separator: "\n") {
-            let line = raw.trimmingCharacters(in: " \t\r")
+            let line = raw.trimmingBlanks(alsoCR: true)
             if line.hasPrefix("#") {
                 section = line == "# workers" ? "workers" : line == "# old workers" ? "old" : "other"
                 continue
@@ -49,7 +49,7 @@ public enum HAProxyCLI {
             if words[1] == "master" {
                 var failed = 0
                 if let index = words.firstIndex(of: "[failed:"), index + 1 < words.count {
-                    failed = Int(words[index + 1].trimmingCharacters(in: "]")) ?? 0
+                    failed = Int(words[index + 1].filter { $0 != "]" }) ?? 0
                 }
                 master = ProcessList(masterPID: pid, reloads: reloads, failedReloads: failed, workers: [], oldWorkers: [])
             } else if words[1] == "worker" {
@@ -103,7 +103,7 @@ public enum HAProxyCLI {
         var columns: [Substring: Int] = [:]
         var rows: [ServerState] = []
         for raw in text.split(separator: "\n") {
-            let line = raw.trimmingCharacters(in: " \t\r")
+            let line = raw.trimmingBlanks(alsoCR: true)
             if line.hasPrefix("# be_id") {
                 columns = [:]
                 for (index, name) in line.dropFirst(2).split(separator: " ").enumerated() { columns[name] = index }
@@ -160,14 +160,5 @@ public enum HAProxyCLI {
             }
         }
         return problems
-    }
-}
-
-extension Substring {
-    func trimmingCharacters(in set: String) -> String {
-        var slice = self
-        while let first = slice.first, set.contains(first) { slice = slice.dropFirst() }
-        while let last = slice.last, set.contains(last) { slice = slice.dropLast() }
-        return String(slice)
     }
 }

@@ -1,3 +1,5 @@
+import ProxymModel
+
 /// Byte classes from RFC 9110 and RFC 9112, shared by the request parser and the response writer.
 ///
 /// Plain `switch`es: the compiler turns them into range checks, and nothing here allocates.
@@ -70,15 +72,6 @@ enum ASCII {
         return true
     }
 
-    /// `bytes` without leading and trailing SP and HTAB (optional whitespace, "OWS").
-    static func trimmingWhitespace(_ bytes: Substring.UTF8View) -> Substring.UTF8View {
-        var start = bytes.startIndex
-        var end = bytes.endIndex
-        while start < end, isWhitespace(bytes[start]) { start = bytes.index(after: start) }
-        while end > start, isWhitespace(bytes[bytes.index(before: end)]) { end = bytes.index(before: end) }
-        return bytes[start..<end]
-    }
-
     /// Calls `body` with each element of a comma-separated list (RFC 9110 section 5.6.1), trimmed of
     /// whitespace, empty elements skipped. Stops early when `body` returns false.
     static func forEachListElement(_ value: String, _ body: (Substring.UTF8View) -> Bool) {
@@ -86,7 +79,7 @@ enum ASCII {
         var start = utf8.startIndex
         while start <= utf8.endIndex {
             let end = utf8[start...].firstIndex(of: comma) ?? utf8.endIndex
-            let element = trimmingWhitespace(utf8[start..<end])
+            let element = Substring(utf8[start..<end]).trimmingBlanks().utf8
             if !element.isEmpty, !body(element) { return }
             if end == utf8.endIndex { return }
             start = utf8.index(after: end)

@@ -7,6 +7,7 @@
 // alive unless the client says `Connection: close`, and prints "listening on <host>:<port>" once the
 // socket is bound, so a caller that asked for port 0 learns the port. Single-threaded, poll(2)-driven.
 import Glibc
+import ProxymModel
 
 struct Options {
     var name = "backend"
@@ -85,21 +86,12 @@ func parseRequest(_ input: [UInt8]) -> (method: String, close: Bool, length: Int
         let parts = line.split(separator: ":", maxSplits: 1)
         guard parts.count == 2 else { continue }
         let name = parts[0].lowercased()
-        let value = parts[1].trimmingCharacters(in: " \t").lowercased()
+        let value = parts[1].trimmingBlanks().lowercased()
         if name == "connection" { close = value == "close" ? true : (value == "keep-alive" ? false : close) }
         if name == "content-length" { bodyLength = Int(value) ?? 0 }
     }
     guard input.count >= end + bodyLength else { return nil }
     return (method, close, end + bodyLength)
-}
-
-extension StringProtocol {
-    func trimmingCharacters(in set: String) -> String {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s.removeFirst() }
-        while let l = s.last, set.contains(l) { s.removeLast() }
-        return String(s)
-    }
 }
 
 func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {

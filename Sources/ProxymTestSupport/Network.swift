@@ -1,3 +1,4 @@
+import ProxymModel
 import ProxymPosix
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed). Another
@@ -99,7 +100,7 @@ public func parseHTTPResponse(_ bytes: [UInt8]) -> HTTPTestResponse? {
     for line in lines {
         guard let colon = line.firstIndex(of: ":") else { return nil }
         let name = line[..<colon].lowercased()
-        let value = line[line.index(after: colon)...].trimmingSpaces()
+        let value = String(line[line.index(after: colon)...].trimmingBlanks())
         headers.append((name, value))
     }
     var body = Array(bytes[(headerEnd + 4)...])
@@ -121,7 +122,7 @@ func decodeChunked(_ bytes: [UInt8]) -> [UInt8]? {
     while true {
         guard let lineEnd = firstRange(of: crlf, in: bytes, from: offset) else { return nil }
         let sizeText = String(decoding: bytes[offset..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
-        guard let size = Int(sizeText.trimmingSpaces(), radix: 16) else { return nil }
+        guard let size = Int(sizeText.trimmingBlanks(), radix: 16) else { return nil }
         offset = lineEnd + 2
         if size == 0 { return output }
         guard offset + size + 2 <= bytes.count else { return nil }
@@ -138,15 +139,6 @@ func firstRange(of needle: [UInt8], in haystack: [UInt8], from start: Int) -> In
         index += 1
     }
     return nil
-}
-
-extension StringProtocol {
-    func trimmingSpaces() -> String {
-        var slice = Substring(self)
-        while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
-        while let last = slice.last, last == " " || last == "\t" { slice = slice.dropLast() }
-        return String(slice)
-    }
 }
 
 /// One request on a haproxy CLI socket (stats socket, or master CLI with `; quit`): connects, sends

@@ -94,13 +94,6 @@ private func at(_ seconds: Int) -> Instant { Instant(nanoseconds: UInt64(seconds
         var guard_ = RemovalGuard(maxRemovalShare: 0.5, hold: .zero)
         #expect(guard_.check(applied: try applied(), candidate: [:], now: at(0), force: false) == .proceed(note: nil))
     }
-
-    @Test func retryBackoffDoublesToItsMaximumAndResets() {
-        var backoff = RetryBackoff(first: .zero, base: .seconds(1), maximum: .seconds(5))
-        #expect((0..<6).map { _ in backoff.next() } == [.zero, .seconds(1), .seconds(2), .seconds(4), .seconds(5), .seconds(5)])
-        backoff.reset()
-        #expect(backoff.next() == .zero)
-    }
 }
 
 @Suite struct ZeroDowntimeSettingsTests {

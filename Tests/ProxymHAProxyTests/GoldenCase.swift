@@ -106,7 +106,7 @@ struct GoldenCase: CustomStringConvertible, Sendable {
             if let domains = try? readFile(directory + "/domains") {
                 options.extraDomains = try String(decoding: domains, as: UTF8.self)
                     .split(whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-                    .map(trimmed)
+                    .map { String($0.trimmingBlanks()) }
                     .filter { !$0.isEmpty }
                     .map { try DomainName($0) }
             }
@@ -120,13 +120,6 @@ struct GoldenCase: CustomStringConvertible, Sendable {
             serviceOptions: serviceOptions
         )
         return (services, options)
-    }
-
-    private func trimmed(_ line: Substring) -> String {
-        var line = line
-        while line.first == " " || line.first == "\t" { line.removeFirst() }
-        while line.last == " " || line.last == "\t" { line.removeLast() }
-        return String(line)
     }
 
     private func readFile(_ path: String) throws -> Data {

@@ -1,3 +1,5 @@
+import ProxymModel
+
 /// Typed reads of `PROXYM_*` values. It collects errors and warnings instead of stopping at the
 /// first, and records every name it is asked for: the names the parser reads are exactly
 /// ``SettingsReport/namesRead`` (a test holds them against the declarations).
@@ -15,7 +17,7 @@ struct EnvironmentReader {
     /// The value as set, surrounding blanks trimmed (`""` when blank); nil when unset.
     mutating func raw(_ name: String) -> String? {
         namesRead.insert(name)
-        return env[name].map { String($0).trimmingBlanks }
+        return env[name].map { String($0.trimmingBlanks()) }
     }
 
     /// Whether ``string(_:)`` gave `name` a value (set, not blank, no control characters).

@@ -230,7 +230,7 @@ extension SettingParser where Value == [String] {
         text { reader, name, text in
             var servers: [String] = []
             for part in text.split(separator: ",") {
-                let entry = Substring(String(part).trimmingBlanks)
+                let entry = part.trimmingBlanks()
                 if entry.isEmpty { continue }
                 switch MarathonURL.server(entry) {
                 case .success(let url): servers.append(url)

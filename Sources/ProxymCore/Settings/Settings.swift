@@ -110,12 +110,3 @@ extension Settings {
         return lines.map { pad + $0 + "\n" }.joined()
     }
 }
-
-extension String {
-    var trimmingBlanks: String {
-        let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { $0 != " " && $0 != "\t" }) else { return "" }
-        let last = scalars.lastIndex(where: { $0 != " " && $0 != "\t" })!
-        return String(scalars[first...last])
-    }
-}

@@ -30,7 +30,7 @@ struct MarathonLabels {
     /// Whether `HAPROXY_GROUP` (comma-separated, blanks around the commas allowed) lists `group`.
     static func hasGroup(_ labels: [String: String], _ group: Substring) -> Bool {
         guard let raw = labels["HAPROXY_GROUP"] else { return false }
-        return raw.utf8.split(separator: UInt8(ascii: ",")).contains { trimmed(Substring($0)) == group }
+        return raw.utf8.split(separator: UInt8(ascii: ",")).contains { Substring($0).trimmingBlanks() == group }
     }
 
     init(_ labels: [String: String], portCount: Int, warnings: inout [String]) throws(ValidationError) {
@@ -68,7 +68,7 @@ struct MarathonLabels {
                 case "domains":
                     ports[n, default: Port()].domains = try list(value)
                 case "protocol":
-                    guard let proto = ApplicationProtocol(rawValue: Self.trimmed(Substring(value)).lowercased())
+                    guard let proto = ApplicationProtocol(rawValue: Substring(value).trimmingBlanks().lowercased())
                     else {
                         throw ValidationError(field: field(), reason: "must be http or tcp", value: value)
                     }
@@ -104,7 +104,7 @@ struct MarathonLabels {
     static func domainList(_ value: String) throws(ValidationError) -> [DomainName]? {
         var domains: [DomainName] = []
         for part in value.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
-            let name = trimmed(Substring(part))
+            let name = Substring(part).trimmingBlanks()
             if name.isEmpty { continue }
             do {
                 domains.append(try DomainName(String(name), field: "label"))
@@ -118,21 +118,13 @@ struct MarathonLabels {
         return domains.isEmpty ? nil : domains
     }
 
-    /// Without surrounding spaces and tabs (nothing else: a newline must stay and be refused).
-    static func trimmed(_ text: Substring) -> Substring {
-        var t = text
-        while let first = t.utf8.first, first == 0x20 || first == 0x09 { t = t.dropFirst() }
-        while let last = t.utf8.last, last == 0x20 || last == 0x09 { t = t.dropLast() }
-        return t
-    }
-
     /// A label's raw HAProxy text as config lines: split at line breaks, control characters removed,
     /// blanks trimmed, empty lines dropped. Nothing in a returned line can start another line.
     static func configLines(_ raw: String) -> [String] {
         var lines: [String] = []
         var current = String.UnicodeScalarView()
         func flush() {
-            let line = trimmed(Substring(String(current)))
+            let line = Substring(String(current)).trimmingBlanks()
             if !line.isEmpty { lines.append(String(line)) }
             current = String.UnicodeScalarView()
         }

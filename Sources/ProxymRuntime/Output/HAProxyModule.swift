@@ -17,33 +17,35 @@ import ProxymPosix
 public final class HAProxyModule: ConfigGenerator {
     public let name = "haproxy"
 
-    private let settings: Settings.HAProxy
-    private let loop: EventLoop
-    private let logger: Logger
+    let settings: Settings.HAProxy
+    let loop: EventLoop
+    let logger: Logger
     private let childEnvironment: [String]
     /// The haproxy used for `-c` (BINARY_PATH, else found in PATH); nil when validation is off.
     private let checkBinary: String?
     private let runner: any HAProxyRunner
-    private let slotOptions: SlotPlanner.Options
+    let slotOptions: SlotPlanner.Options
 
     /// The text currently live (written and successfully applied), nil before the first apply.
-    private var liveText: String?
+    var liveText: String?
     /// The last text haproxy rejected: not re-checked until the input changes (or SIGHUP).
-    private var rejectedText: String?
+    var rejectedText: String?
     /// An apply or a drain step is running; others wait in `queue`.
     private var busy = false
     private var queue: [() -> Void] = []
     /// Set once an apply went through write/check/install: from then on a nil `liveText` means that
     /// apply failed, not that proxym just started, so the file on disk proves nothing.
-    private var wroteOnce = false
+    var wroteOnce = false
 
     // Runtime API state: what haproxy runs (nil = unknown: the next apply reloads).
-    private var liveSlots: SlotTable?
+    var liveSlots: SlotTable?
     /// The rendering of `liveSlots.skeleton` with the live services and options.
     private var liveSkeleton: String?
     /// The sections and render options of the live text, for the drain step.
-    private var liveSections: [ServerSection] = []
-    private var drainTimer: EventLoop.TimerHandle?
+    var liveSections: [ServerSection] = []
+    var drainTimer: EventLoop.TimerHandle?
+    /// The stats socket of the live configuration.
+    var liveStatsSocket: String?
     private var warnedSocket: String?
     private var problemHandler: (() -> Void)?
     private var restartHandler: (() -> Void)?
@@ -51,7 +53,7 @@ public final class HAProxyModule: ConfigGenerator {
     /// How many times haproxy was reloaded (or started) by this module, and how many refreshes went
     /// through the Runtime API alone (for logs and tests).
     public private(set) var reloadCount = 0
-    public private(set) var runtimeApplyCount = 0
+    public internal(set) var runtimeApplyCount = 0
 
     var rejectedPath: String { settings.configFilePath + ".rejected" }
 
@@ -221,7 +223,7 @@ public final class HAProxyModule: ConfigGenerator {
     }
 
     /// Runs `operation` when nothing else runs; `operation` calls its argument when it is over.
-    private func exclusively(_ operation: @escaping (@escaping () -> Void) -> Void) {
+    func exclusively(_ operation: @escaping (@escaping () -> Void) -> Void) {
         guard !busy else {
             queue.append { [weak self] in self?.exclusively(operation) }
             return
@@ -279,7 +281,7 @@ public final class HAProxyModule: ConfigGenerator {
     }
 
     /// The reload pipeline: temp file, `haproxy -c`, rename, reload.
-    private func applyText(_ candidate: Candidate, force: Bool, completion: @escaping (ApplyOutcome) -> Void) {
+    func applyText(_ candidate: Candidate, force: Bool, completion: @escaping (ApplyOutcome) -> Void) {
         let text = candidate.text
         if !force {
             if text == liveText {
@@ -451,7 +453,7 @@ public final class HAProxyModule: ConfigGenerator {
     }
 
     /// The file holds `candidate`: make haproxy load it.
-    private func reloadInstalled(_ candidate: Candidate, note: String? = nil, completion: @escaping (ApplyOutcome) -> Void) {
+    func reloadInstalled(_ candidate: Candidate, note: String? = nil, completion: @escaping (ApplyOutcome) -> Void) {
         // The file no longer holds what was live; until the reload succeeds nothing is known to be.
         forgetLive()
         runner.reload(exposedSocket: candidate.exposedSocket) { [weak self] outcome in
@@ -481,247 +483,5 @@ public final class HAProxyModule: ConfigGenerator {
         liveSkeleton = nil
         if let drainTimer { loop.cancel(drainTimer) }
         drainTimer = nil
-    }
-
-    // MARK: Runtime API
-
-    /// The stats socket of the live configuration.
-    private var liveStatsSocket: String?
-
-    /// Server-only change: rewrite the file (same structure, new servers), then `set server`.
-    private func runtimeApply(_ candidate: Candidate, commands: [RuntimeCommand], completion: @escaping (ApplyOutcome) -> Void) {
-        guard let table = candidate.slots, let socket = candidate.statsSocket else {
-            applyText(candidate, force: true, completion: completion)
-            return
-        }
-        do {
-            let mode = (try? FileSystem.stat(settings.configFilePath).permissions) ?? 0o644
-            try AtomicFileWriter.write(Array(candidate.text.utf8), to: settings.configFilePath, mode: mode)
-        } catch {
-            logger.error(
-                "cannot write the new config; haproxy is left as it is",
-                metadata: ["path": "\(settings.configFilePath)", "error": "\(error)"])
-            completion(.failed("cannot write \(settings.configFilePath): \(error); haproxy was not changed", retry: true))
-            return
-        }
-        wroteOnce = true
-        rejectedText = nil
-        let touched = Set(commands.map(\.backend))
-        logger.debug("Runtime API", metadata: ["commands": "\(commands.map(\.description).joined(separator: "; "))"])
-        sendVerified(commands, socket: socket, table: table, sections: touched) { [weak self] problem in
-            guard let self else { return }
-            if let problem {
-                self.logger.error(
-                    "the Runtime API change did not take; reloading haproxy instead", metadata: ["reason": "\(problem)"])
-                self.reloadInstalled(candidate, note: "the Runtime API failed", completion: completion)
-                return
-            }
-            self.runtimeApplyCount += 1
-            let changed = Set(commands.map { "\($0.backend)/\(Self.server(of: $0))" }).count
-            self.logger.info(
-                "servers changed through the Runtime API, no reload",
-                metadata: ["servers": "\(changed)", "backends": "\(touched.sorted().joined(separator: ","))"])
-            self.liveText = candidate.text
-            self.liveSlots = table
-            self.liveSections = candidate.sections
-            self.scheduleDrainStep()
-            completion(.applied("applied through the Runtime API (\(changed) server\(changed == 1 ? "" : "s"), no reload)"))
-        }
-    }
-
-    private static func server(of command: RuntimeCommand) -> String {
-        switch command {
-        case .setAddress(_, let server, _), .setState(_, let server, _): return server
-        }
-    }
-
-    /// Sends the commands (in requests of at most ~8 KiB, below haproxy's 16 KiB buffer), then reads
-    /// `show servers state` for `sections` and compares with `table`. Calls back with nil when haproxy
-    /// runs what the table says, else the reason.
-    private func sendVerified(
-        _ commands: [RuntimeCommand], socket: String, table: SlotTable, sections: Set<String>,
-        completion: @escaping (String?) -> Void
-    ) {
-        let requests = Self.batches(commands.map(\.description))
-        let checks = Self.batches(sections.sorted().map { "show servers state \($0)" })
-        var answers: [String] = []
-        func run(_ index: Int, _ list: [String], then: @escaping () -> Void) {
-            guard index < list.count else {
-                then()
-                return
-            }
-            CLIExchange.run(loop: loop, path: socket, request: list[index], timeout: settings.commandTimeout) { result in
-                switch result {
-                case .success(let text):
-                    answers.append(text)
-                    run(index + 1, list, then: then)
-                case .failure(let failure):
-                    completion("stats socket: \(failure)")
-                }
-            }
-        }
-        run(0, requests) {
-            let replies = answers
-            answers = []
-            run(0, checks) {
-                let states = HAProxyCLI.parseServersState(answers.joined(separator: "\n"))
-                let mismatches = HAProxyCLI.mismatches(table: table, sections: sections, states: states)
-                if mismatches.isEmpty {
-                    completion(nil)
-                    return
-                }
-                let said = replies.flatMap { LogText.lines(Array($0.utf8), limit: 5) }
-                    .filter { !$0.hasPrefix("IP changed") && !$0.hasPrefix("no need") }
-                completion(
-                    "\(mismatches.prefix(5).joined(separator: "; "))"
-                        + (said.isEmpty ? "" : " (haproxy said: \(said.prefix(3).joined(separator: " | ")))"))
-            }
-        }
-    }
-
-    static func batches(_ lines: [String], limit: Int = 8000) -> [String] {
-        var result: [String] = []
-        var current = ""
-        for line in lines {
-            if !current.isEmpty && current.utf8.count + 2 + line.utf8.count > limit {
-                result.append(current)
-                current = ""
-            }
-            current += current.isEmpty ? line : "; " + line
-        }
-        if !current.isEmpty { result.append(current) }
-        return result
-    }
-
-    /// Leaving servers go from drain to maint when their drain time is over.
-    private func scheduleDrainStep() {
-        if let drainTimer { loop.cancel(drainTimer) }
-        drainTimer = nil
-        guard let deadline = liveSlots?.nextDrainDeadline(drainTime: settings.drainTime) else { return }
-        drainTimer = loop.schedule(at: Instant(nanoseconds: deadline)) { [weak self] in
-            guard let self else { return }
-            self.drainTimer = nil
-            self.exclusively { done in self.finishDrains(done) }
-        }
-    }
-
-    private func finishDrains(_ done: @escaping () -> Void) {
-        guard let live = liveSlots, let socket = liveStatsSocket else {
-            done()
-            return
-        }
-        let assignment = SlotPlanner.assign(
-            live: live, sections: liveSections, now: loop.now.nanoseconds, options: slotOptions)
-        let commands = SlotPlanner.commands(from: live, to: assignment.table)
-        guard !commands.isEmpty, assignment.grown.isEmpty else {
-            scheduleDrainStep()
-            done()
-            return
-        }
-        sendVerified(commands, socket: socket, table: assignment.table, sections: Set(commands.map(\.backend))) {
-            [weak self] problem in
-            guard let self else { return }
-            if let problem {
-                self.logger.warning(
-                    "could not finish draining servers; the next change reloads", metadata: ["reason": "\(problem)"])
-                self.liveSlots = nil
-                self.liveText = nil
-            } else {
-                self.logger.debug("drained servers set to maint", metadata: ["count": "\(commands.count)"])
-                self.liveSlots = assignment.table
-                self.scheduleDrainStep()
-            }
-            done()
-        }
-    }
-}
-
-/// The pid file haproxy writes with `-p`: whitespace-separated pids.
-enum HAProxyPidFile {
-    static func alivePIDs(_ path: String) -> [Int32] {
-        guard let bytes = try? FileSystem.readFile(path, limit: 64 << 10) else { return [] }
-        let text = String(decoding: bytes, as: UTF8.self)
-        return text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" })
-            .compactMap { Int32($0) }
-            .filter { $0 > 1 && ProcessState.isAlive($0) }
-    }
-}
-
-/// The environment handed to children: ours without systemd's per-process variables, so haproxy or a
-/// reload command never talks to our notify socket or believes it was socket-activated.
-enum ChildEnvironment {
-    static let stripped: Set<String> = [
-        "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
-    ]
-    static func make(from environment: [String: String]) -> [String] {
-        environment.filter { !stripped.contains($0.key) }.map { "\($0.key)=\($0.value)" }.sorted()
-    }
-}
-
-enum Paths {
-    static func which(_ name: String, environment: [String: String]) -> String? {
-        let path = environment["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-        for dir in (path + ":/usr/sbin:/sbin").split(separator: ":") {
-            let candidate = "\(dir)/\(name)"
-            if FileSystem.isExecutableFile(candidate) { return candidate }
-        }
-        return nil
-    }
-}
-
-/// Child output as log lines: split on newlines, control characters escaped, at most 40 lines.
-enum LogText {
-    static func lines(_ bytes: [UInt8], limit: Int = 40) -> [String] {
-        let text = String(decoding: bytes, as: UTF8.self)
-        var out: [String] = []
-        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            let trimmed = line.trimmingBlanks
-            if trimmed.isEmpty { continue }
-            if out.count == limit {
-                out.append("... (output cut)")
-                break
-            }
-            out.append(ValidationError.escaped(trimmed, limit: 400))
-        }
-        return out
-    }
-}
-
-extension Substring {
-    var trimmingBlanks: String {
-        var s = self
-        while let f = s.first, f == " " || f == "\t" || f == "\r" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" { s.removeLast() }
-        return String(s)
-    }
-}
-
-extension ChildProcess.Outcome {
-    /// `exited with status 1`, `timed out after 30 seconds (killed by SIGTERM)`.
-    func summary(timeout: Duration) -> String {
-        timedOut ? "timed out after \(timeout) (\(status))" : "\(status)"
-    }
-}
-
-enum ProcessState {
-    /// kill(pid, 0): the process exists (EPERM means it exists but belongs to someone else), and it
-    /// is not a zombie: a daemonized haproxy that died stays one when init does not reap (a container
-    /// without an init process), and would otherwise count as running forever.
-    static func isAlive(_ pid: Int32) -> Bool {
-        do {
-            try kill(pid: pid, signal: Signal(rawValue: 0))
-        } catch {
-            if !error.isPermissionDenied { return false }
-        }
-        return !isZombie(pid)
-    }
-
-    /// The state in /proc/<pid>/stat is `Z`. The command name before it is in parentheses and may
-    /// hold anything, so the state is read after the last `)`.
-    static func isZombie(_ pid: Int32) -> Bool {
-        guard let stat = try? FileSystem.readFile("/proc/\(pid)/stat", limit: 4096),
-            let close = stat.lastIndex(of: UInt8(ascii: ")")), close + 2 < stat.count
-        else { return false }
-        return stat[close + 2] == UInt8(ascii: "Z")
     }
 }

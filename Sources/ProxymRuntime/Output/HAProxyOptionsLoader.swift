@@ -56,7 +56,7 @@ public enum HAProxyOptionsLoader {
             }
             if let domains = readOptional(dir + "/domains", logger: logger) {
                 for line in domains.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-                    let name = line.trimmingBlanks
+                    let name = String(line.trimmingBlanks(alsoCR: true))
                     if name.isEmpty { continue }
                     do {
                         entry.extraDomains.append(try DomainName(name, field: "domains"))

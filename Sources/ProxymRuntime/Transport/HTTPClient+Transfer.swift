@@ -1,4 +1,5 @@
 import ProxymCore
+import ProxymModel
 import ProxymPosix
 
 extension HTTPClient {
@@ -97,26 +98,17 @@ extension HTTPClient {
             }
             if head != nil { return }  // trailers after a chunked body: not part of the head
             if let first = bytes.first, first == 0x20 || first == 0x09 {
-                headers.continueLast(with: String(decoding: bytes, as: UTF8.self).trimmingHTTPSpaces())
+                headers.continueLast(with: String(String(decoding: bytes, as: UTF8.self).trimmingBlanks()))
                 return
             }
             guard let colon = bytes.firstIndex(of: 0x3A) else { return }
             let name = String(decoding: bytes[..<colon], as: UTF8.self)
-            let value = String(decoding: bytes[(colon + 1)...], as: UTF8.self).trimmingHTTPSpaces()
+            let value = String(String(decoding: bytes[(colon + 1)...], as: UTF8.self).trimmingBlanks())
             headers.append(name: name, value: value)
         }
 
         static let httpPrefix: [UInt8] = Array("HTTP/".utf8)
         /// The statuses curl's CURLOPT_FOLLOWLOCATION follows when a Location is present.
         static let followedStatuses: Set<Int> = [301, 302, 303, 307, 308]
-    }
-}
-
-extension StringProtocol {
-    fileprivate func trimmingHTTPSpaces() -> String {
-        var slice = Substring(self)
-        while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
-        while let last = slice.last, last == " " || last == "\t" { slice = slice.dropLast() }
-        return String(slice)
     }
 }

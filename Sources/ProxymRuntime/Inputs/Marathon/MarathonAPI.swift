@@ -44,62 +44,89 @@ final class MarathonAPI {
         return request
     }
 
+    /// How one try on one server ended.
+    enum TryEnd<Value> {
+        /// The server gave the answer (whatever its status): the request is over.
+        case answered(Value)
+        /// The server failed (`reached`: it was connected to); `tryNext`: another server may do better.
+        case failed(String, reached: Bool, tryNext: Bool)
+    }
+
+    /// One try: the server's index, and how many servers were tried before it.
+    struct Try {
+        var index: Int
+        var tried: Int
+    }
+
+    /// The failover loop of `send` and `stream`: `attempt` tries the server it is given and ends with a
+    /// `TryEnd`; a failure that allows it moves on to the next server (each is tried once, starting
+    /// with the current one). The message names each server's error, kept per server index, so it
+    /// reads the same whichever server came first (the daemon logs a failing source again only when
+    /// its message changes).
+    private func failover<Value>(
+        _ attempt: @escaping (Try, _ end: @escaping (TryEnd<Value>) -> Void) -> Void,
+        completion: @escaping (Result<Value, Failure>) -> Void
+    ) {
+        failover(Try(index: current, tried: 0), errors: [:], reached: false, attempt, completion: completion)
+    }
+
+    private func failover<Value>(
+        _ this: Try, errors: [Int: String], reached: Bool,
+        _ attempt: @escaping (Try, _ end: @escaping (TryEnd<Value>) -> Void) -> Void,
+        completion: @escaping (Result<Value, Failure>) -> Void
+    ) {
+        attempt(this) { [weak self] end in
+            switch end {
+            case .answered(let value):
+                completion(.success(value))
+            case .failed(let error, let reachedNow, let tryNext):
+                guard let self else { return }
+                let errors = errors.merging([this.index: error]) { $1 }
+                let reached = reached || reachedNow
+                let next = this.tried + 1
+                guard tryNext, next < self.settings.servers.count else {
+                    completion(.failure(Failure(message: Self.join(errors), reachedServer: reached)))
+                    return
+                }
+                self.logger.warning("Marathon server failed; trying the next one", metadata: ["error": "\(error)"])
+                self.current = (this.index + 1) % self.settings.servers.count
+                self.failover(Try(index: self.current, tried: next), errors: errors, reached: reached, attempt, completion: completion)
+            }
+        }
+    }
+
+    /// A server answered: say so when it is not the one that answered before.
+    private func answering(_ this: Try) {
+        if this.index != current || this.tried > 0 {
+            logger.notice("using Marathon server", metadata: ["server": "\(server(this))"])
+        }
+    }
+
+    private func server(_ this: Try) -> String { HTTPClient.redact(settings.servers[this.index]) }
+
     /// Sends to the servers in turn until one gives an answer. `retryTimeouts`: a timeout after the
     /// connection was made may have reached the server; retry elsewhere only for idempotent calls.
     func send(
         _ method: HTTPClient.Method, _ path: String, body: [UInt8] = [], retryTimeouts: Bool = true,
         completion: @escaping (Result<HTTPClient.Response, Failure>) -> Void
     ) {
-        attempt(
-            method, path, body: body, retryTimeouts: retryTimeouts, tried: 0, errors: [:], reached: false,
-            completion: completion)
-    }
-
-    /// `errors` are kept per server index, so the message reads the same whichever server came first
-    /// (the daemon logs a failing source again only when its message changes).
-    private func attempt(
-        _ method: HTTPClient.Method, _ path: String, body: [UInt8], retryTimeouts: Bool, tried: Int, errors: [Int: String],
-        reached: Bool, completion: @escaping (Result<HTTPClient.Response, Failure>) -> Void
-    ) {
-        let index = current
-        let request = makeRequest(method, server: index, path: path, body: body)
-        client.send(request) { [weak self] result in
-            guard let self else { return }
-            let server = HTTPClient.redact(self.settings.servers[index])
-            var error: String?
-            var reached = reached
-            switch result {
-            case .success(let response) where response.isServerError:
-                error = "\(server): HTTP \(response.status)"
-                reached = true
-            case .success(let response):
-                if index != self.current || tried > 0 {
-                    self.logger.notice("using Marathon server", metadata: ["server": "\(server)"])
+        failover(
+            { [weak self] this, end in
+                guard let self else { return }
+                self.client.send(self.makeRequest(method, server: this.index, path: path, body: body)) { [weak self] result in
+                    guard let self else { return }
+                    switch result {
+                    case .success(let response) where response.isServerError:
+                        end(.failed("\(self.server(this)): HTTP \(response.status)", reached: true, tryNext: true))
+                    case .success(let response):
+                        self.answering(this)
+                        end(.answered(response))
+                    case .failure(let failure):
+                        let retryable = failure.isServerUnreachable || (retryTimeouts && failure.kind == .timeout)
+                        end(.failed("\(self.server(this)): \(failure.message)", reached: failure.connected, tryNext: retryable))
+                    }
                 }
-                completion(.success(response))
-                return
-            case .failure(let failure):
-                error = "\(server): \(failure.message)"
-                reached = reached || failure.connected
-                let retryable = failure.isServerUnreachable || (retryTimeouts && failure.kind == .timeout)
-                if !retryable {
-                    let message = Self.join(errors.merging([index: error!]) { $1 })
-                    completion(.failure(Failure(message: message, reachedServer: reached)))
-                    return
-                }
-            }
-            let errors = errors.merging([index: error!]) { $1 }
-            let next = tried + 1
-            guard next < self.settings.servers.count else {
-                completion(.failure(Failure(message: Self.join(errors), reachedServer: reached)))
-                return
-            }
-            self.logger.warning("Marathon server failed; trying the next one", metadata: ["error": "\(error!)"])
-            self.current = (index + 1) % self.settings.servers.count
-            self.attempt(
-                method, path, body: body, retryTimeouts: retryTimeouts, tried: next, errors: errors, reached: reached,
-                completion: completion)
-        }
+            }, completion: completion)
     }
 
     /// How a streamed request ended: the final status, and for a status `stream` did not take in
@@ -121,50 +148,35 @@ final class MarathonAPI {
         _ path: String, wants: @escaping (Int) -> Bool, onData: @escaping ([UInt8]) -> Bool,
         completion: @escaping (Result<StreamEnd, Failure>) -> Void
     ) {
-        streamAttempt(path, wants: wants, onData: onData, tried: 0, errors: [:], reached: false, completion: completion)
+        failover(
+            { [weak self] this, end in
+                self?.streamTry(this, path: path, wants: wants, onData: onData, end: end)
+            }, completion: completion)
     }
 
-    private func streamAttempt(
-        _ path: String, wants: @escaping (Int) -> Bool, onData: @escaping ([UInt8]) -> Bool, tried: Int,
-        errors: [Int: String], reached: Bool, completion: @escaping (Result<StreamEnd, Failure>) -> Void
+    private func streamTry(
+        _ this: Try, path: String, wants: @escaping (Int) -> Bool, onData: @escaping ([UInt8]) -> Bool,
+        end: @escaping (TryEnd<StreamEnd>) -> Void
     ) {
-        let index = current
-        let server = HTTPClient.redact(settings.servers[index])
+        let server = server(this)
         var status: Int?
         var streaming = false
         var excerpt: [UInt8] = []
         var transfer: HTTPClient.Transfer?
-        // The next server, or the end: the same bookkeeping as `attempt`.
-        let failOver: (String, Bool, Bool) -> Void = { [weak self] error, reachedNow, retryable in
-            guard let self else { return }
-            let errors = errors.merging([index: error]) { $1 }
-            let reached = reached || reachedNow
-            let next = tried + 1
-            guard retryable, next < self.settings.servers.count else {
-                completion(.failure(Failure(message: Self.join(errors), reachedServer: reached)))
-                return
-            }
-            self.logger.warning("Marathon server failed; trying the next one", metadata: ["error": "\(error)"])
-            self.current = (index + 1) % self.settings.servers.count
-            self.streamAttempt(
-                path, wants: wants, onData: onData, tried: next, errors: errors, reached: reached, completion: completion)
-        }
         // Callbacks never run inside `client.stream`, so `transfer` is set before any of them runs.
         // The transfer holds these closures and they hold `transfer`: every way out sets it to nil.
         transfer = client.stream(
-            makeRequest(.get, server: index, path: path),
+            makeRequest(.get, server: this.index, path: path),
             onHeaders: { [weak self] code, _ in
                 guard let self else { return }
                 status = code
                 if (500..<600).contains(code) {
                     transfer?.cancel()
                     transfer = nil
-                    failOver("\(server): HTTP \(code)", true, true)
+                    end(.failed("\(server): HTTP \(code)", reached: true, tryNext: true))
                     return
                 }
-                if index != self.current || tried > 0 {
-                    self.logger.notice("using Marathon server", metadata: ["server": "\(server)"])
-                }
+                self.answering(this)
                 streaming = wants(code)
             },
             onData: { bytes in
@@ -172,7 +184,7 @@ final class MarathonAPI {
                     if !onData(bytes) {
                         transfer?.cancel()
                         transfer = nil
-                        completion(.success(StreamEnd(status: status ?? 0, excerpt: [], stopped: true)))
+                        end(.answered(StreamEnd(status: status ?? 0, excerpt: [], stopped: true)))
                     }
                 } else if excerpt.count < 1024 {
                     excerpt += bytes.prefix(1024 - excerpt.count)
@@ -182,13 +194,15 @@ final class MarathonAPI {
                 transfer = nil
                 switch result {
                 case .success:
-                    completion(.success(StreamEnd(status: status ?? 0, excerpt: excerpt)))
+                    end(.answered(StreamEnd(status: status ?? 0, excerpt: excerpt)))
                 case .failure(let failure) where status != nil:
                     // The answer had begun (and may have been handed out): cut short or too slow.
-                    let errors = errors.merging([index: "\(server): \(failure.message)"]) { $1 }
-                    completion(.failure(Failure(message: Self.join(errors), reachedServer: true)))
+                    end(.failed("\(server): \(failure.message)", reached: true, tryNext: false))
                 case .failure(let failure):
-                    failOver("\(server): \(failure.message)", failure.connected, failure.isServerUnreachable || failure.kind == .timeout)
+                    end(
+                        .failed(
+                            "\(server): \(failure.message)", reached: failure.connected,
+                            tryNext: failure.isServerUnreachable || failure.kind == .timeout))
                 }
             })
     }
@@ -201,25 +215,4 @@ final class MarathonAPI {
     func rotate() {
         current = (current + 1) % settings.servers.count
     }
-}
-
-/// Exponential backoff with a cap: 1 s, 2 s, 4 s ... `cap`; `reset()` after a success.
-struct Backoff {
-    let initial: Duration
-    let cap: Duration
-    private(set) var next: Duration
-
-    init(initial: Duration = .seconds(1), cap: Duration = .seconds(60)) {
-        self.initial = initial
-        self.cap = cap
-        self.next = initial
-    }
-
-    mutating func take() -> Duration {
-        let delay = next
-        next = min(next * 2, cap)
-        return delay
-    }
-
-    mutating func reset() { next = initial }
 }
