@@ -270,7 +270,8 @@ enum FilesEndToEnd {
                     let took = try run.timeToConfig {
                         try FileSystem.rename(from: temporary, to: services + "/" + ServiceFilesGenerator.fileName(i))
                     }
-                    edit.add(Double(took) / 1e6 - options.quietPeriodMilliseconds)
+                    // A lone edit after a quiet spell is applied at once (leading edge): nothing to subtract.
+                    edit.add(Double(took) / 1e6)
                 }
                 for _ in 0..<options.eventsPerProcess / 2 {
                     waitUntilIdle(run.pid)
@@ -286,7 +287,7 @@ enum FilesEndToEnd {
 
         table.set("**start -> first config written**, ms", size: n, start.cell)
         table.set(
-            "**one edited file -> config written**, minus the 100 ms quiet period, ms", target: "<= 5 ms (10,000 files)",
+            "**one edited file -> config written** (no quiet period: applied at once), ms", target: "<= 5 ms (10,000 files)",
             size: n, edit.cell)
         table.set("SIGHUP (re-read every file, re-apply) -> config written, ms", size: n, sighup.cell)
         memory.record(in: &table, size: n, what: "\(options.eventsPerProcess) edits")

@@ -13,8 +13,9 @@
 // - start -> first config: from posix_spawn to the config file renamed into place (inotify);
 // - scale event -> config: an app is scaled in the fake Marathon (3 <-> 4 tasks; not timed), then a
 //   `status_update_event` is pushed over SSE; timed until the new config is renamed into place, minus
-//   proxym's default quiet period (100 ms);
-// - one edited file -> config: a service file replaced by rename; same clock, same subtraction;
+//   proxym's default quiet period (100 ms: Marathon's whole fetches still wait for it);
+// - one edited file -> config: a service file replaced by rename, once proxym is idle (a lone edit is
+//   applied at once, with no quiet period);
 // - SIGHUP -> config: every service file re-read, the config re-applied;
 // - memory: VmHWM (peak) and VmRSS (settled) from /proc/<pid>/status;
 // - idle: voluntary context switches of every thread over --idle-seconds, once proxym has settled,

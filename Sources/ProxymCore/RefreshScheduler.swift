@@ -15,9 +15,13 @@ public struct RefreshReason: Hashable, Sendable, CustomStringConvertible {
     public static let sigusr1 = RefreshReason("SIGUSR1")
 }
 
-/// Coalesces refresh requests: a burst inside the quiet period gives one refresh, a continuous stream
-/// still gets one at least every `maxDelay`, and a request that arrives while a refresh runs gives
-/// exactly one more after it. Pure: the caller passes `now` and arms one timer at `Decision.timer`.
+/// Coalesces refresh requests, leading edge first: the first request after a quiet spell (no request
+/// pending, no refresh running, none started within the quiet period) starts a refresh at once; the
+/// requests that follow within the quiet period give one refresh when they stop for a quiet period,
+/// a continuous stream still gets one at least every `maxDelay`, and a request that arrives while a
+/// refresh runs gives exactly one more after it. Two refreshes never start less than a quiet period
+/// apart unless one of them was asked for `immediate`ly (startup, SIGHUP, a retry).
+/// Pure: the caller passes `now` and arms one timer at `Decision.timer`.
 public struct RefreshScheduler: Sendable {
     public struct Decision: Equatable, Sendable {
         /// Start a refresh now for these reasons (in arrival order, without repeats).
@@ -53,6 +57,8 @@ public struct RefreshScheduler: Sendable {
 
     public let quietPeriod: Duration
     public let maxDelay: Duration
+    /// False: every request waits for the quiet period, a lone one too (trailing edge only).
+    public let leadingEdge: Bool
     public private(set) var isRunning = false
 
     private var pending: [RefreshReason] = []
@@ -60,10 +66,14 @@ public struct RefreshScheduler: Sendable {
     private var firstPendingAt: Instant?
     private var lastPendingAt: Instant?
     private var immediate = false
+    /// When the last refresh started: a request within a quiet period of it is not "after a quiet
+    /// spell", so it waits like the rest of a burst.
+    private var lastStartAt: Instant?
 
-    public init(quietPeriod: Duration, maxDelay: Duration) {
+    public init(quietPeriod: Duration, maxDelay: Duration, leadingEdge: Bool = true) {
         self.quietPeriod = quietPeriod
         self.maxDelay = max(maxDelay, quietPeriod)
+        self.leadingEdge = leadingEdge
     }
 
     public var hasPending: Bool { pendingCount > 0 }
@@ -82,11 +92,24 @@ public struct RefreshScheduler: Sendable {
 
     /// Something changed. `immediate` skips the quiet period (SIGHUP, startup).
     public mutating func request(_ reason: RefreshReason, at now: Instant, immediate: Bool = false) -> Decision {
-        if (pending.count < Self.maxDistinctReasons || reason.forcesFullResync) && !pending.contains(reason) {
+        request([reason], count: 1, at: now, immediate: immediate)
+    }
+
+    /// Several changes noticed at once (one batch of inotify events, the events a Marathon fetch
+    /// answered): one request, `count` changes, these reasons.
+    public mutating func request(
+        _ reasons: [RefreshReason], count: Int, at now: Instant, immediate: Bool = false
+    ) -> Decision {
+        for reason in reasons
+        where (pending.count < Self.maxDistinctReasons || reason.forcesFullResync) && !pending.contains(reason) {
             pending.append(reason)
         }
-        pendingCount += 1
-        if firstPendingAt == nil { firstPendingAt = now }
+        pendingCount += max(count, 1)
+        if firstPendingAt == nil {
+            firstPendingAt = now
+            // Leading edge: alone after a quiet spell, it goes at once.
+            if leadingEdge, !isRunning, lastStartAt.map({ now >= $0 + quietPeriod }) ?? true { self.immediate = true }
+        }
         lastPendingAt = now
         if immediate { self.immediate = true }
         return decide(at: now)
@@ -113,6 +136,7 @@ public struct RefreshScheduler: Sendable {
         lastPendingAt = nil
         immediate = false
         isRunning = true
+        lastStartAt = now
         return Decision(start: batch)
     }
 }

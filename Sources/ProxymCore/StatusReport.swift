@@ -2,6 +2,7 @@
 ///
 /// `12 services (file 12); last refresh 14:03:22: applied, haproxy reloaded`
 /// `12 services (file 12, marathon 0); last refresh 14:03:22: unchanged; FAILING: marathon (connection refused) since 14:01:07, keeping 8 last good services`
+/// `20 services (file 12, marathon 8); last refresh 14:03:22: applied, haproxy reloaded; STALE: marathon (no answer since 14:03:10), keeping 8 last good services`
 public struct StatusReport: Sendable, Equatable {
     public struct Source: Sendable, Equatable {
         public var name: String
@@ -11,15 +12,19 @@ public struct StatusReport: Sendable, Equatable {
         public var failingSince: String?
         /// Inputs the source refused while still working, e.g. `2 invalid files: a.json, b.json`.
         public var note: String?
+        /// Set while a read has been running for long (no answer since then), e.g. a hanging Marathon.
+        public var staleSince: String?
 
         public init(
-            name: String, serviceCount: Int, failure: String? = nil, failingSince: String? = nil, note: String? = nil
+            name: String, serviceCount: Int, failure: String? = nil, failingSince: String? = nil, note: String? = nil,
+            staleSince: String? = nil
         ) {
             self.name = name
             self.serviceCount = serviceCount
             self.failure = failure
             self.failingSince = failingSince
             self.note = note
+            self.staleSince = staleSince
         }
     }
 
@@ -60,6 +65,14 @@ public struct StatusReport: Sendable, Equatable {
         }
         if skippedServices > 0 {
             parts.append("\(skippedServices) service\(skippedServices == 1 ? "" : "s") skipped (see log)")
+        }
+        for source in sources {
+            guard let since = source.staleSince, source.failure == nil else { continue }
+            var text = "STALE: \(source.name) (no answer since \(since))"
+            if source.serviceCount > 0 {
+                text += ", keeping \(source.serviceCount) last good service\(source.serviceCount == 1 ? "" : "s")"
+            }
+            parts.append(text)
         }
         for source in sources {
             guard let failure = source.failure else { continue }

@@ -125,6 +125,17 @@ final class FakeMarathon {
         switch mode {
         case "hang":
             return .silence
+        case "drip":
+            // The real answer, one byte a second (a Marathon or a proxy that stalls mid-answer).
+            guard case .response(let response) = normal() else { return nil }
+            var head = response.serialized(keepAlive: false, omitBody: true)
+            // No Content-Length: the body ends when the connection closes.
+            let text = String(decoding: head, as: UTF8.self)
+            head = Array(
+                text.split(separator: "\r\n", omittingEmptySubsequences: false)
+                    .filter { !$0.lowercased().hasPrefix("content-length:") }.joined(separator: "\r\n").utf8)
+            let body = response.body
+            return .stream(head: head) { [weak self] stream in self?.drip(body, offset: 0, to: stream) }
         case "invalid":
             return .response(
                 HTTPResponse(
@@ -145,6 +156,16 @@ final class FakeMarathon {
             guard let code = Int(mode), (100...599).contains(code) else { return nil }
             return json(code, #"{"message":"scripted failure"}"#)
         }
+    }
+
+    private func drip(_ body: [UInt8], offset: Int, to stream: FakeServer.Stream) {
+        guard stream.isOpen else { return }
+        guard offset < body.count else {
+            stream.close()
+            return
+        }
+        stream.send([body[offset]])
+        loop.schedule(after: .seconds(1)) { [weak self] in self?.drip(body, offset: offset + 1, to: stream) }
     }
 
     private func route(
@@ -379,7 +400,7 @@ final class FakeMarathon {
             return text(200, "dropped \(count)\n")
         case (.post, "/_fake/fail"), (.put, "/_fake/fail"):
             guard let endpoint = value("endpoint"), let mode = value("mode") else {
-                return text(400, "give ?endpoint=<apps.tasks|apps|app|tasks|info|leader|events|eventSubscriptions|*>&mode=<status|truncated|cut|invalid|hang>\n")
+                return text(400, "give ?endpoint=<apps.tasks|apps|app|tasks|info|leader|events|eventSubscriptions|*>&mode=<status|truncated|cut|invalid|hang|drip>\n")
             }
             failures[endpoint] = mode
             log("failing \(endpoint): \(mode)")

@@ -35,7 +35,8 @@
 //   POST   /_fake/fail?endpoint=E&mode=M   E: apps.tasks apps app tasks info leader events
 //                                      eventSubscriptions *; M: an HTTP status, truncated (valid HTTP,
 //                                      JSON cut in half), cut (connection dropped mid-body), invalid
-//                                      (HTML instead of JSON), hang (never answers)
+//                                      (HTML instead of JSON), hang (never answers), drip (the
+//                                      real answer, one byte a second)
 //   DELETE /_fake/fail[?endpoint=E]
 //   POST   /_fake/redirect?to=URL[&status=302|307]   every /v2 request redirected to URL + target
 //   DELETE /_fake/redirect

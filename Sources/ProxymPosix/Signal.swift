@@ -24,6 +24,24 @@ public struct Signal: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let winch = Signal(rawValue: SIGWINCH)
     /// File size limit exceeded (RLIMIT_FSIZE): by default it kills the process.
     public static let xfsz = Signal(rawValue: SIGXFSZ)
+    public static let xcpu = Signal(rawValue: SIGXCPU)
+    public static let vtalrm = Signal(rawValue: SIGVTALRM)
+    public static let prof = Signal(rawValue: SIGPROF)
+    /// SIGPOLL (= SIGIO).
+    public static let poll = Signal(rawValue: SIGPOLL)
+    public static let stkflt = Signal(rawValue: SIGSTKFLT)
+    public static let pwr = Signal(rawValue: SIGPWR)
+    public static let tstp = Signal(rawValue: SIGTSTP)
+    public static let ttin = Signal(rawValue: SIGTTIN)
+    public static let ttou = Signal(rawValue: SIGTTOU)
+
+    /// The real-time signals applications may use (glibc keeps the first two or three for itself).
+    public static var realTime: [Signal] {
+        let low = __libc_current_sigrtmin()
+        let high = __libc_current_sigrtmax()
+        guard low <= high else { return [] }
+        return (low...high).map(Signal.init(rawValue:))
+    }
 
     /// "SIGUSR1"; unknown numbers as "SIG<n>".
     public var description: String {
@@ -51,7 +69,19 @@ public struct Signal: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case SIGTTOU: return "SIGTTOU"
         case SIGWINCH: return "SIGWINCH"
         case SIGXFSZ: return "SIGXFSZ"
-        default: return "SIG\(rawValue)"
+        case SIGXCPU: return "SIGXCPU"
+        case SIGVTALRM: return "SIGVTALRM"
+        case SIGPROF: return "SIGPROF"
+        case SIGPOLL: return "SIGPOLL"
+        case SIGSTKFLT: return "SIGSTKFLT"
+        case SIGPWR: return "SIGPWR"
+        case SIGSYS: return "SIGSYS"
+        default:
+            let low = __libc_current_sigrtmin()
+            if rawValue >= low && rawValue <= __libc_current_sigrtmax() {
+                return rawValue == low ? "SIGRTMIN" : "SIGRTMIN+\(rawValue - low)"
+            }
+            return "SIG\(rawValue)"
         }
     }
 

@@ -7,7 +7,7 @@ import Testing
 /// (`fault | outcome | services kept`). "Services kept" = services answering through haproxy while the
 /// fault lasts / services configured.
 extension LongRuns {
-    @Suite(.serialized, .timeLimit(.minutes(4)))
+    @Suite(.serialized, .timeLimit(.minutes(6)))
     struct FaultInjectionTests {
         struct Row {
             var fault: String
@@ -32,8 +32,15 @@ extension LongRuns {
                 ("reload rejected", reloadRejected),
                 ("safety guard", safetyGuard),
                 ("Marathon", marathonFaults),
+                ("slow Marathon", slowMarathon),
+                ("start-up with a hanging Marathon", startupWaitsForSources),
+                ("transient check failures", transientCheckFailures),
+                ("odd stops", oddStops),
+                ("stray signals", straySignals),
             ]
-            for (name, scenario) in scenarios {
+            // PROXYM_FAULT_SCENARIOS="slow Marathon,odd stops" runs only those (while working on them).
+            let only = ProcessEnvironment.value("PROXYM_FAULT_SCENARIOS").map { Set($0.split(separator: ",").map(String.init)) }
+            for (name, scenario) in scenarios where only?.contains(name) ?? true {
                 let started = MonotonicClock.nanoseconds()
                 do {
                     rows += try scenario()

@@ -37,7 +37,7 @@ extension Sandbox {
 /// (curl verifying against the test CA; `openssl s_server` as a TLS backend).
 @Suite(.serialized, .timeLimit(.minutes(3)), .enabled(if: haveHAProxy && curlPath != nil, "needs haproxy and curl"))
 struct HTTPSEndToEndTests {
-    @Test func sniChoosesTheCertificateOverHTTP2WithRedirectsHSTSAndForwardedProto() throws {
+    @Test func sniChoosesTheCertificateOverHTTP2WithHSTSAndForwardedProto() throws {
         try Binaries.require()
         try withTemporaryDirectory { dir in
             let sandbox = try Sandbox(root: dir)
@@ -53,7 +53,7 @@ struct HTTPSEndToEndTests {
                 "shop.json",
                 """
                 {"id": "/shop", "domains": ["shop.test", "www.shop.test"], "servicePort": \(sandbox.httpPort),
-                 "redirectToHttps": true, "hsts": 300, "hosts": [{"ip": "127.0.0.1", "port": \(blue.port)}]}
+                 "hsts": 300, "hosts": [{"ip": "127.0.0.1", "port": \(blue.port)}]}
                 """)
             try sandbox.writeService(
                 "api.json", sandbox.service(id: "/api", domain: "api.test", port: sandbox.httpPort, backends: [green]))
@@ -79,13 +79,7 @@ struct HTTPSEndToEndTests {
             #expect(api.serial == (try TestPKI.field("serial", of: apiCertificate.certificate)))
             #expect(api.header("strict-transport-security") == nil)
 
-            // Plain HTTP: shop redirects (the HTTPS port, path and query kept), api is served, and a
-            // client's X-Forwarded-Proto is replaced.
-            let redirect = try TLSProbe.get(
-                host: "shop.test", port: sandbox.httpPort, path: "/a/b?c=1", caFile: nil, plain: true)
-            #expect(redirect.status == 301)
-            #expect(redirect.header("location") == "https://shop.test:\(httpsPort)/a/b?c=1")
-            #expect(redirect.header("strict-transport-security") == nil)
+            // Plain HTTP: served, and a client's X-Forwarded-Proto is replaced.
             let plain = try TLSProbe.get(
                 host: "api.test", port: sandbox.httpPort, caFile: nil, plain: true,
                 extra: ["-H", "X-Forwarded-Proto: https"])

@@ -108,6 +108,9 @@ extension MarathonEndToEndTests {
                     sandbox.service(id: "/files/web", domain: "files.example.com", port: sandbox.httpPort, backends: [blue]))
                 #expect(sandbox.waitForBackend("blue", host: "files.example.com") != nil, "\(proxym.log)")
                 #expect(sandbox.bodyFor(host: "web.example.com") == "blue")
+                // The file edit did not wait for Marathon, nor ask it anything: SIGUSR1 makes every
+                // source look again, and Marathon's failure shows.
+                try proxym.signal(.usr1)
                 #expect(
                     sandbox.notify.waitFor { _ in sandbox.lastStatus.contains("FAILING: marathon") }, "\(sandbox.lastStatus)")
                 sandbox.tearDown()

@@ -402,7 +402,11 @@ struct DaemonTests {
             try h.start()
             try h.waitReady()
             try writeFile(h.servicesDir + "/shop.json", "{ not json")
-            try h.expectRefreshes(2, quiet: .milliseconds(300))
+            // The list did not change: no refresh, but STATUS names the file at once.
+            try h.pumpUntil("STATUS names the invalid file") {
+                h.manager.messages.last?.contains("file: 1 invalid file: shop.json") == true
+            }
+            try h.expectRefreshes(1, quiet: .milliseconds(300))
             // Nothing changed in the config, so nothing was reloaded; the service is still there.
             #expect(h.reloads.count == 1)
             #expect(try readTextFile(h.configPath).contains("shop.example.com"))

@@ -199,59 +199,81 @@ struct FileModuleTests {
         }
     }
 
-    // MARK: Notifier
+    // MARK: Source
 
-    /// A FileModule started on its own loop, collecting the reasons it reports.
+    /// A FileModule started on its own loop (watching), collecting the updates it reports.
     final class Watching {
         let loop: EventLoop
         let module: FileModule
-        var reasons: [RefreshReason] = []
+        var updates: [SourceUpdate] = []
 
         init(directory: String) throws {
             loop = try EventLoop()
             module = FileModule(directory: directory, loop: loop, logger: TestLog().logger)
-            try module.start { [unowned self] reason in self.reasons.append(reason) }
+            try module.start(watching: true) { [unowned self] update in self.updates.append(update) }
         }
 
-        /// Steps the loop until a reason containing `fragment` arrives; returns and clears all reasons.
+        var reasons: [String] { updates.map(\.reason.description) }
+
+        /// Steps the loop until an update whose reason contains `fragment` arrives; returns and
+        /// clears all reasons.
         func waitFor(_ fragment: String) throws -> [String] {
-            let ok = try pump(loop, timeout: .seconds(10)) { reasons.contains { $0.description.contains(fragment) } }
+            let ok = try pump(loop, timeout: .seconds(10)) { reasons.contains { $0.contains(fragment) } }
             #expect(ok, "no reason containing \"\(fragment)\"; got \(reasons)")
-            defer { reasons.removeAll() }
-            return reasons.map(\.description)
+            defer { updates.removeAll() }
+            return reasons
         }
 
         /// Steps the loop for `duration` and returns what arrived.
         func settle(_ duration: Duration = .milliseconds(200)) throws -> [String] {
             let deadline = loop.now + duration
             while loop.now < deadline { try loop.runOnce(timeout: deadline - loop.now) }
-            defer { reasons.removeAll() }
-            return reasons.map(\.description)
+            defer { updates.removeAll() }
+            return reasons
+        }
+
+        var ids: [String] { module.services.map(\.id.rawValue).sorted() }
+    }
+
+    @Test func startReadsWholeAndAnswers() throws {
+        try withTemporaryDirectory { dir in
+            try writeFile(dir + "/a.json", serviceJSON(id: "/a", domain: "a.example.com", servicePort: 80, hostPort: 1))
+            let watching = try Watching(directory: dir)
+            defer { watching.module.stop {} }
+            // Synchronously, inside start: the list, an answer, a healthy state.
+            #expect(watching.ids == ["/a"])
+            let update = try #require(watching.updates.first)
+            #expect(update.listChanged && update.answeredReadBegunAt != nil && update.reason == .startup)
+            #expect(watching.module.state.health == .ok)
+            #expect(watching.module.state.serviceCount == 1)
         }
     }
 
-    @Test func directoryChangesBecomeRefreshReasons() throws {
+    @Test func directoryChangesAreReadAtOnceAndReported() throws {
         try withTemporaryDirectory { parent in
             let dir = parent + "/services"
             try FileSystem.mkdir(dir)
             let watching = try Watching(directory: dir)
             defer { watching.module.stop {} }
-            #expect(try watching.settle(.milliseconds(50)).isEmpty)
+            #expect(try watching.settle(.milliseconds(50)) == ["startup"])
 
-            // Editor swap and backup files: no refresh.
+            // Editor swap and backup files: nothing.
             try writeFile(dir + "/.x.json.swp", "swap")
             try writeFile(dir + "/x.json~", "backup")
             try FileSystem.unlink(dir + "/.x.json.swp")
             try FileSystem.unlink(dir + "/x.json~")
             #expect(try watching.settle() == [])
 
-            // Create.
+            // Create: read once the writer closed it, one update.
             try writeFile(dir + "/a.json", serviceJSON(id: "/a", domain: "a.example.com", servicePort: 80, hostPort: 1))
-            #expect(try watching.waitFor("file a.json changed").contains("file a.json created"))
+            let created = try watching.waitFor("file a.json changed")
+            #expect(created.count == 1 && created[0].contains("file a.json created"), "\(created)")
+            #expect(watching.ids == ["/a"])
 
             // In-place write of an existing file.
             try writeFile(dir + "/a.json", serviceJSON(id: "/a", domain: "a.example.com", servicePort: 80, hostPort: 2))
             #expect(try watching.waitFor("a.json").allSatisfy { $0.contains("a.json") })
+            #expect(watching.module.services.first?.hosts.map(\.port) == [2])
             _ = try watching.settle(.milliseconds(50))
 
             // Save by rename: the temp name is not relevant, the final one is.
@@ -261,26 +283,68 @@ struct FileModuleTests {
             )
             try FileSystem.rename(from: dir + "/x.json.tmp", to: dir + "/x.json")
             #expect(try watching.waitFor("file x.json moved in") == ["file x.json moved in"])
+            #expect(watching.ids == ["/a", "/x"])
 
             // Delete.
             try FileSystem.unlink(dir + "/x.json")
             #expect(try watching.waitFor("file x.json deleted") == ["file x.json deleted"])
+            #expect(watching.ids == ["/a"])
 
-            // The directory goes away, then comes back.
+            // An invalid file: an update, but the list did not change.
+            try writeFile(dir + "/bad.json", "{ not json")
+            _ = try pump(watching.loop, timeout: .seconds(5)) { watching.reasons.contains { $0.contains("bad.json changed") } }
+            #expect(watching.updates.allSatisfy { !$0.listChanged })
+            #expect(watching.module.state.note?.contains("bad.json") == true)
+            watching.updates.removeAll()
+
+            // The directory goes away (the source fails, keeping its list), then comes back.
             try FileSystem.removeTree(dir)
-            #expect(try watching.waitFor("directory \(dir) removed").contains("directory \(dir) removed"))
+            #expect(try watching.waitFor("directory \(dir) removed").contains { $0.contains("directory \(dir) removed") })
+            #expect(watching.module.state.isFailing)
+            #expect(watching.ids == ["/a"], "the last good list stays")
             try FileSystem.mkdir(dir)
-            #expect(try watching.waitFor("directory \(dir) appeared").contains("directory \(dir) appeared"))
+            #expect(try watching.waitFor("directory \(dir) appeared").contains { $0.contains("directory \(dir) appeared") })
+            #expect(watching.module.state.health == .ok)
+            #expect(watching.ids == [])
 
             // And is watched again.
             try writeFile(dir + "/b.json", serviceJSON(id: "/b", domain: "b.example.com", servicePort: 80, hostPort: 4))
             _ = try watching.waitFor("file b.json changed")
+            #expect(watching.ids == ["/b"])
             #expect(watching.module.failingFiles.isEmpty)
         }
     }
 
-    /// Started (the directory watched), a refresh reads the files inotify named, and only those:
-    /// every file once at first, then one file per edit, and all of them again on SIGHUP.
+    /// A file created and left open by its writer is not read half-written: it waits for the close,
+    /// or for the grace period.
+    @Test func aCreatedFileWaitsForItsWriter() throws {
+        try withTemporaryDirectory { dir in
+            let watching = try Watching(directory: dir)
+            defer { watching.module.stop {} }
+            _ = try watching.settle(.milliseconds(20))
+            let path = dir + "/slow.json"
+            let fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
+            try #require(fd >= 0)
+            let half = Array(#"{"id": "/slow", "domain": "slow.example.com", "#.utf8)
+            _ = half.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            #expect(try watching.settle(.milliseconds(300)) == [], "not read while its writer has it open")
+            let rest = Array(#""protocol": "tcp", "servicePort": 80, "hosts": []}"#.utf8)
+            _ = rest.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+            _ = try watching.waitFor("slow.json changed")
+            #expect(watching.ids == ["/slow"])
+            #expect(watching.module.failingFiles.isEmpty, "never read half-written")
+
+            // A hard link (created, never written): read after the grace period.
+            try writeFile(dir + "/.other", serviceJSON(id: "/linked", domain: "l.example.com", servicePort: 80, hostPort: 1))
+            #expect(link(dir + "/.other", dir + "/linked.json") == 0)
+            _ = try watching.waitFor("linked.json created")
+            #expect(watching.ids == ["/linked", "/slow"])
+        }
+    }
+
+    /// Watched, the source reads the files inotify named, and only those: every file once at first,
+    /// then one file per edit, and all of them again on resync.
     @Test func aWatchedDirectoryIsRescannedByName() throws {
         try withTemporaryDirectory { dir in
             for name in ["a", "b", "c"] {
@@ -289,7 +353,7 @@ struct FileModuleTests {
             }
             let watching = try Watching(directory: dir)
             defer { watching.module.stop {} }
-            #expect(try ids(watching.module) == ["/a", "/b", "/c"])
+            #expect(watching.ids == ["/a", "/b", "/c"])
 
             // Edited, deleted, created: read once the events are in.
             try writeFile(dir + "/b.json", serviceJSON(id: "/b", domain: "b.example.com", servicePort: 80, hostPort: 2))
@@ -297,13 +361,15 @@ struct FileModuleTests {
             try writeFile(dir + "/d.json", serviceJSON(id: "/d", domain: "d.example.com", servicePort: 80, hostPort: 3))
             _ = try watching.waitFor("file d.json")
             _ = try watching.settle(.milliseconds(50))
-            #expect(try ids(watching.module) == ["/a", "/b", "/d"])
+            #expect(watching.ids == ["/a", "/b", "/d"])
             #expect(try service(watching.module, "/b")?.hosts.map(\.port) == [2])
 
-            // A change inotify has not named yet is not seen until it has (or until SIGHUP).
+            // A change inotify has not named yet is not seen until it has (or until a resync).
             try writeFile(dir + "/a.json", serviceJSON(id: "/a", domain: "a.example.com", servicePort: 80, hostPort: 4))
             #expect(try service(watching.module, "/a")?.hosts.map(\.port) == [1])
-            #expect(try generate(watching.module, fullResync: true).get().first { $0.id.rawValue == "/a" }?.hosts.map(\.port) == [4])
+            watching.module.resync(.sighup)
+            #expect(watching.module.services.first { $0.id.rawValue == "/a" }?.hosts.map(\.port) == [4])
+            #expect(watching.updates.last?.answeredReadBegunAt != nil)
 
             // A same-size rewrite within one timestamp tick: named by inotify, so read again.
             let path = dir + "/d.json"
@@ -312,16 +378,17 @@ struct FileModuleTests {
             try setModificationTime(path, nanoseconds: before.modificationNanoseconds)
             #expect(try FileSystem.stat(path).size == before.size)
             _ = try watching.waitFor("file d.json")
-            #expect(try service(watching.module, "/d")?.hosts.map(\.port) == [5])
+            #expect(watching.module.services.first { $0.id.rawValue == "/d" }?.hosts.map(\.port) == [5])
         }
     }
 
-    @Test func stopEndsTheNotifications() throws {
+    @Test func stopEndsTheUpdates() throws {
         try withTemporaryDirectory { dir in
             let watching = try Watching(directory: dir)
             #expect(watching.loop.registrationCount == 1)
             watching.module.stop {}
             #expect(watching.loop.registrationCount == 0)
+            watching.updates.removeAll()
             try writeFile(dir + "/a.json", "{}")
             #expect(try watching.settle(.milliseconds(100)).isEmpty)
         }

@@ -119,6 +119,83 @@ struct HAProxyModuleTests {
         }
     }
 
+    /// A check that gives no verdict (it hangs past its timeout, or cannot start) is a failed attempt
+    /// worth retrying, never a rejection: the same config is checked again and applied once the
+    /// check works. Each timeout doubles the next check's time limit; a finished check resets it.
+    @Test func aCheckWithoutAVerdictIsRetriableNotARejection() throws {
+        try withTemporaryDirectory { dir in
+            let h = try Harness(dir: dir) { settings, dir in
+                try writeFile(
+                    dir + "/slow-haproxy",
+                    "#!/bin/sh\n[ \"$1\" = -c ] && [ -e '\(dir)/hang' ] && exec sleep 30\nexec '\(haproxyPath!)' \"$@\"\n",
+                    mode: 0o755)
+                settings.binaryPath = dir + "/slow-haproxy"
+                settings.commandTimeout = .seconds(2)
+            }
+            #expect(h.module.checkTimeout(bytes: 0) == .seconds(2))
+            #expect(h.module.checkTimeout(bytes: 3 << 20) == .seconds(17), "5 s more per MiB")
+            try writeFile(dir + "/hang", "")
+            let services = try web()
+            let timedOut = try h.apply(services)
+            #expect(isFailed(timedOut, retry: true), "\(timedOut)")
+            #expect(timedOut.summary.contains("no verdict on the config (will retry)"), "\(timedOut.summary)")
+            #expect(h.log.contains("haproxy -c did not finish in time"))
+            #expect(h.module.checkTimeout(bytes: 0) == .seconds(4), "doubled after a timeout")
+            #expect(!FileSystem.exists(h.configPath) && !FileSystem.exists(h.configPath + ".rejected"))
+            #expect(try h.leftovers().isEmpty, "the temp file is removed")
+
+            // The binary is gone: it cannot start; retried too.
+            try FileSystem.rename(from: dir + "/slow-haproxy", to: dir + "/away")
+            let missing = try h.apply(services)
+            #expect(isFailed(missing, retry: true), "\(missing)")
+            #expect(h.log.contains("haproxy -c could not check the new config"))
+            try FileSystem.rename(from: dir + "/away", to: dir + "/slow-haproxy")
+
+            // It answers again: the same config is checked and applied (not "rejected before").
+            try FileSystem.unlink(dir + "/hang")
+            #expect(try h.apply(services) == .applied("applied, reload command succeeded"))
+            #expect(h.module.checkTimeout(bytes: 0) == .seconds(2), "back to once")
+            #expect(try h.leftovers().isEmpty)
+        }
+    }
+
+    /// At start, `.haproxy.cfg.<hex>.tmp` left by a crashed run is removed; nothing else is.
+    @Test func leftoversOfACrashAreRemovedAtStartOnlyOurPattern() throws {
+        try withTemporaryDirectory { dir in
+            let h = try Harness(dir: dir)
+            let ours = [".haproxy.cfg.0.tmp", ".haproxy.cfg.deadbeef12345678.tmp"]
+            let others = [
+                ".haproxy.cfg.tmp", ".haproxy.cfg.XYZ.tmp", ".haproxy.cfg.deadbeef.tmp.bak", ".haproxy.cfg.12345678901234567.tmp",
+                ".other.cfg.ab.tmp", "haproxy.cfg.ab.tmp", ".haproxy.cfg.rejected",
+            ]
+            for name in ours + others { try writeFile(dir + "/" + name, "x") }
+            h.module.removeLeftovers()
+            for name in ours { #expect(!FileSystem.exists(dir + "/" + name), "\(name)") }
+            for name in others { #expect(FileSystem.exists(dir + "/" + name), "\(name)") }
+            #expect(h.log.count("removed a temp file an earlier run left behind", level: .notice) == 2)
+        }
+    }
+
+    /// cleanUp() (every way out of the daemon) removes the temp file of an apply whose check runs.
+    @Test func cleanUpRemovesTheTempFileOfARunningCheck() throws {
+        try withTemporaryDirectory { dir in
+            let h = try Harness(dir: dir) { settings, dir in
+                try writeFile(
+                    dir + "/slow-haproxy", "#!/bin/sh\n[ \"$1\" = -c ] && exec sleep 30\nexec '\(haproxyPath!)' \"$@\"\n",
+                    mode: 0o755)
+                settings.binaryPath = dir + "/slow-haproxy"
+            }
+            var outcome: ApplyOutcome?
+            h.module.apply(try web(), force: false) { outcome = $0 }
+            #expect(try h.leftovers().count == 1, "written, being checked")
+            h.module.cleanUp()
+            #expect(try h.leftovers().isEmpty)
+            #expect(outcome == nil)
+            // The check was ended: its exit is reaped on the loop.
+            try pump(h.loop, timeout: .seconds(5)) { outcome != nil }
+        }
+    }
+
     @Test func aConfigHAProxyRejectsIsNeverInstalledNorRechecked() throws {
         try withTemporaryDirectory { dir in
             let h = try Harness(dir: dir)

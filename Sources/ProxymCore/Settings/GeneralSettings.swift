@@ -64,16 +64,22 @@ extension Settings {
     public struct Refresh: Sendable, Equatable {
         public var quietPeriod: Duration = .milliseconds(100)
         public var maxDelay: Duration = .seconds(1)
+        /// `PROXYM_SOURCE_WAIT`: at start and on SIGHUP, how long the apply waits for every source to
+        /// answer its whole read; a source that has not answered by then is not waited for.
+        public var sourceWait: Duration = .seconds(15)
 
         static let group = SettingGroup(
             "Refresh",
             [
                 SettingDeclaration(
                     "PROXYM_REFRESH_QUIET_PERIOD", \.refresh.quietPeriod, .duration,
-                    "A burst of changes is coalesced until this long passes without a new one."),
+                    "The first change after a quiet spell is applied at once; the changes that follow are coalesced until this long passes without a new one."),
                 SettingDeclaration(
                     "PROXYM_REFRESH_MAX_DELAY", \.refresh.maxDelay, .duration,
                     "Under a continuous stream of changes, refresh at least this often."),
+                SettingDeclaration(
+                    "PROXYM_SOURCE_WAIT", \.refresh.sourceWait, .duration,
+                    "At start and on SIGHUP, how long the apply waits for every source's whole read; a source still reading then is not waited for (at start it has no services until it answers)."),
             ]
         ) { reader, s in
             if s.refresh.maxDelay < s.refresh.quietPeriod {

@@ -3,47 +3,55 @@ import ProxymCore
 import ProxymModel
 import ProxymPosix
 
-/// The daemon: one loop, notifiers that say "something changed", a scheduler that coalesces, a whole
-/// refresh (every generator's complete list, merged, rendered, applied only if changed), and systemd
-/// told what is going on.
+/// The daemon: one loop, independent sources that keep their own latest lists and say when they
+/// changed, a scheduler that coalesces, a refresh that merges the lists as they are at that moment
+/// (`RefreshPipeline`: merge, safety guard) and applies the result only if it changed, and systemd
+/// told what is going on. The sequencing decisions are pure values (`SourceGate`,
+/// `ReadinessSequence`, `ApplyRetry`, `ShutdownSequence`); this class carries them out.
 ///
-/// Signals: SIGUSR1 = refresh (Signal module), SIGHUP = full resync and re-apply (RELOADING=1 …
-/// READY=1), SIGTERM/SIGINT = graceful stop (STOPPING=1, let a running refresh finish, exit 0).
+/// Start-up: the first apply waits for every source's first answer (success or failure), at most
+/// `PROXYM_SOURCE_WAIT`; after that nothing ever waits on a source.
+/// Signals: SIGUSR1 = every source looks again and a refresh follows (Signal module), SIGHUP = every source re-reads itself whole and the
+/// result is re-applied (RELOADING=1 … READY=1, the re-apply waiting for the sources' answers at most
+/// `PROXYM_SOURCE_WAIT`), SIGTERM/SIGINT = graceful stop (STOPPING=1, let a running refresh finish,
+/// exit 0). Other signals that would kill or stop the process are logged and ignored.
 public final class Daemon {
+    /// A read running longer than this makes its source stale in STATUS (and one WARNING).
+    static let stalePatience: Duration = .seconds(5)
+
     private let settings: Settings
     private let loop: EventLoop
     private let logger: Logger
     private let serviceManager: any ServiceManager
     private let wallClock: () -> String
 
-    private var generators: [any ServiceGenerator] = []
-    private var notifiers: [any Notifier] = []
-    private var configGenerators: [any ConfigGenerator] = []
+    private let sources: [any ServiceSource]
+    private var outputs: [any ConfigGenerator] = []
 
-    private var scheduler: RefreshScheduler
-    private var refreshTimer: EventLoop.TimerHandle?
-    private var signalSource: SignalSource?
+    private let refreshes: ScheduledRuns
+    private var pipeline: RefreshPipeline
+    private var readiness = ReadinessSequence()
+    private var retry = ApplyRetry()
+    private var shutdown = ShutdownSequence()
+    private var gate: SourceGate?
 
-    /// Per generator: the last list it produced successfully, and its current failure if any.
-    private var lastGood: [String: [Service]] = [:]
-    private var failures: [String: (message: String, since: String)] = [:]
-    private var lastProblems: Set<ServiceMerger.Problem> = []
-    private var status: StatusReport
-
-    private var ready = false
-    private var reloadInProgress = false
-    private var currentBatchHasSighup = false
-    private var stopping = false
-    private var notifiersStopping = 0
-    private var retryDelay: Duration?
     private var retryTimer: EventLoop.TimerHandle?
-
-    /// The safety guard, and per source the services of the last refresh it let through.
-    private var safetyGuard: RemovalGuard
-    private var appliedSources: [String: [Service]]?
     private var guardTimer: EventLoop.TimerHandle?
+    private var gateTimer: EventLoop.TimerHandle?
+    private var staleTimers: [String: EventLoop.TimerHandle] = [:]
+    private var signalSource: SignalSource?
+    private var strays = StraySignalLog()
+
+    private var status: StatusReport
+    /// The batch of the running refresh, and when it began.
+    private var running: (batch: RefreshScheduler.Batch, startedAt: Moment)?
     /// The STATUS text of a refresh the guard holds, if any.
     private var heldAlert: String?
+    private var heldSinceText: String?
+    /// Sources already reported stale (one WARNING each time one becomes stale).
+    private var reportedStale: Set<String> = []
+    /// The last refreshes, newest last: trigger, duration, outcome (for a status endpoint).
+    public private(set) var recentRefreshes = RefreshHistory()
 
     /// Exit status of `run()`.
     public private(set) var exitCode: Int32 = 0
@@ -57,82 +65,53 @@ public final class Daemon {
         self.logger = logger
         self.serviceManager = serviceManager
         self.wallClock = wallClock
-        self.scheduler = RefreshScheduler(quietPeriod: settings.refresh.quietPeriod, maxDelay: settings.refresh.maxDelay)
-        self.safetyGuard = RemovalGuard(
-            maxRemovalShare: settings.safetyGuard.maxRemovalShare, hold: settings.safetyGuard.hold)
-
-        if settings.file.enabled {
-            let file = FileModule(directory: settings.file.configsPath, loop: loop, logger: logger)
-            generators.append(file)
-            notifiers.append(file)
-        }
-        if settings.marathon.enabled {
-            let marathon = try MarathonModule(
-                settings: settings.marathon, httpPort: settings.haproxy.httpPort, loop: loop, logger: logger)
-            generators.append(marathon)
-            notifiers.append(marathon)
-        }
+        self.refreshes = ScheduledRuns(
+            RefreshScheduler(quietPeriod: settings.refresh.quietPeriod, maxDelay: settings.refresh.maxDelay), loop: loop)
+        self.pipeline = RefreshPipeline(
+            httpPort: settings.haproxy.httpPort, maxRemovalShare: settings.safetyGuard.maxRemovalShare,
+            guardHold: settings.safetyGuard.hold)
+        self.sources = try ServiceSources.make(settings: settings, loop: loop, logger: logger)
         if settings.haproxy.enabled {
-            // HTTPS: the certificate directory is a watched input of the HAProxy output (started
-            // before the first refresh, so the files haproxy loads exist), ACME a helper of it.
-            var certificates: CertificateStore?
-            var acme: ACMEManager?
-            if settings.tls.enabled {
-                let store = CertificateStore(settings: settings.tls, loop: loop, logger: logger)
-                notifiers.append(store)
-                certificates = store
-                if settings.tls.acme.enabled {
-                    let manager = ACMEManager(
-                        settings: settings.tls, store: store, loop: loop, logger: logger, environment: environment)
-                    notifiers.append(manager)
-                    acme = manager
-                }
-            }
-            do {
-                configGenerators.append(
-                    try HAProxyModule(
-                        settings: settings.haproxy, loop: loop, logger: logger, environment: environment,
-                        tls: settings.tls, certificates: certificates, acme: acme))
-            } catch let error as GeneratorFailure {
-                throw error
-            }
+            outputs.append(
+                try HAProxyModule(
+                    settings: settings.haproxy, loop: loop, logger: logger, environment: environment, tls: settings.tls))
         }
-        if generators.isEmpty {
+        if sources.isEmpty {
             logger.warning("no service source is enabled (set PROXYM_FILE_ENABLED=1); the config will have no services")
         }
-        if configGenerators.isEmpty {
+        if outputs.isEmpty {
             logger.warning("PROXYM_HAPROXY_ENABLED is off: services are computed and logged, nothing is written")
         }
-        self.status = StatusReport(serviceCount: 0, sources: generators.map { .init(name: $0.name, serviceCount: 0) })
+        self.status = StatusReport(serviceCount: 0, sources: sources.map { .init(name: $0.name, serviceCount: 0) })
+        refreshes.start = { [weak self] batch in self?.startRefresh(batch) }
     }
 
     /// What a signal means to the daemon. Tests inject these directly instead of sending signals.
     public enum Command: Sendable, Equatable {
         /// SIGUSR1 (Signal module): refresh.
         case refresh
-        /// SIGHUP: re-read every input and re-apply, with RELOADING=1 ... READY=1.
+        /// SIGHUP: every source re-reads itself whole; the result is re-applied, RELOADING=1 ... READY=1.
         case reload
         /// SIGTERM/SIGINT: graceful stop; the payload names the signal for the log.
         case stop(String)
     }
 
-    /// Sets everything up (signalfd, notifiers, watchdog) and schedules the startup refresh, without
+    /// Sets everything up (signalfd, sources, watchdog) and starts the sources' first reads, without
     /// running the loop. `run()` = `start()` + the loop; tests call `start()` and step the loop.
     public func start(listenForSignals: Bool = true) throws {
         if listenForSignals {
-            signalSource = try SignalSource(loop: loop, signals: SignalSet([.usr1, .hup, .term, .int])) {
+            signalSource = try SignalSource(loop: loop, signals: ProcessSetup.daemonSignals) {
                 [weak self] signal, sender in
                 self?.handle(signal: signal, sender: sender)
             }
         }
-        for notifier in notifiers {
-            try notifier.start { [weak self] reason in self?.requestRefresh(reason) }
-        }
-        for output in configGenerators {
+        for output in outputs {
             let name = output.name
+            output.removeLeftovers()
             output.observe(
                 problems: { [weak self] in self?.outputProblemsChanged() },
                 restarts: { [weak self] in self?.requestRefresh(RefreshReason("\(name) restarted from the config file")) })
+            try output.startInputs { [weak self] reason in self?.requestRefresh(reason) }
         }
         if let interval = serviceManager.watchdogInterval {
             scheduleWatchdog(every: interval / 2)
@@ -142,14 +121,24 @@ public final class Daemon {
             "proxym starting",
             metadata: [
                 "version": "\(ProxymVersion.string)",
-                "sources": "\(generators.map(\.name).joined(separator: ","))",
-                "outputs": "\(configGenerators.map(\.name).joined(separator: ","))",
+                "sources": "\(sources.map(\.name).joined(separator: ","))",
+                "outputs": "\(outputs.map(\.name).joined(separator: ","))",
             ])
-        requestRefresh(.startup, immediate: true)
+        // The first apply waits for every source's first answer (bounded).
+        gate = SourceGate(
+            purpose: .startup, sources: sources.map(\.name), now: loop.now, patience: settings.refresh.sourceWait)
+        for source in sources {
+            try source.start(watching: true) { [weak self, weak source] update in
+                guard let self, let source else { return }
+                self.sourceUpdated(source, update)
+            }
+        }
+        evaluateGate()
     }
 
-    /// Runs until SIGTERM/SIGINT; returns the exit status.
+    /// Runs until SIGTERM/SIGINT; returns the exit status. Temp files are removed on every way out.
     public func run() throws -> Int32 {
+        defer { cleanUp() }
         try start()
         try loop.run()
         signalSource?.close()
@@ -158,12 +147,19 @@ public final class Daemon {
         return exitCode
     }
 
+    /// Removes this run's temp files and ends a check still running (every way out of `run`).
+    public func cleanUp() {
+        for output in outputs { output.cleanUp() }
+    }
+
     /// True once the first refresh finished (READY=1 was sent).
-    public var isReady: Bool { ready }
+    public var isReady: Bool { readiness.isReady }
     /// True after a stop command, once the loop was told to stop.
-    public var isStopping: Bool { stopping }
+    public var isStopping: Bool { shutdown.isStopping }
     /// The current STATUS= line.
     public var statusLine: String { status.line }
+    /// Every source's state, as it is now.
+    public var sourceStates: [SourceState] { sources.map(\.state) }
 
     // MARK: Signals
 
@@ -173,7 +169,13 @@ public final class Daemon {
         case .usr1: handle(.refresh)
         case .hup: handle(.reload)
         case .term, .int: handle(.stop(signal.description))
-        default: logger.debug("unexpected signal ignored", metadata: ["signal": "\(signal)"])
+        default:
+            // Our own writes to a closed pipe raise SIGPIPE too (the write itself returns EPIPE).
+            if signal == .pipe && sender == CurrentProcess.pid { return }
+            if let line = strays.received(signal.description, at: loop.now) {
+                logger.notice(
+                    "\(line); ignored", metadata: ["signal": "\(signal)", "sender_pid": "\(sender)"])
+            }
         }
     }
 
@@ -181,166 +183,189 @@ public final class Daemon {
         switch command {
         case .refresh:
             if settings.signalEnabled {
+                // Every source looks again (Marathon fetches, coalesced with a fetch under way).
+                for source in sources { source.resync(.sigusr1) }
                 requestRefresh(.sigusr1)
             } else {
                 logger.notice("SIGUSR1 ignored: the Signal module is off (PROXYM_SIGNAL_ENABLED)")
             }
         case .reload:
-            guard !stopping else { return }
+            guard !shutdown.isStopping else { return }
             logger.info("SIGHUP: full resync")
-            reloadInProgress = true
-            notify("RELOADING=1\nMONOTONIC_USEC=\(loop.now.microseconds)\nSTATUS=Reloading: full resync")
-            requestRefresh(.sighup, immediate: true)
+            let lines = readiness.handle(.reloadRequested(now: loop.now))
+            if !lines.isEmpty { notify((lines + ["STATUS=Reloading: full resync"]).joined(separator: "\n")) }
+            if gate?.purpose != .startup {
+                // The re-apply waits for every source's whole re-read (bounded); nothing else does.
+                gate = SourceGate(
+                    purpose: .reload, sources: sources.map(\.name), now: loop.now, patience: settings.refresh.sourceWait)
+            }
+            for source in sources { source.resync(.sighup) }
+            evaluateGate()
         case .stop(let signal):
             beginShutdown(signal: signal)
         }
     }
 
+    // MARK: Sources
+
+    private func sourceUpdated(_ source: any ServiceSource, _ update: SourceUpdate) {
+        guard !shutdown.isStopping else { return }
+        // Until the first apply, the start-up refresh takes every list as it is then.
+        let starting = gate?.purpose == .startup
+        watchStaleness(of: source)
+        if let begun = update.answeredReadBegunAt, var current = gate {
+            _ = current.answered(source.name, readBegan: begun, now: loop.now)
+            gate = current
+            evaluateGate()
+        }
+        if update.listChanged && !starting {
+            guard !shutdown.isStopping else { return }
+            logger.debug("change noticed", metadata: ["reason": "\(update.reason)"])
+            refreshes.request(update.reasons, count: update.changeCount)
+        } else if readiness.isReady {
+            refreshStatus()
+        }
+    }
+
+    /// Opens the gate when every source answered or its deadline passed: the start-up refresh, or
+    /// the re-apply after SIGHUP.
+    private func evaluateGate() {
+        guard let current = gate else { return }
+        if let gateTimer { loop.cancel(gateTimer) }
+        gateTimer = nil
+        switch current.check(now: loop.now) {
+        case .wait(let until):
+            gateTimer = loop.schedule(at: until) { [weak self] in
+                self?.gateTimer = nil
+                self?.evaluateGate()
+            }
+        case .open(let missing):
+            gate = nil
+            if !missing.isEmpty {
+                logger.warning(
+                    current.purpose == .startup
+                        ? "starting without waiting longer for a source: it keeps no services until it answers"
+                        : "re-applying without waiting longer for a source: it keeps its last good services",
+                    metadata: [
+                        "sources": "\(missing.joined(separator: ","))", "waited": "\(settings.refresh.sourceWait)",
+                        "setting": "PROXYM_SOURCE_WAIT",
+                    ])
+            }
+            requestRefresh(current.purpose == .startup ? .startup : .sighup, immediate: true)
+        }
+    }
+
+    /// A read that began arms a check at `stalePatience`; STATUS and one WARNING say so then.
+    private func watchStaleness(of source: any ServiceSource) {
+        let name = source.name
+        if let timer = staleTimers.removeValue(forKey: name) { loop.cancel(timer) }
+        let state = source.state
+        if let stale = state.staleSince(at: loop.now, patience: Self.stalePatience) {
+            guard reportedStale.insert(name).inserted, state.fetchingSince != nil, !state.isFailing else { return }
+            logger.warning(
+                "source is stale: a read has been running for \(loop.now - stale.instant); its last good services stay, the other sources are still applied",
+                metadata: [
+                    "source": "\(name)", "since": "\(TimeOfDay.text(unixSeconds: stale.unixSeconds))",
+                    "last_success": "\(state.lastSuccess.map { TimeOfDay.text(unixSeconds: $0.unixSeconds) } ?? "never")",
+                ])
+            return
+        }
+        reportedStale.remove(name)
+        if let since = state.fetchingSince {
+            staleTimers[name] = loop.schedule(at: since.instant + Self.stalePatience) { [weak self, weak source] in
+                guard let self, let source else { return }
+                self.staleTimers[name] = nil
+                self.watchStaleness(of: source)
+                self.refreshStatus()
+            }
+        }
+    }
+
+    // MARK: Shutdown
+
     private func beginShutdown(signal: String) {
-        guard !stopping else {
+        let step = shutdown.stopRequested(
+            now: loop.now, sources: sources.count, refreshRunning: refreshes.isRunning,
+            refreshLimit: checkTimeoutBound * 2 + .seconds(5))
+        switch step {
+        case .exit:
             logger.notice("second stop signal: exiting now", metadata: ["signal": "\(signal)"])
             loop.stop()
             return
-        }
-        stopping = true
-        logger.info("stopping", metadata: ["signal": "\(signal)"])
-        notify("STOPPING=1\nSTATUS=Stopping")
-        if let refreshTimer { loop.cancel(refreshTimer) }
-        if let retryTimer { loop.cancel(retryTimer) }
-        if let guardTimer { loop.cancel(guardTimer) }
-        notifiersStopping = notifiers.count
-        for notifier in notifiers {
-            var called = false
-            notifier.stop { [weak self] in
-                guard let self, !called else { return }
-                called = true
-                self.notifiersStopping -= 1
-                self.finishStopIfDone()
+        case .wait:
+            return
+        case .begin(let deadline, let waitingForRefresh):
+            logger.info("stopping", metadata: ["signal": "\(signal)"])
+            let lines = readiness.handle(.stopRequested)
+            notify((lines + ["STATUS=Stopping"]).joined(separator: "\n"))
+            refreshes.cancel()
+            for timer in [retryTimer, guardTimer, gateTimer].compactMap({ $0 }) { loop.cancel(timer) }
+            for timer in staleTimers.values { loop.cancel(timer) }
+            staleTimers = [:]
+            retryTimer = nil
+            guardTimer = nil
+            gateTimer = nil
+            gate = nil
+            for source in sources {
+                var called = false
+                source.stop { [weak self] in
+                    guard let self, !called else { return }
+                    called = true
+                    self.carryOut(self.shutdown.sourceStopped())
+                }
             }
+            if waitingForRefresh { logger.info("waiting for the running refresh to finish") }
+            loop.schedule(at: deadline) { [weak self] in
+                guard let self else { return }
+                self.carryOut(self.shutdown.deadlinePassed())
+            }
+            carryOut(shutdown.next())
         }
-        if scheduler.isRunning {
-            logger.info("waiting for the running refresh to finish")
-        }
-        // Bounded: a refresh's children have their own timeout; unregistering gets a few seconds.
-        let limit = scheduler.isRunning ? settings.haproxy.commandTimeout * 2 + .seconds(5) : .seconds(5)
-        loop.schedule(after: limit) { [weak self] in
-            self?.logger.warning("shutdown did not finish in time; exiting anyway")
-            self?.loop.stop()
-        }
-        finishStopIfDone()
     }
 
-    /// Stops the loop once no refresh runs and every notifier has cleaned up.
-    private func finishStopIfDone() {
-        guard stopping, notifiersStopping == 0, !scheduler.isRunning else { return }
+    private func carryOut(_ step: ShutdownSequence.Step) {
+        guard case .exit(let reason) = step else { return }
+        if reason == .deadlinePassed { logger.warning("shutdown did not finish in time; exiting anyway") }
         loop.stop()
+    }
+
+    /// The longest a running refresh's commands may take (a check's timeout grows with the config).
+    private var checkTimeoutBound: Duration {
+        outputs.map(\.commandLimit).max() ?? settings.haproxy.commandTimeout
     }
 
     // MARK: Scheduling
 
     private func requestRefresh(_ reason: RefreshReason, immediate: Bool = false) {
-        guard !stopping else { return }
+        guard !shutdown.isStopping else { return }
         logger.debug("change noticed", metadata: ["reason": "\(reason)"])
-        apply(scheduler.request(reason, at: loop.now, immediate: immediate))
-    }
-
-    private func apply(_ decision: RefreshScheduler.Decision) {
-        if let refreshTimer {
-            loop.cancel(refreshTimer)
-            self.refreshTimer = nil
-        }
-        if let deadline = decision.timer {
-            refreshTimer = loop.schedule(at: deadline) { [weak self] in
-                guard let self else { return }
-                self.refreshTimer = nil
-                self.apply(self.scheduler.timerExpired(at: self.loop.now))
-            }
-        }
-        if let batch = decision.start { startRefresh(batch) }
+        refreshes.request(reason, immediate: immediate)
     }
 
     // MARK: Refresh
 
+    /// Merges the sources' lists as they are now; never waits on a source.
     private func startRefresh(_ batch: RefreshScheduler.Batch) {
-        let fullResync = batch.forcesFullResync
-        currentBatchHasSighup = batch.reasons.contains(.sighup)
+        running = (batch, SourceRecord.moment(on: loop))
+        let forced = batch.reasons.contains(.sighup)
         logger.info(
             "refresh",
-            metadata: ["trigger": "\(batch.summary())"] + (fullResync ? ["mode": "full resync"] : [:]))
-        var remaining = generators.count
-        if remaining == 0 {
-            finishGenerating(fullResync: fullResync)
-            return
-        }
-        for generator in generators {
-            let name = generator.name
-            var answered = false
-            generator.generate(fullResync: fullResync) { [weak self] result in
-                guard let self, !answered else { return }
-                answered = true
-                self.record(name: name, result: result)
-                remaining -= 1
-                if remaining == 0 { self.finishGenerating(fullResync: fullResync) }
-            }
-        }
-    }
+            metadata: ["trigger": "\(batch.summary())"] + (batch.forcesFullResync ? ["mode": "full resync"] : [:]))
+        let plan = pipeline.plan(
+            sources.map { RefreshPipeline.SourceList(name: $0.name, services: $0.services) }, now: loop.now,
+            force: forced, reportAgain: batch.forcesFullResync)
+        ServiceSources.log(plan.problems, logger: logger)
+        status.serviceCount = plan.services.count
+        status.skippedServices = plan.skipped
+        updateSourceStatus()
+        logger.debug("services merged", metadata: ["count": "\(plan.services.count)"])
 
-    private func record(name: String, result: Result<[Service], GeneratorFailure>) {
-        switch result {
-        case .success(let services):
-            if let failure = failures.removeValue(forKey: name) {
-                logger.notice(
-                    "source recovered", metadata: ["source": "\(name)", "failing_since": "\(failure.since)"])
-            }
-            lastGood[name] = services
-        case .failure(let error):
-            let kept = lastGood[name]?.count ?? 0
-            if failures[name]?.message != error.message {
-                logger.error(
-                    "source failed; keeping its last good services",
-                    metadata: ["source": "\(name)", "error": "\(error.message)", "kept": "\(kept)"])
-            }
-            failures[name] = (error.message, failures[name]?.since ?? wallClock())
-        }
-    }
-
-    private func finishGenerating(fullResync: Bool) {
-        let merged = ServiceMerger.merge(
-            generators.map { lastGood[$0.name] ?? [] }, httpPort: settings.haproxy.httpPort)
-        let problems = Set(merged.problems)
-        for problem in merged.problems {
-            // A conflict is logged once when it appears (and again after SIGHUP), not every refresh.
-            if lastProblems.contains(problem) && !fullResync {
-                logger.debug("\(problem)")
-            } else if problem.severity == .error {
-                logger.error("\(problem)")
-            } else {
-                logger.warning("\(problem)")
-            }
-        }
-        lastProblems = problems
-        status.serviceCount = merged.services.count
-        status.skippedServices = merged.problems.filter { $0.severity == .error }.count
-        status.sources = generators.map {
-            StatusReport.Source(
-                name: $0.name, serviceCount: lastGood[$0.name]?.count ?? 0, failure: failures[$0.name]?.message,
-                failingSince: failures[$0.name]?.since, note: $0.statusNote)
-        }
-        logger.debug("services merged", metadata: ["count": "\(merged.services.count)"])
-
-        let candidate = Dictionary(uniqueKeysWithValues: generators.map { ($0.name, lastGood[$0.name] ?? []) })
-        switch safetyGuard.check(
-            applied: appliedSources, candidate: candidate, now: loop.now, force: currentBatchHasSighup)
-        {
-        case .proceed(let note):
+        switch plan.verdict {
+        case .apply(let note):
             if let guardTimer { loop.cancel(guardTimer) }
             guardTimer = nil
             if let note { logger.notice("safety guard: \(note)") }
-            if heldAlert != nil {
-                heldAlert = nil
-                updateAlerts()
-            }
-            appliedSources = candidate
+            heldAlert = nil
         case .hold(let reason, _, let until):
             if heldAlert == nil {
                 heldSinceText = wallClock()
@@ -353,40 +378,56 @@ public final class Daemon {
             }
             heldAlert =
                 "HELD since \(heldSinceText ?? wallClock()): \(reason); applied if it persists \(settings.safetyGuard.hold), or at once on SIGHUP"
-            updateAlerts()
             if guardTimer == nil {
                 guardTimer = loop.schedule(at: until) { [weak self] in
                     self?.guardTimer = nil
                     self?.requestRefresh(RefreshReason("safety guard hold over"), immediate: true)
                 }
             }
-            finishRefresh(outcomes: [.unchanged("HELD by the safety guard")], serviceCount: merged.services.count)
+            finishRefresh(outcomes: [.unchanged("HELD by the safety guard")], serviceCount: plan.services.count)
             return
         }
         // Only SIGHUP forces a re-apply. The startup refresh re-reads everything too, but an output
         // whose file on disk is already current leaves the running haproxy alone.
-        applyConfigs(merged.services, force: currentBatchHasSighup, index: 0, outcomes: [])
+        applyConfigs(plan.services, force: forced, index: 0, outcomes: [])
     }
 
-    private var heldSinceText: String?
+    private func updateSourceStatus() {
+        status.sources = sources.map { source in
+            let state = source.state
+            let stale = state.isFailing ? nil : state.staleSince(at: loop.now, patience: Self.stalePatience)
+            return StatusReport.Source(
+                name: source.name, serviceCount: source.services.count, failure: state.failure?.error,
+                failingSince: state.failure.map { TimeOfDay.text(unixSeconds: $0.since.unixSeconds) },
+                note: state.note, staleSince: stale.map { TimeOfDay.text(unixSeconds: $0.unixSeconds) })
+        }
+    }
 
     /// STATUS alerts: a held refresh, and every output's problem (haproxy down, ...).
     private func updateAlerts() {
-        status.alerts = (heldAlert.map { [$0] } ?? []) + configGenerators.compactMap { output in output.problem.map { "FAILING: \(output.name) (\($0))" } }
-            + configGenerators.flatMap(\.statusNotes)
+        status.alerts = (heldAlert.map { [$0] } ?? []) + outputs.compactMap { output in output.problem.map { "FAILING: \(output.name) (\($0))" } }
+            + outputs.flatMap(\.statusNotes)
     }
 
-    private func outputProblemsChanged() {
+    private var lastSentStatus: String?
+
+    /// Sends STATUS= when what it says changed (a source's state, an output's problem).
+    private func refreshStatus() {
+        updateSourceStatus()
         updateAlerts()
-        notify("STATUS=\(status.line)")
+        let line = status.line
+        guard line != lastSentStatus else { return }
+        notify("STATUS=\(line)")
     }
+
+    private func outputProblemsChanged() { refreshStatus() }
 
     private func applyConfigs(_ services: [Service], force: Bool, index: Int, outcomes: [ApplyOutcome]) {
-        guard index < configGenerators.count else {
+        guard index < outputs.count else {
             finishRefresh(outcomes: outcomes, serviceCount: services.count)
             return
         }
-        configGenerators[index].apply(services, force: force) { [weak self] outcome in
+        outputs[index].apply(services, force: force) { [weak self] outcome in
             self?.applyConfigs(services, force: force, index: index + 1, outcomes: outcomes + [outcome])
         }
     }
@@ -397,51 +438,51 @@ public final class Daemon {
         if outcomes.isEmpty { summary = "computed (no output configured)" }
         status.lastRefresh = wallClock()
         status.lastOutcome = summary
-        let failed = outcomes.contains { if case .failed = $0 { return true } else { return false } }
-        let retry = outcomes.contains { if case .failed(_, true) = $0 { return true } else { return false } }
-        if failed {
-            logger.error("refresh failed", metadata: ["services": "\(serviceCount)", "outcome": "\(summary)"])
-        } else {
+        var outcome = ApplyRetry.Outcome.succeeded
+        for case .failed(_, let again) in outcomes {
+            outcome = again ? .failedTransiently : (outcome == .failedTransiently ? outcome : .rejected)
+        }
+        if outcome == .succeeded {
             logger.info("refresh done", metadata: ["services": "\(serviceCount)", "outcome": "\(summary)"])
+        } else {
+            logger.error("refresh failed", metadata: ["services": "\(serviceCount)", "outcome": "\(summary)"])
         }
-        scheduleRetry(retry)
+        scheduleRetry(retry.refreshFinished(outcome))
+        if let running {
+            recentRefreshes.append(
+                RefreshRecord(
+                    trigger: running.batch.summary(), startedAt: running.startedAt,
+                    duration: loop.now - running.startedAt.instant, outcome: summary, serviceCount: serviceCount))
+        }
+        let carriedReload = running?.batch.reasons.contains(.sighup) ?? false
+        running = nil
 
-        var message = "STATUS=\(status.line)"
-        if !ready {
-            ready = true
-            message = "READY=1\n" + message
-            logger.notice("ready", metadata: ["services": "\(serviceCount)"])
-        }
-        if currentBatchHasSighup && reloadInProgress {
-            reloadInProgress = false
-            message = "READY=1\n" + message
-        }
-        notify(message)
+        let wasReady = readiness.isReady
+        let lines = readiness.handle(.refreshFinished(carriedReload: carriedReload))
+        if !wasReady { logger.notice("ready", metadata: ["services": "\(serviceCount)"]) }
+        updateSourceStatus()
+        lastSentStatus = status.line
+        notify((lines + ["STATUS=\(status.line)"]).joined(separator: "\n"))
         // What the refresh built and dropped (decoded apps, the old services) goes back to the kernel
         // rather than staying resident until the next refresh: on the next turn of the loop, once
         // the callbacks that ran this refresh have returned and let go of it.
         loop.schedule(after: .zero) { Memory.trim() }
 
-        if stopping {
-            if scheduler.isRunning { _ = scheduler.finished(at: loop.now) }
-            finishStopIfDone()
+        if shutdown.isStopping {
+            refreshes.finished(startNext: false)
+            carryOut(shutdown.refreshFinished())
             return
         }
-        apply(scheduler.finished(at: loop.now))
+        refreshes.finished()
     }
 
-    /// A failed reload is retried with backoff (1 s doubling to 60 s); success resets it.
-    private func scheduleRetry(_ needed: Bool) {
+    /// A failed apply worth retrying is retried with backoff (`ApplyRetry`); success resets it.
+    private func scheduleRetry(_ delay: Duration?) {
         if let retryTimer {
             loop.cancel(retryTimer)
             self.retryTimer = nil
         }
-        guard needed else {
-            retryDelay = nil
-            return
-        }
-        let delay = retryDelay.map { min($0 * 2, .seconds(60)) } ?? .seconds(1)
-        retryDelay = delay
+        guard let delay, !shutdown.isStopping else { return }
         logger.notice("will retry", metadata: ["in": "\(delay)"])
         retryTimer = loop.schedule(after: delay) { [weak self] in
             self?.retryTimer = nil
@@ -454,6 +495,9 @@ public final class Daemon {
     /// sd_notify that never blocks the loop: what the service manager could not send at once (its
     /// receiver's queue was full) is retried every 100 ms until it is through.
     private func notify(_ state: String) {
+        if let statusLine = state.split(separator: "\n").last(where: { $0.hasPrefix("STATUS=") }) {
+            lastSentStatus = String(statusLine.dropFirst("STATUS=".count))
+        }
         serviceManager.notify(state)
         scheduleNotifyRetry()
     }
@@ -484,8 +528,10 @@ extension Logger.Metadata {
 
 /// `14:03:22`, local time, for the status line.
 public enum TimeOfDay {
-    public static func now() -> String {
-        let t = WallClock.localTime(seconds: WallClock.now().seconds)
+    public static func now() -> String { text(unixSeconds: WallClock.now().seconds) }
+
+    public static func text(unixSeconds: Int64) -> String {
+        let t = WallClock.localTime(seconds: unixSeconds)
         func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
         return "\(two(t.hour)):\(two(t.minute)):\(two(t.second))"
     }

@@ -20,67 +20,55 @@ public enum OneShot {
         public var problemCount: Int
     }
 
-    /// Runs every enabled generator once and renders. Logs problems; never writes anything.
+    /// Reads every enabled source once, whole, and renders through the same `RefreshPipeline` and
+    /// HAProxy module as `proxym run`: the text is what the daemon would write at start for the same
+    /// inputs. Logs problems; never writes anything.
     public static func render(settings: Settings, environment: [String: String], logger: Logger) throws -> Rendered {
         let loop = try EventLoop()
-        var generators: [any ServiceGenerator] = []
-        var file: FileModule?
-        if settings.file.enabled {
-            file = FileModule(directory: settings.file.configsPath, loop: loop, logger: logger)
-            generators.append(file!)
+        let sources = try ServiceSources.make(settings: settings, loop: loop, logger: logger)
+        // Every source once, not watching; the asynchronous ones (Marathon) run on the loop until
+        // they answer, as long as the daemon would wait for them at start.
+        var answered: Set<String> = []
+        for source in sources {
+            let name = source.name
+            try source.start(watching: false) { update in
+                if update.answeredReadBegunAt != nil { answered.insert(name) }
+            }
         }
-        if settings.marathon.enabled {
-            generators.append(
-                try MarathonModule(
-                    settings: settings.marathon, httpPort: settings.haproxy.httpPort, loop: loop, logger: logger))
+        let deadline = loop.now + settings.refresh.sourceWait
+        while answered.count < sources.count && loop.now < deadline {
+            try loop.runOnce(timeout: min(deadline - loop.now, .milliseconds(200)))
         }
-        // Every generator once; the asynchronous ones (Marathon) run on the loop until they answer.
-        var results: [Int: [Service]] = [:]
-        var answered = 0
         var problems = 0
-        for (index, generator) in generators.enumerated() {
-            let name = generator.name
-            generator.generate(fullResync: true) { result in
-                answered += 1
-                switch result {
-                case .success(let services): results[index] = services
-                case .failure(let failure):
-                    logger.error("source failed", metadata: ["source": "\(name)", "error": "\(failure.message)"])
-                    problems += 1
-                }
-            }
-        }
-        let deadline = loop.now + settings.marathon.timeout * 3 + .seconds(5)
-        while answered < generators.count && loop.now < deadline {
-            try loop.runOnce(timeout: .milliseconds(200))
-        }
-        if answered < generators.count {
-            logger.error("a source did not answer in time")
-            problems += generators.count - answered
-        }
-        problems += file?.failingFiles.count ?? 0
-        let sources = generators.indices.map { results[$0] ?? [] }
-        let merged = ServiceMerger.merge(sources, httpPort: settings.haproxy.httpPort)
-        for problem in merged.problems {
-            if problem.severity == .error {
-                logger.error("\(problem)")
+        for source in sources {
+            if !answered.contains(source.name) {
+                logger.error(
+                    "source did not answer in time", metadata: ["source": "\(source.name)", "setting": "PROXYM_SOURCE_WAIT"])
                 problems += 1
-            } else {
-                logger.warning("\(problem)")
+            } else if let failure = source.state.failure {
+                logger.error("source failed", metadata: ["source": "\(source.name)", "error": "\(failure.error)"])
+                problems += 1
             }
+            problems += (source as? FileModule)?.failingFiles.count ?? 0
         }
+        for source in sources { source.stop {} }
+        var pipeline = RefreshPipeline(httpPort: settings.haproxy.httpPort)
+        let plan = pipeline.plan(
+            sources.map { RefreshPipeline.SourceList(name: $0.name, services: $0.services) }, now: loop.now, force: true,
+            reportAgain: true)
+        problems += ServiceSources.log(plan.problems, logger: logger)
         var haproxy = settings.haproxy
         haproxy.validate = false
         let module = try HAProxyModule(
             settings: haproxy, loop: loop, logger: logger, environment: environment, tls: settings.tls)
         let config: String
         do {
-            config = try module.render(merged.services)
+            config = try module.render(plan.services)
         } catch {
             logger.error("cannot render: \(error)")
             throw error
         }
-        return Rendered(config: config, services: merged.services, serviceCount: merged.services.count, problemCount: problems)
+        return Rendered(config: config, services: plan.services, serviceCount: plan.services.count, problemCount: problems)
     }
 
     /// Renders, then runs `haproxy -c` on the result (kept at `keepAt` if given, else a temp file).

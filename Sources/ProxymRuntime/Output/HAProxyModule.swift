@@ -72,12 +72,18 @@ public final class HAProxyModule: ConfigGenerator {
 
     public init(
         settings: Settings.HAProxy, loop: EventLoop, logger: Logger, environment: [String: String],
-        tls: TLSSettings = TLSSettings(), certificates: CertificateStore? = nil, acme: ACMEManager? = nil
+        tls: TLSSettings = TLSSettings()
     ) throws {
         self.settings = settings
-        self.tls = certificates?.settings ?? tls
-        self.certificates = certificates
-        self.acme = acme
+        self.tls = tls
+        // HTTPS: the certificate directory is an input of this output (watched once `startInputs`
+        // runs, before the first apply), ACME a helper of it; `proxym render|check` never start them.
+        let store = tls.enabled ? CertificateStore(settings: tls, loop: loop, logger: logger) : nil
+        self.certificates = store
+        self.acme = store.flatMap { store in
+            tls.acme.enabled
+                ? ACMEManager(settings: tls, store: store, loop: loop, logger: logger, environment: environment) : nil
+        }
         self.loop = loop
         var logger = logger
         logger[metadataKey: "module"] = "haproxy"
@@ -394,34 +400,121 @@ public final class HAProxyModule: ConfigGenerator {
             completion(.failed("cannot write next to \(settings.configFilePath): \(error); the old config stays live", retry: true))
             return
         }
+        pendingTemp = tempPath
         guard let checkBinary else {
             install(candidate, from: tempPath, completion: completion)
             return
         }
-        CommandRunner(loop: loop, logger: logger, environment: childEnvironment, timeout: settings.commandTimeout)
+        let timeout = checkTimeout(bytes: text.utf8.count)
+        lastCheckTimeout = timeout
+        checking = CommandRunner(loop: loop, logger: logger, environment: childEnvironment, timeout: timeout)
             .run(checkBinary, ["-c", "-f", tempPath]) { [weak self] result in
                 guard let self else { return }
+                self.checking = nil
+                if case .failure(let failure) = result, failure.outcome?.timedOut == true {
+                    self.checkPatience = min(self.checkPatience * 2, 16)
+                } else {
+                    self.checkPatience = 1
+                }
                 switch result {
                 case .success:
                     self.install(candidate, from: tempPath, completion: completion)
-                case .failure(let failure):
+                case .failure(let failure) where failure.ranAndFailed && failure.outputLines.contains(where: { $0.contains("[ALERT]") }):
+                    // haproxy's verdict: this config is wrong; only a change of input helps.
                     self.rejectedText = text
                     do {
                         try FileSystem.rename(from: tempPath, to: self.rejectedPath)
                     } catch {
                         try? FileSystem.unlink(tempPath)
                     }
+                    self.pendingTemp = nil
                     self.logger.error(
                         "haproxy rejected the new config; the old one stays live",
                         metadata: ["candidate": "\(self.rejectedPath)", "check": "\(failure.status)"])
                     for line in failure.outputLines { self.logger.error("haproxy: \(line)") }
                     completion(.failed("haproxy -c rejected the config (kept as \(self.rejectedPath))", retry: false))
+                case .failure(let failure):
+                    // No verdict on the config: a timeout, a kill, a binary that vanished or could not
+                    // start. A failed attempt, retried; the same config gets checked again.
+                    try? FileSystem.unlink(tempPath)
+                    self.pendingTemp = nil
+                    let timedOut = failure.outcome?.timedOut == true
+                    var metadata: Logger.Metadata = [
+                        "binary": "\(checkBinary)", "check": "\(failure.status)", "bytes": "\(text.utf8.count)",
+                    ]
+                    if timedOut {
+                        metadata["next_check_gets"] = "\(self.checkTimeout(bytes: text.utf8.count))"
+                        metadata["setting"] =
+                            "PROXYM_HAPROXY_COMMAND_TIMEOUT (the check gets it plus 5 s per MiB of config, doubled after each timeout)"
+                    }
+                    self.logger.error(
+                        timedOut
+                            ? "haproxy -c did not finish in time; the old config stays live, the check is retried"
+                            : "haproxy -c could not check the new config; the old config stays live, the check is retried",
+                        metadata: metadata)
+                    for line in failure.outputLines { self.logger.error("haproxy: \(line)") }
+                    completion(.failed("haproxy -c \(failure.status), no verdict on the config (will retry)", retry: true))
                 }
             }
     }
 
+    /// `haproxy -c` takes longer the bigger the config: 50,000 services (8.2 MiB) took 10 s of CPU
+    /// here (1.2 s per MiB), 30 s on a loaded 2-core machine. The check gets
+    /// PROXYM_HAPROXY_COMMAND_TIMEOUT plus 5 s per MiB of config, and twice that after a check timed
+    /// out (up to 16 times, back to once after a check that finished), so a big config on a busy
+    /// machine gets through on a retry instead of timing out for ever.
+    public func checkTimeout(bytes: Int) -> Duration {
+        (settings.commandTimeout + .seconds(5 * (bytes >> 20))) * checkPatience
+    }
+
+    /// Doubles after each check that timed out (at most 16), 1 after one that finished.
+    private var checkPatience = 1
+
+    public var commandLimit: Duration { max(settings.commandTimeout, lastCheckTimeout) }
+
+    // MARK: Temp files
+
+    /// The temp file of the apply under way (written, being checked): removed on every way out.
+    private var pendingTemp: String?
+    /// The `haproxy -c` under way, ended on the way out.
+    private var checking: ChildProcess?
+    private var lastCheckTimeout: Duration = .zero
+
+    public func cleanUp() {
+        checking?.terminate(grace: .zero)
+        checking = nil
+        stopCertificateInputs()
+        if let pendingTemp { try? FileSystem.unlink(pendingTemp) }
+        pendingTemp = nil
+    }
+
+    /// Temp files an earlier proxym left next to the target when it crashed: `.<name>.<hex>.tmp`
+    /// (`AtomicFileWriter`'s pattern), nothing else.
+    public func removeLeftovers() {
+        let directory = FileSystem.directoryName(settings.configFilePath)
+        let prefix = "." + FileSystem.baseName(settings.configFilePath) + "."
+        guard let entries = try? FileSystem.listDirectory(directory) else { return }
+        for entry in entries where Self.isOurTemporary(entry.name, prefix: prefix) {
+            let path = (directory == "/" ? "" : directory) + "/" + entry.name
+            do {
+                try FileSystem.unlink(path)
+                logger.notice("removed a temp file an earlier run left behind", metadata: ["path": "\(path)"])
+            } catch {
+                logger.warning("cannot remove a leftover temp file", metadata: ["path": "\(path)", "error": "\(error)"])
+            }
+        }
+    }
+
+    static func isOurTemporary(_ name: String, prefix: String) -> Bool {
+        guard name.hasPrefix(prefix), name.hasSuffix(".tmp") else { return false }
+        let hex = name.utf8.dropFirst(prefix.utf8.count).dropLast(4)
+        return !hex.isEmpty && hex.count <= 16
+            && hex.allSatisfy { ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f")) }
+    }
+
     /// rename(tmp, target), then reload.
     private func install(_ candidate: Candidate, from tempPath: String, completion: @escaping (ApplyOutcome) -> Void) {
+        defer { pendingTemp = nil }
         do {
             try AtomicFileWriter.commit(temporary: tempPath, to: settings.configFilePath)
         } catch {

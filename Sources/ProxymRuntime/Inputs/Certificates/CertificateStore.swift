@@ -19,11 +19,11 @@ import ProxymTLS
 /// - a file in the operator's directory can never make `haproxy -c` or a reload fail;
 /// - private keys are read by proxym and written only into the 0700 directory; they are never logged.
 ///
-/// As a Notifier it asks for a refresh after a bundle came, changed or went (inotify on the loop,
+/// It asks for a refresh after a bundle came, changed or went (inotify on the loop,
 /// coalesced for 50 ms); the HAProxy module then brings haproxy up to date, through the Runtime API
 /// where 2.6 allows. Removed bundles' copies are deleted only once haproxy no longer names them
 /// (`collectGarbage`).
-public final class CertificateStore: Notifier {
+public final class CertificateStore {
     public let settings: TLSSettings
     private let loop: EventLoop
     private let logger: Logger
@@ -68,7 +68,7 @@ public final class CertificateStore: Notifier {
         name.hasSuffix(".pem") && !name.hasPrefix(".") && name.count > 4
     }
 
-    // MARK: - Notifier
+    // MARK: - Watching
 
     /// Prepares proxym's directory, reads the copies a previous run left there (the last good versions),
     /// then the operator's directory, and starts watching it: when this returns, the files haproxy is

@@ -6,18 +6,25 @@ import ProxymPosix
 
 /// The File module: `*.json` service files in one directory, watched with inotify.
 ///
-/// As a Notifier it turns directory events into refresh requests; as a ServiceGenerator it lists the
-/// directory and lets `ServiceFileCatalog` re-read only files whose fingerprint changed, keeping each
-/// broken file's last good service. A missing directory is a failure of this source (the daemon keeps
-/// the last good services), not "zero services".
-public final class FileModule: ServiceGenerator, Notifier {
+/// As a source it reads the files inotify names as soon as the events arrive (at the end of the
+/// batch the loop read; non-blocking opens, a few small reads), so its list is always current and a
+/// file edit reaches a refresh at once. A file just created waits for its writer to close it (or
+/// for `createdGrace`), so a half-written file is not read. The whole directory is listed at start,
+/// on SIGHUP, after an inotify overflow and when the directory comes back; `ServiceFileCatalog`
+/// re-reads only files whose fingerprint changed and keeps each broken file's last good service. A
+/// missing directory is a failure of this source (its last good services stay), not "zero services".
+public final class FileModule: ServiceSource {
     public let name = "file"
     public let directory: String
     /// Service files larger than this are refused.
     public static let maxFileSize = 1 << 20
+    /// A file created but not yet closed by its writer is read after this long anyway (a hard link,
+    /// a writer that keeps it open).
+    static let createdGrace: Duration = .seconds(1)
 
     private let loop: EventLoop
     private let logger: Logger
+    private let record: SourceRecord
     private var catalog = ServiceFileCatalog()
     private var watcher: DirectoryWatcher?
     /// Files modified shortly before the last scan. File timestamps are coarse (one jiffy on kernels
@@ -29,9 +36,17 @@ public final class FileModule: ServiceGenerator, Notifier {
     private var scanCount: Int64 = 0
     /// The files inotify named since the last scan; `nil` when the next scan must list the whole
     /// directory (before the first one, after a queue overflow, when the directory came and went,
-    /// on SIGHUP). With the directory watched, a refresh then costs a stat and a read per file that
-    /// changed, not a pass over every file, and a refresh for another source costs nothing here.
+    /// on SIGHUP). With the directory watched, a read then costs a stat and a read per file that
+    /// changed, not a pass over every file.
     private var changedNames: Set<String>?
+    /// Events since the last read, for the update's reason; the read runs at the end of the batch.
+    private var pendingReasons: [RefreshReason] = []
+    private var pendingCount = 0
+    private var pendingForcesWhole = false
+    private var readSoon: EventLoop.TimerHandle?
+    /// Created files whose writer has not closed them yet, and the timer that reads them anyway.
+    private var awaitingWrite: Set<String> = []
+    private var graceTimer: EventLoop.TimerHandle?
 
     public init(directory: String, loop: EventLoop, logger: Logger) {
         self.directory = directory
@@ -39,7 +54,11 @@ public final class FileModule: ServiceGenerator, Notifier {
         var logger = logger
         logger[metadataKey: "module"] = "file"
         self.logger = logger
+        self.record = SourceRecord(name: "file", loop: loop, logger: logger)
     }
+
+    public var services: [Service] { record.services }
+    public var state: SourceState { record.state }
 
     /// Names that can change the service list: `*.json`, plus the `..data`-style entries Kubernetes'
     /// atomic writer swaps when a ConfigMap mounted here changes.
@@ -48,41 +67,137 @@ public final class FileModule: ServiceGenerator, Notifier {
         return name.hasSuffix(".json") && !name.hasPrefix(".")
     }
 
-    public func start(notify: @escaping (RefreshReason) -> Void) throws {
-        let directory = self.directory
-        let logger = self.logger
-        watcher = try DirectoryWatcher(loop: loop, path: directory) { [weak self] event in
-            switch event {
-            case .file(let name, let change):
-                guard FileModule.isRelevant(name) else { return }
-                // `..data` & co.: Kubernetes swapped the whole set of files.
-                if name.hasPrefix("..") { self?.changedNames = nil } else { self?.changedNames?.insert(name) }
-                notify(RefreshReason("file \(name) \(change.pastTense)"))
-            case .overflow:
-                logger.warning("inotify queue overflowed; rescanning every file", metadata: ["directory": "\(directory)"])
-                self?.catalog.forgetFingerprints()
-                self?.changedNames = nil
-                notify(RefreshReason("inotify overflow in \(directory)", forcesFullResync: false))
-            case .directoryVanished:
-                logger.error(
-                    "service directory is gone; keeping the last good services until it comes back",
-                    metadata: ["directory": "\(directory)"])
-                self?.changedNames = nil
-                notify(RefreshReason("directory \(directory) removed"))
-            case .directoryAppeared:
-                logger.notice("service directory appeared; reading it", metadata: ["directory": "\(directory)"])
-                self?.catalog.forgetFingerprints()
-                self?.changedNames = nil
-                notify(RefreshReason("directory \(directory) appeared"))
-            }
+    public func start(watching: Bool, update: @escaping (SourceUpdate) -> Void) throws {
+        record.update = update
+        if watching {
+            watcher = try DirectoryWatcher(loop: loop, path: directory) { [weak self] event in self?.noticed(event) }
         }
+        read([.startup], whole: true)
+    }
+
+    /// SIGHUP (`forcesFullResync`): every file read again. Otherwise (SIGUSR1) the directory is
+    /// listed and the files whose fingerprint changed are read.
+    public func resync(_ reason: RefreshReason) {
+        cancelReadSoon()
+        changedNames = nil
+        read([reason], whole: reason.forcesFullResync)
     }
 
     public func stop(done: @escaping () -> Void) {
         watcher?.close()
         watcher = nil
         changedNames = nil
+        cancelReadSoon()
+        if let graceTimer { loop.cancel(graceTimer) }
+        graceTimer = nil
+        record.update = nil
         done()
+    }
+
+    private func noticed(_ event: DirectoryWatcher.Event) {
+        switch event {
+        case .file(let name, let change):
+            guard FileModule.isRelevant(name) else { return }
+            // `..data` & co.: Kubernetes swapped the whole set of files.
+            if name.hasPrefix("..") { changedNames = nil } else { changedNames?.insert(name) }
+            let reason = RefreshReason("file \(name) \(change.pastTense)")
+            if change == .created && !name.hasPrefix("..") {
+                // Wait for the writer's close (IN_CLOSE_WRITE), within a grace period.
+                awaitingWrite.insert(name)
+                pend(reason, now: false)
+                armGrace()
+                return
+            }
+            awaitingWrite.remove(name)
+            pend(reason)
+        case .overflow:
+            logger.warning("inotify queue overflowed; rescanning every file", metadata: ["directory": "\(directory)"])
+            catalog.forgetFingerprints()
+            changedNames = nil
+            pend(RefreshReason("inotify overflow in \(directory)"))
+        case .directoryVanished:
+            logger.error(
+                "service directory is gone; keeping the last good services until it comes back",
+                metadata: ["directory": "\(directory)"])
+            changedNames = nil
+            pend(RefreshReason("directory \(directory) removed"))
+        case .directoryAppeared:
+            logger.notice("service directory appeared; reading it", metadata: ["directory": "\(directory)"])
+            catalog.forgetFingerprints()
+            changedNames = nil
+            pend(RefreshReason("directory \(directory) appeared"))
+        }
+    }
+
+    /// Notes an event; with `now`, reads at the end of this batch of events (unless only created
+    /// files still being written are pending).
+    private func pend(_ reason: RefreshReason, now: Bool = true) {
+        if pendingReasons.count < RefreshScheduler.maxDistinctReasons && !pendingReasons.contains(reason) {
+            pendingReasons.append(reason)
+        }
+        pendingCount += 1
+        guard now, readSoon == nil else { return }
+        readSoon = loop.schedule(after: .zero) { [weak self] in
+            guard let self else { return }
+            self.readSoon = nil
+            self.readPending()
+        }
+    }
+
+    private func armGrace() {
+        guard graceTimer == nil else { return }
+        graceTimer = loop.schedule(after: FileModule.createdGrace) { [weak self] in
+            guard let self else { return }
+            self.graceTimer = nil
+            guard !self.awaitingWrite.isEmpty else { return }
+            self.awaitingWrite = []
+            self.readPending()
+        }
+    }
+
+    private func cancelReadSoon() {
+        if let readSoon { loop.cancel(readSoon) }
+        readSoon = nil
+        pendingReasons = []
+        pendingCount = 0
+    }
+
+    /// Reads what the events named (files still being written wait for their close).
+    private func readPending() {
+        guard pendingCount > 0 else { return }
+        let reasons = pendingReasons
+        let count = pendingCount
+        pendingReasons = []
+        pendingCount = 0
+        read(reasons, count: count, whole: false, skipping: awaitingWrite)
+    }
+
+    /// One read, synchronous: whole (every file listed) or the files inotify named.
+    private func read(_ reasons: [RefreshReason], count: Int = 1, whole: Bool, skipping: Set<String> = []) {
+        let begun = loop.now
+        var deferred: Set<String> = []
+        if !skipping.isEmpty, let names = changedNames {
+            deferred = names.intersection(skipping)
+            changedNames = names.subtracting(skipping)
+        }
+        var loaded = false
+        generate(fullResync: whole) { [weak self] result, changes in
+            guard let self else { return }
+            loaded = true
+            switch result {
+            case .success(let services):
+                let changed = !self.record.state.hasAnswered || changes.contains { change in
+                    if case .failed = change { return false }
+                    return true
+                }
+                self.record.succeeded(
+                    services, listChanged: changed, reasons: reasons, count: count, begun: begun, note: self.statusNote)
+            case .failure(let failure):
+                self.record.failed(failure.message, reasons: reasons, count: count, begun: begun)
+            }
+        }
+        precondition(loaded, "the File module reads synchronously")
+        if !deferred.isEmpty { changedNames?.formUnion(deferred) }
     }
 
     /// Files whose latest version is broken (they keep their last good service, if any).
@@ -95,30 +210,38 @@ public final class FileModule: ServiceGenerator, Notifier {
         return "\(failing.count) invalid file\(failing.count == 1 ? "" : "s"): \(names)"
     }
 
-    public func generate(fullResync: Bool, completion: @escaping (Result<[Service], GeneratorFailure>) -> Void) {
+    /// One read of the directory (the benchmarks and tests call it directly): whole with
+    /// `fullResync`, else the files inotify named when the directory is watched. Synchronous.
+    public func generate(fullResync: Bool, completion: (Result<[Service], GeneratorFailure>) -> Void) {
+        generate(fullResync: fullResync) { result, _ in completion(result) }
+    }
+
+    private func generate(
+        fullResync: Bool, completion: (Result<[Service], GeneratorFailure>, [ServiceFileCatalog.Change]) -> Void
+    ) {
         if fullResync {
             catalog.forgetFingerprints()
             changedNames = nil
         }
         // inotify does not report renames of an ancestor directory; one stat per refresh does.
         watcher?.verify()
-        if let names = changedNames, watcher?.isWatching == true, rescan(names) {
+        if let names = changedNames, watcher?.isWatching == true, let changes = rescan(names) {
             changedNames = []
-            completion(.success(catalog.services))
+            completion(.success(catalog.services), changes)
             return
         }
         let entries: [DirectoryEntry]
         do {
             entries = try FileSystem.listDirectory(directory)
         } catch {
-            completion(.failure(GeneratorFailure("cannot read \(directory): \(error)")))
+            completion(.failure(GeneratorFailure("cannot read \(directory): \(error)")), [])
             return
         }
         let directoryFD: OwnedFD
         do {
             directoryFD = try FileSystem.openDirectory(directory)
         } catch {
-            completion(.failure(GeneratorFailure("cannot read \(directory): \(error)")))
+            completion(.failure(GeneratorFailure("cannot read \(directory): \(error)")), [])
             return
         }
         let dirfd = directoryFD.rawValue
@@ -170,7 +293,7 @@ public final class FileModule: ServiceGenerator, Notifier {
         for change in changes { log(change) }
         // From now on inotify names what changes (when the directory is watched).
         changedNames = watcher?.isWatching == true ? [] : nil
-        completion(.success(catalog.services))
+        completion(.success(catalog.services), changes)
     }
 
     /// A file opened and fstat'ed, and read unless too big: `info` nil when it is gone or not a
@@ -196,11 +319,11 @@ public final class FileModule: ServiceGenerator, Notifier {
         }
     }
 
-    /// Only the files inotify named: a stat each, and a read of those still there. False when the
+    /// Only the files inotify named: a stat each, and a read of those still there. Nil when the
     /// directory cannot be opened (the full scan then reports why).
-    private func rescan(_ names: Set<String>) -> Bool {
-        guard !names.isEmpty else { return true }
-        guard let directoryFD = try? FileSystem.openDirectory(directory) else { return false }
+    private func rescan(_ names: Set<String>) -> [ServiceFileCatalog.Change]? {
+        guard !names.isEmpty else { return [] }
+        guard let directoryFD = try? FileSystem.openDirectory(directory) else { return nil }
         let dirfd = directoryFD.rawValue
         var named: [String: FileFingerprint?] = [:]
         var sizes: [String: Int] = [:]
@@ -218,7 +341,7 @@ public final class FileModule: ServiceGenerator, Notifier {
                 directory: dirfd, name: name, limit: FileModule.maxFileSize, expectedSize: sizes[name] ?? 0)
         }
         for change in changes { log(change) }
-        return true
+        return changes
     }
 
     private func log(_ change: ServiceFileCatalog.Change) {

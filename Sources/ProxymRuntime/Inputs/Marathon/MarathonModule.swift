@@ -5,16 +5,21 @@ import ProxymModel
 
 /// The Marathon module.
 ///
-/// As a ServiceGenerator it takes one consistent snapshot, `GET /v2/apps?embed=apps.tasks` (falling
-/// back to `/v2/apps` + `/v2/tasks` where that fails), and maps it to services: only running tasks,
-/// healthy ones for apps with health checks. A Marathon that is down, slow or lying (an error, a
-/// truncated or invalid body, an empty app list right after a leader election) costs nothing: the
-/// daemon keeps the last good services, and this module retries with backoff.
+/// As a source it keeps the services of its last good snapshot, `GET /v2/apps?embed=apps.tasks`
+/// (falling back to `/v2/apps` + `/v2/tasks` where that fails), mapped to services: only running
+/// tasks, healthy ones for apps with health checks. It fetches on its own, asynchronously, one fetch
+/// at a time: events are coalesced over the quiet period (Marathon sends them in bursts, and every
+/// fetch is a whole snapshot, costly for Marathon's leader at scale, so here there is no leading
+/// edge), events during a fetch give one more fetch after it (a `RefreshScheduler`); its answer is
+/// applied at once by the daemon's leading-edge refresh. A Marathon that is
+/// down, slow, dripping or lying (an error, a truncated or invalid body, an empty app list right
+/// after a leader election) costs nothing else: its last good services stay, every other source
+/// goes on being applied, and it retries with backoff.
 ///
-/// As a Notifier it learns of changes from Marathon's event bus: HTTP callbacks (Marathon 0.x-1.4)
-/// or Server-Sent Events (`/v2/events`, 0.9+; the only way from 1.5), chosen by
-/// `PROXYM_MARATHON_EVENTS` (`auto` asks `/v2/info`), plus a periodic full resync as a safety net.
-public final class MarathonModule: ServiceGenerator, Notifier {
+/// It learns of changes from Marathon's event bus: HTTP callbacks (Marathon 0.x-1.4) or Server-Sent
+/// Events (`/v2/events`, 0.9+; the only way from 1.5), chosen by `PROXYM_MARATHON_EVENTS` (`auto`
+/// asks `/v2/info`), plus a periodic whole resync as a safety net.
+public final class MarathonModule: ServiceSource {
     public let name = "marathon"
 
     private let settings: Settings.Marathon
@@ -23,18 +28,23 @@ public final class MarathonModule: ServiceGenerator, Notifier {
     private let logger: Logger
     private let client: HTTPClient
     let api: MarathonAPI
+    private let record: SourceRecord
 
     private var health = MarathonHealthMemory()
     private var snapshotGuard = MarathonSnapshotGuard()
     private var lastProblems: Set<String> = []
 
-    private var notify: ((RefreshReason) -> Void)?
+    private let fetches: ScheduledRuns
     private var resyncTimer: EventLoop.TimerHandle?
     private var retryTimer: EventLoop.TimerHandle?
     private var retryBackoff = Backoff(initial: .seconds(1), cap: .seconds(60))
     private var events: MarathonEvents?
+    private var stopped = false
 
-    public init(settings: Settings.Marathon, httpPort: UInt16, loop: EventLoop, logger: Logger) throws {
+    /// `refresh`: how events coalesce into fetches (the quiet period and max delay of refreshes).
+    public init(
+        settings: Settings.Marathon, httpPort: UInt16, refresh: Settings.Refresh, loop: EventLoop, logger: Logger
+    ) throws {
         self.settings = settings
         self.options = MarathonOptions(
             domainStrategy: settings.domainStrategy, httpPort: httpPort, group: settings.group,
@@ -45,26 +55,41 @@ public final class MarathonModule: ServiceGenerator, Notifier {
         self.logger = logger
         self.client = try HTTPClient(loop: loop, logger: logger)
         self.api = MarathonAPI(settings: settings, client: client, logger: logger)
+        self.record = SourceRecord(name: "marathon", loop: loop, logger: logger)
+        self.fetches = ScheduledRuns(
+            RefreshScheduler(quietPeriod: refresh.quietPeriod, maxDelay: refresh.maxDelay, leadingEdge: false), loop: loop)
+        fetches.start = { [weak self] batch in self?.fetch(batch) }
     }
 
-    // MARK: Notifier
+    public var services: [Service] { record.services }
+    public var state: SourceState { record.state }
 
-    public func start(notify: @escaping (RefreshReason) -> Void) throws {
-        self.notify = notify
-        scheduleResync()
-        let events = MarathonEvents(settings: settings, api: api, client: client, loop: loop, logger: logger) {
-            [weak self] reason in self?.notify?(reason)
+    // MARK: ServiceSource
+
+    public func start(watching: Bool, update: @escaping (SourceUpdate) -> Void) throws {
+        record.update = update
+        if watching {
+            scheduleResync()
+            let events = MarathonEvents(settings: settings, api: api, client: client, loop: loop, logger: logger) {
+                [weak self] reason in self?.requestFetch(reason)
+            }
+            self.events = events
+            try events.start()
         }
-        self.events = events
-        try events.start()
+        requestFetch(.startup, immediate: true)
+    }
+
+    public func resync(_ reason: RefreshReason) {
+        requestFetch(reason, immediate: true)
     }
 
     public func stop(done: @escaping () -> Void) {
-        if let resyncTimer { loop.cancel(resyncTimer) }
-        if let retryTimer { loop.cancel(retryTimer) }
+        stopped = true
+        record.update = nil
+        for timer in [resyncTimer, retryTimer].compactMap({ $0 }) { loop.cancel(timer) }
         resyncTimer = nil
         retryTimer = nil
-        notify = nil
+        fetches.cancel()
         guard let events else {
             client.close()
             done()
@@ -79,26 +104,48 @@ public final class MarathonModule: ServiceGenerator, Notifier {
     private func scheduleResync() {
         resyncTimer = loop.schedule(after: settings.resyncInterval) { [weak self] in
             guard let self else { return }
-            self.notify?(RefreshReason("periodic Marathon resync"))
+            self.requestFetch(RefreshReason("periodic Marathon resync"))
             self.events?.resync()
             self.scheduleResync()
         }
     }
 
-    /// A failed fetch is retried with backoff (the daemon keeps the last good services meanwhile).
+    /// A failed fetch is retried with backoff (the last good services stay meanwhile).
     private func scheduleRetry(_ why: String) {
-        guard notify != nil, retryTimer == nil else { return }
+        guard !stopped, events != nil, retryTimer == nil else { return }
         let delay = retryBackoff.take()
         logger.notice("will ask Marathon again", metadata: ["in": "\(delay)"])
         retryTimer = loop.schedule(after: delay) { [weak self] in
             self?.retryTimer = nil
-            self?.notify?(RefreshReason("retry Marathon (\(why))"))
+            self?.requestFetch(RefreshReason("retry Marathon (\(why))"), immediate: true)
         }
     }
 
-    // MARK: ServiceGenerator
+    // MARK: Fetching, one at a time
 
-    public func generate(fullResync: Bool, completion: @escaping (Result<[Service], GeneratorFailure>) -> Void) {
+    private func requestFetch(_ reason: RefreshReason, immediate: Bool = false) {
+        guard !stopped else { return }
+        logger.debug("Marathon change noticed", metadata: ["reason": "\(reason)"])
+        fetches.request(reason, immediate: immediate)
+    }
+
+    private func fetch(_ batch: RefreshScheduler.Batch) {
+        let begun = record.readBegan(batch.reasons, count: batch.requestCount)
+        generate(fullResync: batch.forcesFullResync) { [weak self] result in
+            guard let self, !self.stopped else { return }
+            switch result {
+            case .success(let services):
+                self.record.succeeded(
+                    services, listChanged: true, reasons: batch.reasons, count: batch.requestCount, begun: begun)
+            case .failure(let failure):
+                self.record.failed(failure.message, reasons: batch.reasons, count: batch.requestCount, begun: begun)
+            }
+            self.fetches.finished()
+        }
+    }
+
+    /// One whole snapshot, mapped (asynchronous; `completion` runs on the loop, exactly once).
+    func generate(fullResync: Bool, completion: @escaping (Result<[Service], GeneratorFailure>) -> Void) {
         let started = loop.now
         fetchServices { [weak self] result in
             guard let self else { return }

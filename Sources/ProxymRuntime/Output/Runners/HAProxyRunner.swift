@@ -34,13 +34,27 @@ struct CommandRunner {
     struct Failure: Error {
         var status: String
         var outputLines: [String]
+        /// How the child ended; nil when it could not be started.
+        var outcome: ChildProcess.Outcome?
+
+        /// The program ran and said no on its own: it exited with a failure status, was not timed out
+        /// or killed, and is not the shell's "cannot run it" (126, 127). Anything else is a failed
+        /// attempt, worth repeating.
+        var ranAndFailed: Bool {
+            guard let outcome, !outcome.timedOut, case .exited(let code) = outcome.status else { return false }
+            return code != 0 && code != 126 && code != 127
+        }
     }
 
-    func run(_ executable: String, _ arguments: [String], completion: @escaping (Result<Void, Failure>) -> Void) {
+    /// Runs the command; the child (nil when it could not be started) may be ended early by the caller.
+    @discardableResult
+    func run(
+        _ executable: String, _ arguments: [String], completion: @escaping (Result<Void, Failure>) -> Void
+    ) -> ChildProcess? {
         logger.debug("running", metadata: ["command": "\(([executable] + arguments).joined(separator: " "))"])
         let timeout = self.timeout
         do {
-            _ = try ChildProcess(
+            return try ChildProcess(
                 loop: loop, executable: executable, arguments: arguments, environment: environment, timeout: timeout
             ) { outcome in
                 if outcome.status.isSuccess && !outcome.timedOut {
@@ -50,11 +64,12 @@ struct CommandRunner {
                         .failure(
                             Failure(
                                 status: outcome.summary(timeout: timeout),
-                                outputLines: LogText.lines(outcome.stderr + outcome.stdout))))
+                                outputLines: LogText.lines(outcome.stderr + outcome.stdout), outcome: outcome)))
                 }
             }
         } catch {
-            completion(.failure(Failure(status: "could not be started: \(error)", outputLines: [])))
+            completion(.failure(Failure(status: "could not be started: \(error)", outputLines: [], outcome: nil)))
+            return nil
         }
     }
 }

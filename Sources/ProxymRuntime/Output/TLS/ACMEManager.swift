@@ -19,7 +19,7 @@ import ProxymTLS
 ///
 /// `lego run` is used for renewals too: `ACMEPolicy` decides when one is due (`lego renew` would sleep
 /// up to 8 minutes without a terminal and exits 0 whether or not it renewed).
-public final class ACMEManager: Notifier {
+public final class ACMEManager {
     public static let filePrefix = "acme-"
 
     private let settings: TLSSettings
@@ -77,9 +77,6 @@ public final class ACMEManager: Notifier {
         guard domain.contains("."), !domain.hasPrefix("*"), !domain.contains(":") else { return false }
         return !domain.split(separator: ".").allSatisfy { $0.allSatisfy(\.isNumber) }
     }
-
-    /// Orders start from `update(domains:)`, at each refresh; nothing to do here.
-    public func start(notify: @escaping (RefreshReason) -> Void) throws {}
 
     /// Stops the running client (SIGTERM, SIGKILL after 5 s) and orders no more.
     public func stop(done: @escaping () -> Void) {

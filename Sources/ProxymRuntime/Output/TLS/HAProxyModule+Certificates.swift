@@ -9,6 +9,18 @@ import ProxymPosix
 /// stats socket and is checked there; anything else, or a failure, reloads haproxy on the files, which
 /// always say what is meant to be live.
 extension HAProxyModule {
+    /// Reads the certificate directory (and a previous run's checked copies) and watches it: the files
+    /// the first apply's config names exist once this returns.
+    public func startInputs(requestRefresh: @escaping (RefreshReason) -> Void) throws {
+        try certificates?.start(notify: requestRefresh)
+    }
+
+    /// On the way out: no more watching, the ACME client stopped (it would hold its port).
+    func stopCertificateInputs() {
+        certificates?.stop {}
+        acme?.stop {}
+    }
+
     /// The certificates for `services` (nil without HTTPS), with the crt-list file brought up to date.
     func prepareCertificates(_ services: [Service]) -> CertificateState? {
         guard let certificates else { return nil }
