@@ -283,3 +283,42 @@ struct ACMEEndToEndTests {
         }
     }
 }
+
+/// `proxym check` with HTTPS: the certificates are checked (a broken one fails the check and is
+/// named), each HTTPS virtual host is told what it will be served with, haproxy -c runs on the
+/// rendering with checked copies, and the real state directory is never touched.
+@Suite(.timeLimit(.minutes(2)), .enabled(if: haveHAProxy && which("openssl") != nil))
+struct HTTPSCheckTests {
+    @Test func checkValidatesCertificatesAndSaysWhatEachHostIsServedWith() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let sandbox = try Sandbox(root: dir)
+            let pki = try sandbox.testPKI()
+            let (httpsPort, _) = try sandbox.https()
+            try sandbox.putCertificate("wild.pem", try pki.issue("*.example.test").bundleText)
+            try sandbox.putCertificate("api.pem", try pki.issue("api.example.test").bundleText)
+            for (name, domain) in [("shop", "shop.example.test"), ("api", "api.example.test"), ("other", "other.test")] {
+                try sandbox.writeService(name + ".json", sandbox.service(id: "/" + name, domain: domain, port: sandbox.httpPort, backends: []))
+            }
+            let environment = sandbox.environment([
+                "PROXYM_HAPROXY_HTTPS_PORT": String(httpsPort), "PROXYM_HAPROXY_TLS_CERTS_PATH": sandbox.certificates,
+            ]).filter { $0.key != "NOTIFY_SOCKET" }.map { "\($0.key)=\($0.value)" }
+            func check() throws -> CompletedProcess {
+                try runToCompletion(Binaries.proxym, ["check"], environment: environment, timeout: .seconds(60))
+            }
+            let good = try check()
+            #expect(good.status == .exited(0), "\(good.stderr)")
+            #expect(good.stderr.contains("domain=api.example.test") && good.stderr.contains("certificate=\"api.pem (exact name)\""))
+            #expect(good.stderr.contains("certificate=\"wild.pem (wildcard)\""), "\(good.stderr)")
+            #expect(good.stderr.contains("HTTPS virtual host has no certificate covering it"), "\(good.stderr)")
+            #expect(good.stderr.contains("domain=other.test"))
+            #expect(!FileSystem.exists(dir + "/proxym-tls"), "check wrote the real state directory")
+
+            // A broken bundle: the check fails and names it.
+            try sandbox.putCertificate("broken.pem", "not a bundle")
+            let bad = try check()
+            #expect(bad.status == .exited(1), "\(bad.stderr)")
+            #expect(bad.stderr.contains("certificate refused") && bad.stderr.contains("file=broken.pem"), "\(bad.stderr)")
+        }
+    }
+}
