@@ -217,6 +217,8 @@ check "haproxy master runs on /var/lib/proxym/haproxy.cfg" \
   inside 'tr "\0" " " </proc/$(systemctl show -p MainPID --value haproxy)/cmdline | grep -q -- "-f /var/lib/proxym/haproxy.cfg "'
 check "proxym rendered the HTTP frontend on 127.0.0.1:$http_port" \
   grep -q "bind 127.0.0.1:$http_port" "$root/var/lib/proxym/haproxy.cfg"
+check "certificate directory /etc/proxym/certs made, mode 0700" \
+  sh -c "[ \"\$(stat -c %a '$root/etc/proxym/certs')\" = 700 ]"
 check "/etc/haproxy/haproxy.cfg untouched" sh -c "[ '$(md5sum <"$root/etc/haproxy/haproxy.cfg")' = '$haproxy_cfg_md5' ]"
 check "example service shipped disabled" \
   sh -c "test -f '$root/etc/proxym/services/example.json.disabled' && ! ls '$root'/etc/proxym/services/*.json 2>/dev/null"
