@@ -23,6 +23,19 @@ public struct FileInfo: Sendable, Hashable {
     public var isDirectory: Bool { mode & FileInfo.typeMask == 0o040000 }
     public var isRegular: Bool { mode & FileInfo.typeMask == 0o100000 }
     public var isSymlink: Bool { mode & FileInfo.typeMask == 0o120000 }
+    /// What kind of file it is, for messages: "a FIFO", "a directory", ...
+    public var kindName: String {
+        switch mode & FileInfo.typeMask {
+        case 0o100000: return "a regular file"
+        case 0o040000: return "a directory"
+        case 0o120000: return "a symbolic link"
+        case 0o010000: return "a FIFO"
+        case 0o140000: return "a socket"
+        case 0o020000: return "a character device"
+        case 0o060000: return "a block device"
+        default: return "an unknown kind of file"
+        }
+    }
     /// The permission bits (mode & 0o7777).
     public var permissions: UInt32 { mode & 0o7777 }
 
@@ -53,6 +66,30 @@ public struct DirectoryEntry: Sendable, Hashable {
         self.name = name
         self.type = type
         self.inode = inode
+    }
+}
+
+/// Why `FileSystem.readRegularFile` read nothing.
+public enum FileReadError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// open, fstat or read failed (ENOENT: it is not there).
+    case system(SysError)
+    /// A FIFO, a directory, a device or a socket where a file was expected: not read.
+    case notRegular(path: String, info: FileInfo)
+    /// More than the limit: not read (`info` from fstat).
+    case tooLarge(path: String, info: FileInfo, limit: Int)
+
+    public var isNoEntry: Bool {
+        if case .system(let error) = self { return error.isNoEntry }
+        return false
+    }
+
+    public var description: String {
+        switch self {
+        case .system(let error): return "\(error)"
+        case .notRegular(let path, let info): return "\(path) is \(info.kindName), not a regular file: not read"
+        case .tooLarge(let path, let info, let limit):
+            return "\(path) has \(info.size) bytes, more than the \(limit) allowed: not read"
+        }
     }
 }
 
@@ -109,21 +146,44 @@ public enum FileSystem {
         }
     }
 
+    /// Reads a file an operator or a tool put somewhere proxym reads (options, global.cfg, service
+    /// files, certificates) without ever blocking the loop: openat with O_NONBLOCK (a FIFO does not
+    /// wait for a writer in open(2)), then fstat on the opened fd must say a regular file (no race
+    /// between a stat by name and the open), at most `limit` bytes, read in one read(2) when the
+    /// size is right. `name` is relative to `directory` (or absolute, or relative to the working
+    /// directory with the default `AT_FDCWD`).
+    public static func readRegularFile(
+        directory: CInt = AT_FDCWD, _ name: String, limit: Int
+    ) throws(FileReadError) -> (info: FileInfo, bytes: [UInt8]) {
+        let file: OwnedFD
+        do {
+            file = try openFile(directory: directory, name: name)
+        } catch {
+            throw .system(error)
+        }
+        let info: FileInfo
+        do {
+            info = try fstat(file.rawValue)
+        } catch {
+            throw .system(SysError(call: "fstat(\(name))", errno: error.errno))
+        }
+        guard info.isRegular else { throw .notRegular(path: name, info: info) }
+        guard info.size <= Int64(limit) else { throw .tooLarge(path: name, info: info, limit: limit) }
+        do {
+            return (info, try readAll(file.rawValue, name: name, limit: limit, expectedSize: Int(info.size)))
+        } catch where error.errno == EFBIG {
+            throw .tooLarge(path: name, info: info, limit: limit)  // it grew while read
+        } catch {
+            throw .system(error)
+        }
+    }
+
     /// Opens a file named relative to an open directory, read-only (openat: no walk of the
     /// directory's path). O_NONBLOCK: a FIFO named like a service file must not block the loop in
     /// open(2) waiting for a writer (it changes nothing for a regular file).
     public static func openFile(directory: CInt, name: String) throws(SysError) -> OwnedFD {
         let fd = try sysValue("open(\(name))") { openat(directory, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
         return OwnedFD(takingOwnershipOf: fd)
-    }
-
-    /// Reads a whole file named relative to an open directory. `expectedSize` (from a stat just
-    /// before) sizes the buffer: see ``readAll(_:name:limit:expectedSize:)``.
-    public static func readFile(directory: CInt, name: String, limit: Int, expectedSize: Int) throws(SysError) -> [UInt8] {
-        let file = try openFile(directory: directory, name: name)
-        let contents = try readAll(file.rawValue, name: name, limit: limit, expectedSize: expectedSize)
-        try file.close()
-        return contents
     }
 
     /// Reads an open file to its end. With `expectedSize` right (an fstat just before), a file is

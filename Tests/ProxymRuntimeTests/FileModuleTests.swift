@@ -56,15 +56,26 @@ struct FileModuleTests {
         }
     }
 
-    /// A FIFO named like a service file is skipped: opening it must not wait for a writer (the
-    /// refresh would block the loop for good).
+    /// A FIFO named like a service file never blocks the loop (opened O_NONBLOCK, refused after
+    /// fstat): an ERROR names it, and a service file that becomes a FIFO keeps its last good service.
     @Test func aFifoNamedLikeAServiceFileDoesNotBlock() throws {
         try withTemporaryDirectory { dir in
             try writeFile(dir + "/a.json", serviceJSON(id: "/a", domain: "a.example.com", servicePort: 80, hostPort: 1))
+            try writeFile(dir + "/b.json", serviceJSON(id: "/b", domain: "b.example.com", servicePort: 80, hostPort: 2))
             #expect(mkfifo(dir + "/pipe.json", 0o600) == 0)
-            let module = FileModule(directory: dir, loop: try EventLoop(), logger: TestLog().logger)
-            #expect(try ids(module) == ["/a"])
-            #expect(try ids(module, fullResync: true) == ["/a"])
+            let log = TestLog()
+            let module = FileModule(directory: dir, loop: try EventLoop(), logger: log.logger)
+            #expect(try ids(module) == ["/a", "/b"])
+            #expect(log.contains("pipe.json is a FIFO, not a regular file: not read"), "\(log.lines)")
+            #expect(module.failingFiles.contains("pipe.json"))
+            try FileSystem.unlink(dir + "/b.json")
+            #expect(mkfifo(dir + "/b.json", 0o600) == 0)
+            #expect(try ids(module, fullResync: true) == ["/a", "/b"], "b's last good service stays")
+            #expect(log.contains("b.json is a FIFO, not a regular file: not read"), "\(log.lines)")
+            try FileSystem.unlink(dir + "/b.json")
+            try FileSystem.mkdir(dir + "/b.json")
+            #expect(try ids(module, fullResync: true) == ["/a", "/b"])
+            #expect(log.contains("b.json is a directory, not a regular file"), "\(log.lines)")
         }
     }
 

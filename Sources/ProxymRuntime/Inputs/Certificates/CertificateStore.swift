@@ -288,20 +288,14 @@ public final class CertificateStore {
     /// Opens without blocking (a FIFO named `x.pem` must not stall the loop), refuses anything but a
     /// regular file and anything larger than a bundle, then reads it.
     static func readBundle(directory: CInt, name: String) -> Result<[UInt8], ReadProblem> {
-        let fd: CInt
         do {
-            fd = try FileSystem.openFile(directory: directory, name: name).release()
+            return .success(try FileSystem.readRegularFile(directory: directory, name, limit: maxBundleSize).bytes)
         } catch {
-            return .failure(error.isNoEntry ? .missing : .failed(error))
-        }
-        defer { try? Descriptor.close(fd) }
-        do {
-            let info = try FileSystem.fstat(fd)
-            guard info.isRegular else { return .failure(.notRegular) }
-            guard info.size <= Int64(maxBundleSize) else { return .failure(.tooLarge(info.size)) }
-            return .success(try FileSystem.readAll(fd, name: name, limit: maxBundleSize, expectedSize: Int(info.size)))
-        } catch {
-            return .failure(.failed(error))
+            switch error {
+            case .system(let error): return .failure(error.isNoEntry ? .missing : .failed(error))
+            case .notRegular: return .failure(.notRegular)
+            case .tooLarge(_, let info, _): return .failure(.tooLarge(info.size))
+            }
         }
     }
 

@@ -255,27 +255,25 @@ public final class FileModule: ServiceSource {
         // For those files: a modification time no file has, new at every scan, so it never equals the
         // fingerprint the catalog stored and the file is read again.
         let unknownTime = Int64.min &+ (scanCount & 0xFFFF_FFFF)
-        var sizes: [String: Int] = [:]
         // Files the catalog reads whatever it finds (new ones; all of them at startup or after
         // SIGHUP) are opened, fstat'ed and read in one go: no separate stat by name.
-        var prefetched: [String: Result<[UInt8], SysError>] = [:]
+        var prefetched: [String: Result<[UInt8], FileReadError>] = [:]
         for entry in entries where ServiceFileCatalog.isServiceFileName(entry.name) {
             let info: FileInfo
             if catalog.knownFingerprint(of: entry.name) == nil,
                 let opened = FileModule.openAndRead(directory: dirfd, name: entry.name)
             {
-                guard let openedInfo = opened.info else { continue }  // gone, or not a regular file
+                guard let openedInfo = opened.info else { continue }  // gone
                 info = openedInfo
                 if let bytes = opened.bytes { prefetched[entry.name] = bytes }
             } else {
                 // stat (not lstat): symlinked files (e.g. a mounted ConfigMap) count by their target.
-                guard let statted = try? FileSystem.fstatat(directory: dirfd, name: entry.name), statted.isRegular else {
-                    continue
-                }
+                // Not a regular file (a FIFO, a directory): listed all the same, and its read fails
+                // with an ERROR that names it; the last good service stays.
+                guard let statted = try? FileSystem.fstatat(directory: dirfd, name: entry.name) else { continue }
                 info = statted
             }
             if info.modificationNanoseconds >= racySince { racy.insert(entry.name) }
-            sizes[entry.name] = Int(clamping: info.size)
             listing.append(
                 ServiceFileCatalog.Entry(
                     name: entry.name,
@@ -287,8 +285,7 @@ public final class FileModule: ServiceSource {
         recentlyModified = racy
         let changes = catalog.update(listing: listing) { name in
             if let bytes = prefetched.removeValue(forKey: name) { return try bytes.get() }
-            return try FileSystem.readFile(
-                directory: dirfd, name: name, limit: FileModule.maxFileSize, expectedSize: sizes[name] ?? 0)
+            return try FileModule.read(directory: dirfd, name: name)
         }
         for change in changes { log(change) }
         // From now on inotify names what changes (when the directory is watched).
@@ -296,27 +293,29 @@ public final class FileModule: ServiceSource {
         completion(.success(catalog.services), changes)
     }
 
-    /// A file opened and fstat'ed, and read unless too big: `info` nil when it is gone or not a
-    /// regular file; `nil` altogether when it could not be opened for another reason (the caller
-    /// then stats it by name, and the catalog's read reports the error).
-    static func openAndRead(directory: CInt, name: String) -> (info: FileInfo?, bytes: Result<[UInt8], SysError>?)? {
-        let fd: CInt
+    /// A file opened and fstat'ed, and read unless too big or not a regular file (a FIFO named
+    /// `x.json` is refused, never waited on): `info` nil when it is gone; `nil` altogether when it
+    /// could not be opened for another reason (the caller then stats it by name, and the catalog's
+    /// read reports the error).
+    static func openAndRead(directory: CInt, name: String) -> (info: FileInfo?, bytes: Result<[UInt8], FileReadError>?)? {
         do {
-            fd = try FileSystem.openFile(directory: directory, name: name).release()
-        } catch {
-            return error.isNoEntry ? (nil, nil) : nil
-        }
-        defer { try? Descriptor.close(fd) }
-        guard let info = try? FileSystem.fstat(fd), info.isRegular else { return (nil, nil) }
-        // Too big: the catalog refuses it by its size without reading.
-        guard info.size <= Int64(FileModule.maxFileSize) else { return (info, nil) }
-        do {
-            let bytes = try FileSystem.readAll(
-                fd, name: name, limit: FileModule.maxFileSize, expectedSize: Int(clamping: info.size))
+            let (info, bytes) = try FileSystem.readRegularFile(directory: directory, name, limit: FileModule.maxFileSize)
             return (info, .success(bytes))
         } catch {
-            return (info, .failure(error))
+            switch error {
+            case .system(let error) where error.isNoEntry: return (nil, nil)
+            case .system: return nil
+            // Listed, so the catalog reports it (ERROR, the last good service kept).
+            case .notRegular(_, let info): return (info, .failure(error))
+            // Too big: the catalog refuses it by its size without reading.
+            case .tooLarge(_, let info, _): return (info, nil)
+            }
         }
+    }
+
+    /// The catalog's read: refused (never blocking) if it is not a regular file.
+    static func read(directory: CInt, name: String) throws(FileReadError) -> [UInt8] {
+        try FileSystem.readRegularFile(directory: directory, name, limit: FileModule.maxFileSize).bytes
     }
 
     /// Only the files inotify named: a stat each, and a read of those still there. Nil when the
@@ -326,19 +325,16 @@ public final class FileModule: ServiceSource {
         guard let directoryFD = try? FileSystem.openDirectory(directory) else { return nil }
         let dirfd = directoryFD.rawValue
         var named: [String: FileFingerprint?] = [:]
-        var sizes: [String: Int] = [:]
         for name in names where ServiceFileCatalog.isServiceFileName(name) {
-            if let info = try? FileSystem.fstatat(directory: dirfd, name: name), info.isRegular {
+            if let info = try? FileSystem.fstatat(directory: dirfd, name: name) {
                 named[name] = FileFingerprint(
                     device: info.device, inode: info.inode, size: info.size, modificationNanoseconds: info.modificationNanoseconds)
-                sizes[name] = Int(clamping: info.size)
             } else {
                 named[name] = .some(nil)
             }
         }
         let changes = catalog.update(named: named) { name in
-            try FileSystem.readFile(
-                directory: dirfd, name: name, limit: FileModule.maxFileSize, expectedSize: sizes[name] ?? 0)
+            try FileModule.read(directory: dirfd, name: name)
         }
         for change in changes { log(change) }
         return changes
