@@ -51,9 +51,8 @@ public enum ServiceFuzzCheck {
                 let mapping = MarathonMapper.services(
                     from: snapshot, options: MarathonOptions(httpPort: 80, allowLabelConfig: allowLabelConfig),
                     health: &health)
-                var mapped = mapping.services
+                let mapped = mapping.services
                 if allowLabelConfig {
-                    for index in mapped.indices { mapped[index].configLines = mapping.configLines[mapped[index].id] ?? [] }
                     labelLines = labelLines || mapped.contains { !$0.configLines.isEmpty }
                 }
                 services += mapped
@@ -88,13 +87,9 @@ public enum ServiceFuzzCheck {
         var groups = services.prefix(8).map { [$0] }
         if services.count > 1 { groups.append(services) }
         for group in groups {
-            // Label lines reach the renderer as options of their service (as the runtime passes them).
-            var serviceOptions: [ServiceOptionsKey: ServiceOptions] = [:]
-            for service in group where !service.configLines.isEmpty {
-                serviceOptions[ServiceOptionsKey(for: service), default: ServiceOptions()].configLines += service.configLines
-            }
+            // Label lines reach the renderer on their service (`Service.configLines`).
             for httpPort: UInt16 in [80, 8080] {
-                var options = RenderOptions(globalConfig: "", httpPort: httpPort, serviceOptions: serviceOptions)
+                var options = RenderOptions(globalConfig: "", httpPort: httpPort)
                 let sections = HAProxyRenderer.sections(group, options: options)
                 violations += lineViolations(
                     HAProxyRenderer.render(group, options: options), sections: sections.count,

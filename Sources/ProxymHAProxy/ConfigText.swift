@@ -6,14 +6,6 @@ import ProxymModel
 /// these helpers cover the operator-supplied strings, so that none of them can carry a line break or
 /// another control character into the configuration.
 enum ConfigText {
-    /// Section keywords of HAProxy 2.6 (and a few later ones). A line starting with one of them opens a
-    /// new section, so inside a service's option lines it would capture the service's `server` lines.
-    static let sectionKeywords: Set<String> = [
-        "global", "defaults", "frontend", "backend", "listen", "peers", "resolvers", "userlist",
-        "mailers", "program", "http-errors", "ring", "cache", "fcgi-app", "log-forward",
-        "namespace_list", "traces", "crt-store", "acme",
-    ]
-
     /// True for C0 and C1 control characters and DEL (Unicode general category Cc).
     @inline(__always)
     static func isControl(_ scalar: Unicode.Scalar) -> Bool {
@@ -59,12 +51,6 @@ enum ConfigText {
         while slice.first == " " { slice.removeFirst() }
         while slice.last == " " { slice.removeLast() }
         if !slice.isEmpty { lines.append(String(String.UnicodeScalarView(slice))) }
-    }
-
-    /// True when `line` (already cleaned) would start a new section.
-    static func opensSection(_ line: String) -> Bool {
-        let firstWord = line.unicodeScalars.prefix { $0 != " " }
-        return sectionKeywords.contains(String(String.UnicodeScalarView(firstWord)))
     }
 
     /// The address part of a `bind` line, without the port: IPv4 as is, IPv6 canonical and in brackets

@@ -313,12 +313,15 @@ struct Plan {
             hasServiceOptions
             ? options.serviceOptions[ServiceOptionsKey(domain: service.domain?.rawValue ?? "", servicePort: service.servicePort)]
                 ?? ServiceOptions() : ServiceOptions()
+        // The operator's options file first, then the lines the service brought itself (a label).
+        // Callers check lines where they know the file and line number; this is the last guard.
         var optionLines: [String] = []
-        for line in ConfigText.optionLines(serviceOptions.configLines) {
-            if ConfigText.opensSection(line) {
-                note(.optionLineDropped(line: line))
-            } else {
-                optionLines.append(line)
+        let given = service.configLines.isEmpty ? serviceOptions.configLines : serviceOptions.configLines + service.configLines
+        for line in given.isEmpty ? [] : ConfigText.optionLines(given) {
+            switch OptionLine.check(line, allowEnvironment: true) {
+            case nil: continue
+            case .success(let kept)?: optionLines.append(kept)
+            case .failure(let rejection)?: note(.optionLineDropped(line: line, reason: "\(rejection)"))
             }
         }
 

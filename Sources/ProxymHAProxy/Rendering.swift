@@ -32,9 +32,9 @@ public struct RenderNote: Sendable, Hashable, CustomStringConvertible {
         case noHosts
         /// An HTTP service without any domain: its backend is rendered but no `use_backend` routes to it.
         case noDomains
-        /// An option line that would open a new section (`listen x`, `backend y`, ...) and so move the
-        /// service's `server` lines somewhere else; the line is left out, the service is rendered.
-        case optionLineDropped(line: String)
+        /// An option line that would not stay inside the service's section (a section keyword however
+        /// quoted, a `.if`/`.endif`, ...: ``OptionLine``); the line is left out, the service is rendered.
+        case optionLineDropped(line: String, reason: String)
         /// `tlsPassthrough` cannot be honoured (or only for some of its names); the service is
         /// rendered otherwise as usual.
         case passthroughIgnored(reason: String)
@@ -74,8 +74,8 @@ public struct RenderNote: Sendable, Hashable, CustomStringConvertible {
             return "\(subject): has no hosts, rendered without servers"
         case .noDomains:
             return "\(subject): HTTP service without domains, nothing routes to its backend"
-        case .optionLineDropped(let line):
-            return "\(subject): option line \"\(ValidationError.escaped(line))\" would start a new section, left out"
+        case .optionLineDropped(let line, let reason):
+            return "\(subject): option line \"\(ValidationError.escaped(line))\" left out: \(reason)"
         case .passthroughIgnored(let reason):
             return "\(subject): TLS passthrough left out: \(reason)"
         }

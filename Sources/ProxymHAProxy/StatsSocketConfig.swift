@@ -1,3 +1,4 @@
+import ProxymModel
 /// The `stats socket` lines of a configuration's `global` section: which UNIX sockets haproxy will
 /// listen on for its CLI, at which level, and whether they hand the listeners to a new process (`-x`).
 public enum StatsSocketConfig {
@@ -26,7 +27,7 @@ public enum StatsSocketConfig {
             let words = line.unicodeScalars.split(whereSeparator: { $0 == " " || ConfigText.isControl($0) })
                 .map { Substring(String(String.UnicodeScalarView($0))) }
             guard let first = words.first, !first.hasPrefix("#") else { continue }
-            if ConfigText.sectionKeywords.contains(String(first)) {
+            if OptionLine.sectionKeywords.contains(String(first)) {
                 inGlobal = first == "global"
                 continue
             }

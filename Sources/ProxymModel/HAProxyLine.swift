@@ -211,7 +211,7 @@ public enum OptionLine {
         while let first = scalars.first, first == " " || first == "\t" { scalars.removeFirst() }
         if scalars.isEmpty { return nil }
         let text = String(String.UnicodeScalarView(scalars))
-        if scalars.contains(where: { ($0.value < 0x20 && $0 != "\t") || (0x7F...0x9F).contains($0.value) || $0 == "\u{2028}" || $0 == "\u{2029}" }) {
+        if scalars.contains(where: { ($0.value < 0x20 && $0 != "\t") || (0x7F...0x9F).contains($0.value) }) {
             return .failure(.controlCharacter)
         }
         if scalars.first == "[" { return .failure(.scopeLine) }

@@ -111,9 +111,8 @@ import Testing
         var health = MarathonHealthMemory()
         let mapping = MarathonMapper.services(
             from: snapshot, options: MarathonOptions(httpPort: 80, allowLabelConfig: true), health: &health)
-        var services = mapping.services
+        let services = mapping.services
         #expect(!services.isEmpty, "\(mapping.problems)")
-        for index in services.indices { services[index].configLines = mapping.configLines[services[index].id] ?? [] }
         #expect(services.contains { $0.configLines.contains("balance roundrobin") })
         #expect(ServiceFuzzCheck.renderingViolations(services, allowOptionLines: true).isEmpty)
         #expect(!ServiceFuzzCheck.renderingViolations(services, allowOptionLines: false).isEmpty, "label lines are option lines")

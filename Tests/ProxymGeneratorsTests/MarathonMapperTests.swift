@@ -36,7 +36,7 @@ struct MarathonMapperFixtureTests {
                 marathonService("/bridged-webapp/port1", domains: ["bridged-webapp"], transport: .udp, port: 10001),
             ]
         )
-        #expect(mapping.problems.isEmpty && mapping.skippedApps.isEmpty && mapping.configLines.isEmpty)
+        #expect(mapping.problems.isEmpty && mapping.skippedApps.isEmpty && mapping.services.allSatisfy { $0.configLines.isEmpty })
     }
 
     /// 1.5 `container/bridge`, MESOS_HTTP checks with results keyed by `instanceId`: all three tasks on
@@ -517,15 +517,19 @@ struct MarathonMapperRuleTests {
         #expect(ids("extern") == [])
     }
 
-    @Test func labelConfigIsGated() {
+    /// The lines of a `proxym.port.<n>.config` label are on the service itself, each checked as
+    /// haproxy 2.6 reads it: what would leave the section, use the environment or carry a control
+    /// character is left out with a warning naming the app, the label and the line number.
+    @Test func labelConfigIsGated() throws {
         let raw =
-            "option httpchk GET /health\n  http-check expect status 200\r\n\u{7}timeout\tserver 5s\n\n\u{85}x\u{2028}y"
+            "option httpchk GET /health\n  http-check expect status 200\r\n\u{7}timeout\tserver 5s\n\n\"backend\" x\n.if 0\nx\u{2028}y\n"
+            + "http-request return status 200 string \"${HOME}\"\n\ttimeout\tserver 5s"
         let snapshot = MarathonSnapshot(apps: [
             Self.app(labels: ["proxym.port.1.config": raw], ports: [10000, 10001]),
             Self.app("/blank", labels: ["proxym.port.0.config": " \n\t\n"], ports: [10002]),
         ])
         let off = mapped(snapshot)
-        #expect(off.configLines.isEmpty)
+        #expect(off.services.allSatisfy { $0.configLines.isEmpty })
         #expect(
             off.problems == [
                 #"app "/shop/web": label proxym.port.1.config ignored (set PROXYM_MARATHON_LABEL_CONFIG=1 to allow raw HAProxy lines from labels)"#,
@@ -533,15 +537,19 @@ struct MarathonMapperRuleTests {
             ]
         )
         let on = mapped(snapshot, options: MarathonOptions(allowLabelConfig: true))
-        #expect(on.problems.isEmpty)
         #expect(
-            on.configLines == [
-                try! ServiceID("/shop/web/port1"): [
-                    "option httpchk GET /health", "http-check expect status 200", "timeout server 5s", "x", "y",
-                ]
-            ]
-        )
-        #expect(on.services == off.services)
+            on.problems == [
+                #"app "/shop/web": label proxym.port.1.config line 3 "\u{7}timeout\tserver 5s" left out: it holds a control character"#,
+                #"app "/shop/web": label proxym.port.1.config line 5 "\"backend\" x" left out: 'backend' would open a new section"#,
+                #"app "/shop/web": label proxym.port.1.config line 6 ".if 0" left out: '.if' is a directive (.if/.endif/.alert ...), which acts across sections"#,
+                #"app "/shop/web": label proxym.port.1.config line 8 "http-request return status 200 string \"${HOME}\"" left out: it uses environment variables ("$NAME", "${NAME}"), which would leak haproxy's environment"#,
+            ], "\(on.problems)")
+        let web = try #require(on.services.first { $0.id.rawValue == "/shop/web/port1" })
+        #expect(web.configLines == ["option httpchk GET /health", "http-check expect status 200", "x\u{2028}y", "timeout\tserver 5s"])
+        #expect(on.services.filter { $0.id.rawValue != "/shop/web/port1" }.allSatisfy { $0.configLines.isEmpty })
+        var withoutLines = on.services
+        for index in withoutLines.indices { withoutLines[index].configLines = [] }
+        #expect(withoutLines == off.services)
     }
 
     @Test func labelWarnings() {

@@ -1,5 +1,6 @@
 import ProxymHAProxy
 import ProxymModel
+import ProxymTestSupport
 import Testing
 
 func makeService(
@@ -253,10 +254,41 @@ private func body(_ services: [Service], _ options: RenderOptions = RenderOption
         #expect(!rendering.text.contains("evil"))
         #expect(
             rendering.notes.map(\.kind) == [
-                .optionLineDropped(line: "listen evil"), .optionLineDropped(line: "backend  other"),
+                .optionLineDropped(line: "listen evil", reason: "'listen' would open a new section"),
+                .optionLineDropped(line: "backend  other", reason: "'backend' would open a new section"),
             ]
         )
         #expect(rendering.notes.allSatisfy { !$0.isSkipped })
+    }
+
+    /// Issue 11, class 1: every section keyword however quoted or escaped, and `.if 0` in one service
+    /// with `.endif` in another, reach neither section; haproxy -c accepts the result with each
+    /// service's servers in its own section (every disguise would have opened a section or hidden one).
+    @Test(.enabled(if: HAProxyCheck.isAvailable, "haproxy is not in PATH"))
+    func noOptionLineEndsOrOpensASection() throws {
+        let a = try makeService("/a", domains: ["a.example.com"], port: 80, hosts: [("10.0.0.1", 80)])
+        let b = try makeService("/b", port: 7000, hosts: [("10.0.0.2", 7000)])
+        var hostile: [String] = [".if 0", "\".if\" 0"]
+        for keyword in OptionLine.sectionKeywords.sorted() {
+            let head = String(keyword.prefix(1)), rest = String(keyword.dropFirst())
+            hostile += ["\"\(keyword)\" x", "'\(keyword)' x", "\(head)\"\(rest)\" x", "\\x\(String(keyword.utf8.first!, radix: 16))\(rest) x", "\(keyword) x"]
+        }
+        let options = RenderOptions(
+            globalConfig: "global\n  maxconn 10\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\n",
+            serviceOptions: [
+                ServiceOptionsKey(domain: "a.example.com", servicePort: 80): ServiceOptions(configLines: ["balance roundrobin"] + hostile),
+                ServiceOptionsKey(domain: "", servicePort: 7000): ServiceOptions(configLines: [".endif", "'.endif'", "balance leastconn"]),
+            ])
+        let rendering = HAProxyRenderer.renderWithNotes([a, b], options: options)
+        #expect(rendering.notes.count == hostile.count + 2)
+        #expect(rendering.text.contains("backend a_cluster\n  balance roundrobin\n\n  server node1 10.0.0.1:80"), "\(rendering.text)")
+        #expect(rendering.text.contains("listen b\n  bind :7000\n  mode tcp\n  balance leastconn\n\n  server node1 10.0.0.2:7000"), "\(rendering.text)")
+        for line in hostile + [".endif"] { #expect(!rendering.text.contains(line), "\(line)") }
+        try withTemporaryDirectory { dir in
+            try writeFile(dir + "/haproxy.cfg", rendering.text)
+            let result = HAProxyCheck.check(configPath: dir + "/haproxy.cfg")
+            #expect(result.exitStatus == 0, "\(result)")
+        }
     }
 
     // MARK: - Improvement 6: determinism

@@ -117,26 +117,4 @@ struct MarathonLabels {
         }
         return domains.isEmpty ? nil : domains
     }
-
-    /// A label's raw HAProxy text as config lines: split at line breaks, control characters removed,
-    /// blanks trimmed, empty lines dropped. Nothing in a returned line can start another line.
-    static func configLines(_ raw: String) -> [String] {
-        var lines: [String] = []
-        var current = String.UnicodeScalarView()
-        func flush() {
-            let line = Substring(String(current)).trimmingBlanks()
-            if !line.isEmpty { lines.append(String(line)) }
-            current = String.UnicodeScalarView()
-        }
-        for scalar in raw.unicodeScalars {
-            switch scalar.value {
-            case 0x0A, 0x0D, 0x0B, 0x0C, 0x85, 0x2028, 0x2029: flush()
-            case 0x09: current.append(" ")
-            case 0x00..<0x20, 0x7F..<0xA0: continue
-            default: current.append(scalar)
-            }
-        }
-        flush()
-        return lines
-    }
 }

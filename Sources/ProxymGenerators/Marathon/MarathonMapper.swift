@@ -78,7 +78,6 @@ public enum MarathonMapper {
                 try appMapping.map(into: &mapping, remembered: remembered, nextHealth: &nextHealth)
             } catch {
                 // Nothing of a skipped app stays, but what was said about it.
-                for service in mapping.services[servicesBefore...] { mapping.configLines[service.id] = nil }
                 mapping.services.removeSubrange(servicesBefore...)
                 mapping.problems.append("app \(quoted(app.id)): skipped: \(error)")
                 mapping.skippedApps.append(app.id)
@@ -211,27 +210,29 @@ private struct AppMapping {
             for task in live {
                 if let host = backend(plan.backend, of: task) { hosts.append(host) }
             }
-            mapping.services.append(
-                Service(
-                    id: id,
-                    domains: domains,
-                    transport: transport,
-                    applicationProtocol: applicationProtocol,
-                    servicePort: servicePort,
-                    hosts: hosts,
-                    source: MarathonMapper.source
-                )
+            var service = Service(
+                id: id,
+                domains: domains,
+                transport: transport,
+                applicationProtocol: applicationProtocol,
+                servicePort: servicePort,
+                hosts: hosts,
+                source: MarathonMapper.source
             )
             if let raw = portLabels?.config {
                 if options.allowLabelConfig {
-                    let lines = MarathonLabels.configLines(raw)
-                    if !lines.isEmpty { mapping.configLines[id] = lines }
+                    // Only lines that stay inside the service's own section, as haproxy reads them;
+                    // no environment variables (they would leak haproxy's environment to the app).
+                    let (accepted, dropped) = OptionLine.lines(of: raw, allowEnvironment: false)
+                    service.configLines = accepted
+                    for line in dropped { warnings.append("app \(name): label proxym.port.\(n).config \(line.description)") }
                 } else {
                     warnings.append(
                         "app \(name): label proxym.port.\(n).config ignored (set PROXYM_MARATHON_LABEL_CONFIG=1 to allow raw HAProxy lines from labels)"
                     )
                 }
             }
+            mapping.services.append(service)
         }
     }
 

@@ -2,12 +2,10 @@ import ProxymModel
 
 /// What one mapping produced.
 public struct MarathonMapping: Sendable, Hashable {
-    /// One service per exposed app port, in snapshot order (apps), then port order.
+    /// One service per exposed app port, in snapshot order (apps), then port order. Lines of a
+    /// `proxym.port.<n>.config` label (only with ``MarathonOptions/allowLabelConfig``) are on the
+    /// service itself (`Service.configLines`), checked line by line (`OptionLine`).
     public var services: [Service]
-    /// Raw HAProxy lines from `proxym.port.<n>.config` labels (only with
-    /// ``MarathonOptions/allowLabelConfig``), per service, already split into lines and stripped of
-    /// control characters. For the renderer's `ServiceOptions.configLines` of that service.
-    public var configLines: [ServiceID: [String]]
     /// Everything worth a log line: apps or ports left out and why, labels ignored. Stable wording and
     /// order for the same snapshot, so a caller can log only what changed.
     public var problems: [String]
@@ -17,12 +15,10 @@ public struct MarathonMapping: Sendable, Hashable {
 
     public init(
         services: [Service] = [],
-        configLines: [ServiceID: [String]] = [:],
         problems: [String] = [],
         skippedApps: [String] = []
     ) {
         self.services = services
-        self.configLines = configLines
         self.problems = problems
         self.skippedApps = skippedApps
     }

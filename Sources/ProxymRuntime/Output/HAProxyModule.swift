@@ -47,6 +47,8 @@ public final class HAProxyModule: ConfigGenerator {
     /// The stats socket of the live configuration.
     var liveStatsSocket: String?
     private var warnedSocket: String?
+    /// Reads global.cfg and the options directories (keeps their last good content).
+    private lazy var optionsLoader = HAProxyOptionsLoader(logger: logger)
     private var problemHandler: (() -> Void)?
     private var restartHandler: (() -> Void)?
 
@@ -195,8 +197,7 @@ public final class HAProxyModule: ConfigGenerator {
     }
 
     private func options(_ services: [Service]) throws(GeneratorFailure) -> (RenderOptions, StatsSocketChoice?) {
-        let inputs = try HAProxyOptionsLoader.load(
-            optionsPath: settings.optionsPath, services: services, httpPort: settings.httpPort, logger: logger)
+        let inputs = try optionsLoader.load(optionsPath: settings.optionsPath, services: services)
         var options = RenderOptions(
             globalConfig: inputs.globalConfig, httpPort: settings.httpPort, bindAddress: settings.bindAddress,
             serviceOptions: inputs.serviceOptions)

@@ -268,9 +268,11 @@ public final class FileModule: ServiceSource {
                 if let bytes = opened.bytes { prefetched[entry.name] = bytes }
             } else {
                 // stat (not lstat): symlinked files (e.g. a mounted ConfigMap) count by their target.
-                // Not a regular file (a FIFO, a directory): listed all the same, and its read fails
+                // Not a regular file (a FIFO, a socket): listed all the same, and its read fails
                 // with an ERROR that names it; the last good service stays.
-                guard let statted = try? FileSystem.fstatat(directory: dirfd, name: entry.name) else { continue }
+                guard let statted = try? FileSystem.fstatat(directory: dirfd, name: entry.name), !statted.isDirectory else {
+                    continue
+                }
                 info = statted
             }
             if info.modificationNanoseconds >= racySince { racy.insert(entry.name) }
@@ -305,8 +307,9 @@ public final class FileModule: ServiceSource {
             switch error {
             case .system(let error) where error.isNoEntry: return (nil, nil)
             case .system: return nil
-            // Listed, so the catalog reports it (ERROR, the last good service kept).
-            case .notRegular(_, let info): return (info, .failure(error))
+            // A directory is no service file; anything else (a FIFO, a socket, a device) is listed,
+            // so the catalog reports it (ERROR, the last good service kept).
+            case .notRegular(_, let info): return info.isDirectory ? (nil, nil) : (info, .failure(error))
             // Too big: the catalog refuses it by its size without reading.
             case .tooLarge(_, let info, _): return (info, nil)
             }
@@ -326,7 +329,7 @@ public final class FileModule: ServiceSource {
         let dirfd = directoryFD.rawValue
         var named: [String: FileFingerprint?] = [:]
         for name in names where ServiceFileCatalog.isServiceFileName(name) {
-            if let info = try? FileSystem.fstatat(directory: dirfd, name: name) {
+            if let info = try? FileSystem.fstatat(directory: dirfd, name: name), !info.isDirectory {
                 named[name] = FileFingerprint(
                     device: info.device, inode: info.inode, size: info.size, modificationNanoseconds: info.modificationNanoseconds)
             } else {

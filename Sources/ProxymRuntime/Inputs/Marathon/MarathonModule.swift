@@ -162,12 +162,7 @@ public final class MarathonModule: ServiceSource {
                 self.health = fetched.health
                 let mapping = fetched.mapping
                 self.logProblems(fetched.problems + mapping.problems, fullResync: fullResync)
-                var services = mapping.services
-                if !mapping.configLines.isEmpty {
-                    for index in services.indices {
-                        services[index].configLines = mapping.configLines[services[index].id] ?? []
-                    }
-                }
+                let services = mapping.services
                 self.retryBackoff.reset()
                 if let retryTimer = self.retryTimer {
                     self.loop.cancel(retryTimer)
