@@ -36,6 +36,26 @@ public enum HostAddress: Hashable, Comparable, Sendable, CustomStringConvertible
         self = .hostname(name.rawValue)
     }
 
+    /// Where a backend server may be reached: an address as `init`, but not the unspecified
+    /// `0.0.0.0` or `::` (haproxy would take either as "this host" and send the traffic to itself;
+    /// it is a task or file that has no address yet, not a place to send traffic).
+    public static func backend(_ raw: String, field: String = "ip") throws(ValidationError) -> HostAddress {
+        let address = try HostAddress(raw, field: field)
+        guard !address.isUnspecified else {
+            throw ValidationError(field: field, reason: "is the unspecified address, not one a server can be reached at", value: raw)
+        }
+        return address
+    }
+
+    /// `0.0.0.0` or `::` (any spelling).
+    public var isUnspecified: Bool {
+        switch self {
+        case .ipv4(let v): return v == 0
+        case .ipv6(let bytes): return bytes.allSatisfy { $0 == 0 }
+        case .hostname: return false
+        }
+    }
+
     public var isHostname: Bool {
         if case .hostname = self { return true }
         return false

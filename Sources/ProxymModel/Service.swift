@@ -10,7 +10,7 @@ public struct Host: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// Validating initializer for values from outside.
     public init(ip: String, port: Int) throws(ValidationError) {
-        self.address = try HostAddress(ip, field: "ip")
+        self.address = try HostAddress.backend(ip, field: "ip")
         self.port = try Port.validate(port, field: "port")
     }
 

@@ -344,6 +344,20 @@ struct MarathonMapperRuleTests {
         MarathonApp(id: id, labels: labels, portDefinitions: ports.map { .init(port: $0) }, tasks: tasks)
     }
 
+    /// A task on `0.0.0.0` or `::` is skipped with a warning; the app's other tasks stay.
+    @Test func unspecifiedTaskHostIsSkipped() throws {
+        let snapshot = MarathonSnapshot(apps: [
+            Self.app(tasks: [
+                MarathonTask(id: "t0", host: "0.0.0.0", ports: [31000]), MarathonTask(id: "t6", host: "::", ports: [31000]),
+                MarathonTask(id: "t1", host: "10.0.0.1", ports: [31000]),
+            ])
+        ])
+        let mapping = mapped(snapshot)
+        #expect(mapping.services.first?.hosts.map(\.description) == ["10.0.0.1:31000"])
+        #expect(mapping.problems.count == 2)
+        #expect(mapping.problems.allSatisfy { $0.contains("is the unspecified address") && $0.contains("task skipped") }, "\(mapping.problems)")
+    }
+
     @Test func domainStrategies() throws {
         let snapshot = MarathonSnapshot(apps: [Self.app("/com/example/webapp"), Self.app("/x/webapp2", ports: [10001])])
         #expect(

@@ -265,6 +265,14 @@ struct ServiceFileDecoderErrorTests {
         #expect("\(result)".contains("web.json: file is 2000000 bytes, the limit is 1048576"))
     }
 
+    /// A host `0.0.0.0` or `::` is invalid like any other bad host (issue 11, class 10).
+    @Test(arguments: ["0.0.0.0", "::"])
+    func unspecifiedHostIsRefused(_ ip: String) {
+        let body = #"{"id": "/web", "domain": "w.example.com", "servicePort": 80, "hosts": [{"ip": "\#(ip)", "port": 80}]}"#
+        let result = ServiceFileDecoder.decode(Array(body.utf8), fileName: "web.json")
+        #expect("\(result)".contains("is the unspecified address"), "\(result)")
+    }
+
     @Test func justUnderTheLimitIsParsed() throws {
         let body = #"{"id": "/web", "servicePort": 80, "hosts": []}"#
         let padded = body + String(repeating: " ", count: ServiceFileDecoder.maxFileBytes - body.utf8.count)

@@ -150,4 +150,17 @@ struct HostAddressTests {
                 "9.0.0.1", "10.0.0.2", "10.0.0.10", "::1", "::2", "a.mesos", "b.mesos",
             ])
     }
+
+    /// Issue 11, class 10: `0.0.0.0` and `::` (any spelling) are addresses, but no backend.
+    @Test(arguments: ["0.0.0.0", "::", "[::]", "0:0:0:0:0:0:0:0", "::0"])
+    func unspecifiedIsNoBackend(_ raw: String) throws {
+        #expect(try HostAddress(raw).isUnspecified)
+        #expect(throws: ValidationError.self) { try HostAddress.backend(raw) }
+        #expect(throws: ValidationError.self) { try Host(ip: raw, port: 80) }
+    }
+
+    @Test(arguments: ["0.0.0.1", "::1", "10.0.0.1", "agent-1.example.com", "2001:db8::"])
+    func specifiedAddressesAreBackends(_ raw: String) throws {
+        #expect(try HostAddress.backend(raw) == HostAddress(raw))
+    }
 }

@@ -247,7 +247,7 @@ private struct Decoding {
                 guard case .object(let object) = item else { throw typeError("", expected: "an object", got: item) }
                 let fields = KnownFields(object, keys: HostKey.names, context: path(), warnings: &warnings)
                 let ip = try requiredString(fields[HostKey.ip.rawValue], field: "ip")
-                let address = try validated { () throws(ValidationError) in try HostAddress(ip, field: "ip") }
+                let address = try validated { () throws(ValidationError) in try HostAddress.backend(ip, field: "ip") }
                 guard let portValue = fields[HostKey.port.rawValue], !portValue.isNull else {
                     throw ServiceFileError(file: file, field: "port", reason: "is required")
                 }

@@ -352,7 +352,7 @@ private struct AppMapping {
         var live = LiveTask(ports: task.ports)
         if app.networkMode == .container, let ip = task.ipAddresses.first {
             do {
-                live.containerAddress = try HostAddress(ip, field: "ipAddresses[0].ipAddress")
+                live.containerAddress = try HostAddress.backend(ip, field: "ipAddresses[0].ipAddress")
             } catch {
                 warnings.append("app \(name): task \(MarathonMapper.quoted(task.id)): \(error); task skipped")
                 return live
@@ -360,7 +360,7 @@ private struct AppMapping {
         }
         if let host = task.host, !host.isEmpty {
             do {
-                live.hostAddress = try HostAddress(host, field: "host")
+                live.hostAddress = try HostAddress.backend(host, field: "host")
             } catch  where live.containerAddress == nil {
                 warnings.append("app \(name): task \(MarathonMapper.quoted(task.id)): \(error); task skipped")
             } catch {
