@@ -38,6 +38,7 @@ extension LongRuns {
                 ("odd stops", oddStops),
                 ("stray signals", straySignals),
                 ("newcomer versus incumbent", newcomerVersusIncumbent),
+                ("hostile options and FIFOs", hostileOptionsAndFIFOs),
             ]
             // PROXYM_FAULT_SCENARIOS="slow Marathon,odd stops" runs only those (while working on them).
             let only = ProcessEnvironment.value("PROXYM_FAULT_SCENARIOS").map { Set($0.split(separator: ",").map(String.init)) }
