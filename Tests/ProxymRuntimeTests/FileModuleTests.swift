@@ -353,6 +353,34 @@ struct FileModuleTests {
 
     /// Watched, the source reads the files inotify named, and only those: every file once at first,
     /// then one file per edit, and all of them again on resync.
+    /// Issue 11, class 11: a Kubernetes ConfigMap update. The mounted directory holds
+    /// `web.json -> ..data/web.json` and `..data -> ..<timestamp>`; an update writes a new timestamp
+    /// directory and renames a new `..data` symlink over the old one. Nothing named `web.json`
+    /// changes, so only the `..data` swap forcing a rescan makes the new content seen.
+    @Test func aConfigMapSymlinkSwapForcesARescan() throws {
+        try withTemporaryDirectory { dir in
+            try FileSystem.mkdir(dir + "/..2026_12_03_01")
+            try writeFile(dir + "/..2026_12_03_01/web.json", serviceJSON(id: "/web", domain: "web.example.com", servicePort: 80, hostPort: 1))
+            try FileSystem.symlink(target: "..2026_12_03_01", at: dir + "/..data")
+            try FileSystem.symlink(target: "..data/web.json", at: dir + "/web.json")
+            let watching = try Watching(directory: dir)
+            defer { watching.module.stop {} }
+            #expect(watching.ids == ["/web"])
+            #expect(try service(watching.module, "/web")?.hosts.map(\.port) == [1])
+            _ = try watching.settle(.milliseconds(50))
+
+            // The atomic writer's update: new directory, new symlink, renamed over `..data`.
+            try FileSystem.mkdir(dir + "/..2026_12_03_02")
+            try writeFile(dir + "/..2026_12_03_02/web.json", serviceJSON(id: "/web", domain: "web.example.com", servicePort: 80, hostPort: 2))
+            try FileSystem.symlink(target: "..2026_12_03_02", at: dir + "/..data_tmp")
+            try FileSystem.rename(from: dir + "/..data_tmp", to: dir + "/..data")
+            try FileSystem.removeTree(dir + "/..2026_12_03_01")
+            _ = try watching.waitFor("..data")
+            _ = try watching.settle(.milliseconds(50))
+            #expect(try service(watching.module, "/web")?.hosts.map(\.port) == [2], "the ..data swap was not followed by a rescan")
+        }
+    }
+
     @Test func aWatchedDirectoryIsRescannedByName() throws {
         try withTemporaryDirectory { dir in
             for name in ["a", "b", "c"] {

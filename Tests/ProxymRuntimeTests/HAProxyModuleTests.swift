@@ -1,3 +1,4 @@
+import Glibc
 import ProxymCore
 import ProxymModel
 import ProxymPosix
@@ -193,6 +194,26 @@ struct HAProxyModuleTests {
             #expect(outcome == nil)
             // The check was ended: its exit is reaped on the loop.
             try pump(h.loop, timeout: .seconds(5)) { outcome != nil }
+        }
+    }
+
+    /// Issue 11, class 11: the mode the operator gave haproxy.cfg (0640 here) survives every write
+    /// (a change, a forced re-apply) and the `.rejected` candidate gets it too.
+    @Test func theConfigKeepsTheOperatorsMode() throws {
+        try withTemporaryDirectory { dir in
+            let h = try Harness(dir: dir)
+            #expect(try h.apply(try web()) == .applied("applied, reload command succeeded"))
+            #expect(chmod(h.configPath, 0o640) == 0)
+            #expect(try h.apply(try web(hosts: [18081, 18082])) == .applied("applied, reload command succeeded"))
+            #expect(try FileSystem.stat(h.configPath).permissions == 0o640)
+            #expect(try h.apply(try web(hosts: [18081, 18082]), force: true) == .applied("applied, reload command succeeded"))
+            #expect(try FileSystem.stat(h.configPath).permissions == 0o640)
+            try FileSystem.mkdir(h.optionsPath + "/bad.example.com_8080")
+            try writeFile(h.optionsPath + "/bad.example.com_8080/config", "bogus_keyword 1\n")
+            let bad = try web() + [try makeService(id: "/bad", domain: "bad.example.com", servicePort: 8080, hostPorts: [18083])]
+            #expect(isFailed(try h.apply(bad), retry: false))
+            #expect(try FileSystem.stat(h.configPath + ".rejected").permissions == 0o640)
+            #expect(try FileSystem.stat(h.configPath).permissions == 0o640)
         }
     }
 
