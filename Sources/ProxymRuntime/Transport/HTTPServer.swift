@@ -30,6 +30,9 @@ public final class HTTPServer {
         /// Unsent answer bytes per connection above which no further request is parsed or read from
         /// it until the client has taken them (pipelining without reading costs this much).
         public var maxOutputBytes = 64 << 10
+        /// The kernel's send buffer of each connection (SO_SNDBUF; nil: the kernel's autotuning, up to
+        /// megabytes per connection): with the unsent answers, what a client that does not read pins.
+        public var socketSendBufferBytes: Int? = 64 << 10
         /// Bytes read from one connection per wake-up.
         public var readChunkBytes = 16 << 10
         /// New connections accepted per wake-up of the listener (others wait in the backlog).
@@ -42,7 +45,8 @@ public final class HTTPServer {
 
         public init() {}
 
-        /// 64 connections, 64 KiB of unsent answers each, 5 s to send a request, 30 s idle.
+        /// 64 connections, 64 KiB of unsent answers each (and a 64 KiB kernel send buffer), 5 s to send
+        /// a request, 30 s idle.
         public static let `default` = Limits()
 
         /// The most the server's connections can hold in buffers at once: per connection one
@@ -169,7 +173,10 @@ public final class HTTPServer {
         connection.close()
     }
 
-    fileprivate func timedOut() { counters.timedOut += 1 }
+    fileprivate func timedOut(_ why: String) {
+        counters.timedOut += 1
+        logger.warning("\(why)", metadata: ["limit": "\(limits.requestTimeout)", "port": "\(port)"])
+    }
 
     fileprivate func closed(_ connection: Connection) {
         connections[ObjectIdentifier(connection)] = nil
@@ -223,6 +230,7 @@ public final class HTTPServer {
             lastProgress = now
             let raw = fd.rawValue
             self.fd = consume fd
+            if let bytes = limits.socketSendBufferBytes { try? Socket.setSendBufferSize(raw, bytes) }
             registration = try loop.register(fd: raw, events: .in) { [weak self] events in self?.ready(events) }
             armTimer(at: now + limits.requestTimeout)
         }
@@ -357,9 +365,9 @@ public final class HTTPServer {
             case .idle:
                 break
             case .clientReading:
-                server?.timedOut()
+                server?.timedOut("closed a connection that did not read its answers in time")
             case .firstRequest, .request:
-                server?.timedOut()
+                server?.timedOut("closed a connection that did not send a complete request in time")
                 if parser.hasPartialRequest {
                     // One try: a client this slow gets no more of our time.
                     output = HTTPResponse(status: .requestTimeout, text: "request timeout\n").serialized(keepAlive: false)
