@@ -9,6 +9,7 @@
 //   ProxymHAProxy                 pure: ([Service], options) -> config text
 //   ProxymHTTP                    pure: incremental HTTP/1.1 request parser, response writer, SSE parser
 //   ProxymCore                    pure decisions: settings, refresh scheduling, status, log format
+//   ProxymObserve                 pure: status snapshot -> JSON, health verdict, metrics text, `proxym status` lines
 //   ProxymPosix                   the only code that touches fds and libc (imports CSystemd/Glibc)
 //   ProxymTLS                     the only code that calls OpenSSL: certificate bundles checked as haproxy loads them
 //   ProxymRuntime                 the epoll loop, its sources, the daemon that carries out decisions
@@ -62,6 +63,8 @@ let package = Package(
             dependencies: ["ProxymModel", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        .target(
+            name: "ProxymObserve", dependencies: ["ProxymCore", "ProxymModel", "ProxymJSON", "ProxymHTTP"], swiftSettings: strict),
 
         // POSIX / runtime layer
         .target(name: "ProxymPosix", dependencies: ["CSystemd", "CCurl", "ProxymModel"], swiftSettings: strict),
@@ -71,7 +74,7 @@ let package = Package(
             name: "ProxymRuntime",
             dependencies: [
                 "ProxymPosix", "ProxymCore", "ProxymModel", "ProxymGenerators", "ProxymHAProxy", "ProxymHTTP",
-                "ProxymTLS", .product(name: "Logging", package: "swift-log"),
+                "ProxymTLS", "ProxymObserve", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -80,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "proxym",
             dependencies: [
-                "ProxymRuntime", "ProxymCore", "ProxymPosix",
+                "ProxymRuntime", "ProxymCore", "ProxymPosix", "ProxymObserve",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -146,6 +149,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "ProxymObserveTests",
+            dependencies: ["ProxymObserve", "ProxymCore", "ProxymJSON", "ProxymModel", "ProxymHTTP"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "ProxymRuntimeTests",
             dependencies: [
                 "ProxymRuntime", "ProxymPosix", "ProxymCore", "ProxymModel", "ProxymTestSupport", "ProxymTLS", "ProxymHAProxy",
@@ -156,7 +164,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["ProxymPosix", "ProxymCore", "ProxymTestSupport"],
+            dependencies: ["ProxymPosix", "ProxymCore", "ProxymJSON", "ProxymTestSupport"],
             swiftSettings: strict
         ),
 

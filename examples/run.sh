@@ -70,6 +70,10 @@ Try, in another terminal:
   curl http://127.0.0.1:16379/                                # TCP listener, both backends
   curl --cacert $pki/ca.crt --resolve shop.example.com:8443:127.0.0.1 https://shop.example.com:8443/   # -> blue
 Then edit $here/services/shop.json (change 18081 to 18082) and curl again: -> green.
+What proxym is doing (its status listener on 127.0.0.1:9911):
+  curl 127.0.0.1:9911/healthz                                 # ok, or 503 and why
+  curl 127.0.0.1:9911/api/v1/status                           # sources, refreshes, haproxy (JSON)
+  $bin status                                      # the same as a short summary
 A certificate for api.example.com dropped into $run/certs is served within a second, without a reload:
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=api.example.com \\
     -addext subjectAltName=DNS:api.example.com -keyout /tmp/api.key -out /tmp/api.crt 2>/dev/null
@@ -91,6 +95,7 @@ export PROXYM_HAPROXY_OPTIONS_PATH="$here/haproxy"
 export PROXYM_HAPROXY_HTTP_PORT=8080
 export PROXYM_HAPROXY_BIND_ADDRESS=127.0.0.1
 export PROXYM_SIGNAL_ENABLED=1
+export PROXYM_STATUS_ADDRESS=127.0.0.1:9911
 export PROXYM_HAPROXY_HTTPS_PORT=8443
 export PROXYM_HAPROXY_TLS_CERTS_PATH="$run/certs"
 export PROXYM_HAPROXY_TLS_STATE_PATH="$run/proxym-tls"

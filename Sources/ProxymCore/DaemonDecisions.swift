@@ -187,14 +187,26 @@ public struct RefreshRecord: Sendable, Equatable {
     /// `applied, haproxy reloaded`, `unchanged`, `FAILED: ...`, `HELD by the safety guard`.
     public var outcome: String
     public var serviceCount: Int
+    /// The outcome in one word, for metrics and the status page.
+    public var result: RefreshResult
 
-    public init(trigger: String, startedAt: Moment, duration: Duration, outcome: String, serviceCount: Int) {
+    public init(
+        trigger: String, startedAt: Moment, duration: Duration, outcome: String, serviceCount: Int,
+        result: RefreshResult = .applied
+    ) {
         self.trigger = trigger
         self.startedAt = startedAt
         self.duration = duration
         self.outcome = outcome
         self.serviceCount = serviceCount
+        self.result = result
     }
+}
+
+/// How a refresh ended, in one word: something was applied, nothing had changed, an apply failed, or
+/// the safety guard held it back.
+public enum RefreshResult: String, Sendable, Equatable, CaseIterable {
+    case applied, unchanged, failed, held
 }
 
 /// The last `capacity` refreshes, oldest first (a ring: memory stays bounded however long it runs).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import ProxymCore
+import ProxymObserve
 import ProxymPosix
 import ProxymRuntime
 
@@ -39,7 +40,7 @@ struct ProxymCommand: ParsableCommand {
             \(Settings.helpText(width: 78))
             """,
         version: ProxymVersion.string,
-        subcommands: [RunCommand.self, RenderCommand.self, CheckCommand.self],
+        subcommands: [RunCommand.self, RenderCommand.self, CheckCommand.self, StatusCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }
@@ -225,6 +226,65 @@ struct CheckCommand: ParsableCommand {
         } else {
             ProcessSetup.writeStderr("proxym check: FAILED (\(result.problemCount) problems, see above)\n")
             throw ExitCode(1)
+        }
+    }
+}
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Ask the running daemon how it is (its status listener) and print a short summary.",
+        discussion: """
+            Reads http://PROXYM_STATUS_ADDRESS/api/v1/status (default 127.0.0.1:9911; --config \
+            /etc/proxym/proxym.conf reads the packaged setting). Exit status: 0 healthy, 1 unhealthy \
+            (the reasons are printed), 2 the daemon could not be asked (not running, listener off).
+            """)
+
+    @OptionGroup var options: CommonOptions
+
+    @Option(name: .customLong("address"), help: ArgumentHelp(
+        "The status listener to ask (IP:port), instead of PROXYM_STATUS_ADDRESS.", valueName: "address"))
+    var address: String?
+
+    @Flag(name: .customLong("json"), help: "Print the status document (JSON) as the daemon answered it.")
+    var json = false
+
+    @Option(name: .customLong("timeout"), help: ArgumentHelp("Seconds to wait for the answer.", valueName: "seconds"))
+    var timeout: Int = 5
+
+    func run() throws {
+        var logger = Logger(label: "proxym")
+        let target: StatusSettings.ListenAddress
+        if let address {
+            guard let parsed = StatusSettings.ListenAddress(parsing: address) else {
+                throw ValidationError("--address expects IP:port, e.g. 127.0.0.1:9911")
+            }
+            target = parsed
+        } else {
+            let (settings, _) = try loadSettings(options, logger: &logger, toStderrOnly: true)
+            guard let configured = settings.status.address else {
+                ProcessSetup.writeStderr("proxym status: the status listener is off (PROXYM_STATUS_ADDRESS is empty)\n")
+                throw ExitCode(2)
+            }
+            target = configured
+        }
+        let url = "http://\(target)/api/v1/status"
+        switch OneShot.fetchStatus(url: url, timeout: .seconds(max(1, timeout))) {
+        case .failure(let failure):
+            ProcessSetup.writeStderr("proxym status: cannot ask \(url): \(failure.message) (is proxym running?)\n")
+            throw ExitCode(2)
+        case .success(let response) where response.status != 200:
+            ProcessSetup.writeStderr("proxym status: \(url) answered \(response.status)\n")
+            throw ExitCode(2)
+        case .success(let response):
+            do {
+                let summary = try StatusSummary.render(json: response.bodyText)
+                ProcessSetup.writeStdout(json ? response.bodyText : summary.lines)
+                if !summary.healthy { throw ExitCode(1) }
+            } catch let failure as StatusSummary.Failure {
+                ProcessSetup.writeStderr("proxym status: \(url): \(failure)\n")
+                throw ExitCode(2)
+            }
         }
     }
 }

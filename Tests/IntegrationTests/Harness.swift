@@ -157,6 +157,8 @@ final class Sandbox {
     let config: String
     let pidFile: String
     let httpPort: UInt16
+    /// The status listener's port (`PROXYM_STATUS_ADDRESS=127.0.0.1:<port>`): tests run side by side.
+    let statusPort: UInt16
     let notify: NotifyRecorder
     var proxym: LoggedChild?
     /// Backends and other helpers that must live as long as the sandbox.
@@ -169,6 +171,7 @@ final class Sandbox {
         config = root + "/haproxy.cfg"
         pidFile = root + "/haproxy.pid"
         self.httpPort = try httpPort ?? freeTCPPort()
+        self.statusPort = try freeTCPPort()
         try FileSystem.mkdir(services)
         try FileSystem.mkdir(options)
         try writeFile(
@@ -201,6 +204,7 @@ final class Sandbox {
             "PROXYM_HAPROXY_HTTP_PORT": String(httpPort),
             "PROXYM_HAPROXY_BIND_ADDRESS": "127.0.0.1",
             "PROXYM_SIGNAL_ENABLED": "1",
+            "PROXYM_STATUS_ADDRESS": "127.0.0.1:\(statusPort)",
             "NOTIFY_SOCKET": notify.path,
         ]
         env.merge(extra) { _, new in new }

@@ -15,13 +15,15 @@ public struct Settings: Sendable, Equatable {
     public var safetyGuard = SafetyGuard()
     /// HTTPS, certificates and ACME.
     public var tls = TLSSettings()
+    /// The status listener (health, status, metrics, page).
+    public var status = StatusSettings()
 
     public init() {}
 
     /// Every setting, by group, in the order `--help` lists them.
     public static let groups: [SettingGroup] = [
         File.group, HAProxy.group, tlsGroup, SafetyGuard.group, signalGroup, Refresh.group, Marathon.group,
-        Log.group,
+        Log.group, StatusSettings.group,
     ]
 
     public static var declarations: [SettingDeclaration] { groups.flatMap(\.settings) }

@@ -1,6 +1,7 @@
 import Logging
 import ProxymCore
 import ProxymModel
+import ProxymObserve
 import ProxymPosix
 
 /// The daemon: one loop, independent sources that keep their own latest lists and say when they
@@ -19,14 +20,14 @@ public final class Daemon {
     /// A read running longer than this makes its source stale in STATUS (and one WARNING).
     static let stalePatience: Duration = .seconds(5)
 
-    private let settings: Settings
-    private let loop: EventLoop
-    private let logger: Logger
+    let settings: Settings
+    let loop: EventLoop
+    let logger: Logger
     private let serviceManager: any ServiceManager
     private let wallClock: () -> String
 
-    private let sources: [any ServiceSource]
-    private var outputs: [any ConfigGenerator] = []
+    let sources: [any ServiceSource]
+    var outputs: [any ConfigGenerator] = []
 
     private let refreshes: ScheduledRuns
     private var pipeline: RefreshPipeline
@@ -42,7 +43,14 @@ public final class Daemon {
     private var signalSource: SignalSource?
     private var strays = StraySignalLog()
 
-    private var status: StatusReport
+    var status: StatusReport
+    /// When the daemon was made (uptime on the status endpoints).
+    let startedAt: Moment
+    /// The status listener (`PROXYM_STATUS_ADDRESS`), and why it is not there when it should be.
+    var statusServer: HTTPServer?
+    var statusListenerAlert: String?
+    /// The refresh the safety guard holds, for the status endpoints.
+    var held: StatusSnapshot.Held?
     /// The batch of the running refresh, and when it began.
     private var running: (batch: RefreshScheduler.Batch, startedAt: Moment)?
     /// The STATUS text of a refresh the guard holds, if any.
@@ -65,6 +73,7 @@ public final class Daemon {
         self.logger = logger
         self.serviceManager = serviceManager
         self.wallClock = wallClock
+        self.startedAt = SourceRecord.moment(on: loop)
         self.refreshes = ScheduledRuns(
             RefreshScheduler(quietPeriod: settings.refresh.quietPeriod, maxDelay: settings.refresh.maxDelay), loop: loop)
         self.pipeline = RefreshPipeline(
@@ -133,6 +142,7 @@ public final class Daemon {
                 self.sourceUpdated(source, update)
             }
         }
+        startStatusListener()
         evaluateGate()
     }
 
@@ -141,6 +151,8 @@ public final class Daemon {
         defer { cleanUp() }
         try start()
         try loop.run()
+        statusServer?.close()
+        statusServer = nil
         signalSource?.close()
         signalSource = nil
         logger.info("proxym stopped")
@@ -366,7 +378,10 @@ public final class Daemon {
             guardTimer = nil
             if let note { logger.notice("safety guard: \(note)") }
             heldAlert = nil
+            held = nil
         case .hold(let reason, _, let until):
+            if held == nil { held = StatusSnapshot.Held(reason: reason, since: SourceRecord.moment(on: loop)) }
+            held?.reason = reason
             if heldAlert == nil {
                 heldSinceText = wallClock()
                 logger.warning(
@@ -384,7 +399,7 @@ public final class Daemon {
                     self?.requestRefresh(RefreshReason("safety guard hold over"), immediate: true)
                 }
             }
-            finishRefresh(outcomes: [.unchanged("HELD by the safety guard")], serviceCount: plan.services.count)
+            finishRefresh(outcomes: [.unchanged("HELD by the safety guard")], serviceCount: plan.services.count, held: true)
             return
         }
         // Only SIGHUP forces a re-apply. The startup refresh re-reads everything too, but an output
@@ -404,15 +419,15 @@ public final class Daemon {
     }
 
     /// STATUS alerts: a held refresh, and every output's problem (haproxy down, ...).
-    private func updateAlerts() {
-        status.alerts = (heldAlert.map { [$0] } ?? []) + outputs.compactMap { output in output.problem.map { "FAILING: \(output.name) (\($0))" } }
+    func updateAlerts() {
+        status.alerts = (heldAlert.map { [$0] } ?? []) + (statusListenerAlert.map { [$0] } ?? []) + outputs.compactMap { output in output.problem.map { "FAILING: \(output.name) (\($0))" } }
             + outputs.flatMap(\.statusNotes)
     }
 
     private var lastSentStatus: String?
 
     /// Sends STATUS= when what it says changed (a source's state, an output's problem).
-    private func refreshStatus() {
+    func refreshStatus() {
         updateSourceStatus()
         updateAlerts()
         let line = status.line
@@ -432,7 +447,7 @@ public final class Daemon {
         }
     }
 
-    private func finishRefresh(outcomes: [ApplyOutcome], serviceCount: Int) {
+    private func finishRefresh(outcomes: [ApplyOutcome], serviceCount: Int, held: Bool = false) {
         updateAlerts()
         var summary = outcomes.map(\.summary).joined(separator: "; ")
         if outcomes.isEmpty { summary = "computed (no output configured)" }
@@ -452,7 +467,8 @@ public final class Daemon {
             recentRefreshes.append(
                 RefreshRecord(
                     trigger: running.batch.summary(), startedAt: running.startedAt,
-                    duration: loop.now - running.startedAt.instant, outcome: summary, serviceCount: serviceCount))
+                    duration: loop.now - running.startedAt.instant, outcome: summary, serviceCount: serviceCount,
+                    result: Self.result(of: outcomes, held: held)))
         }
         let carriedReload = running?.batch.reasons.contains(.sighup) ?? false
         running = nil

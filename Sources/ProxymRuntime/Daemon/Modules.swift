@@ -1,6 +1,7 @@
 import Logging
 import ProxymCore
 import ProxymModel
+import ProxymObserve
 import ProxymPosix
 
 /// A generator failed to produce its list this time; the daemon keeps its last good services.
@@ -111,6 +112,8 @@ public protocol ConfigGenerator: AnyObject {
     /// sources start, so what the first apply needs exists; `requestRefresh` asks for a refresh when
     /// one of those inputs changed.
     func startInputs(requestRefresh: @escaping (RefreshReason) -> Void) throws
+    /// What the status endpoints show about this output (method, pids, reloads); nil: nothing to say.
+    var observation: OutputObservation? { get }
 }
 
 extension ConfigGenerator {
@@ -121,6 +124,7 @@ extension ConfigGenerator {
     public func cleanUp() {}
     public var commandLimit: Duration { .seconds(30) }
     public func startInputs(requestRefresh: @escaping (RefreshReason) -> Void) throws {}
+    public var observation: OutputObservation? { nil }
 }
 
 /// The bookkeeping every source shares: its latest good list and `SourceState`, the one log line a

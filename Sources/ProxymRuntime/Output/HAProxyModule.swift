@@ -67,6 +67,11 @@ public final class HAProxyModule: ConfigGenerator {
     /// through the Runtime API alone (for logs and tests).
     public private(set) var reloadCount = 0
     public internal(set) var runtimeApplyCount = 0
+    /// For the status endpoints: when haproxy was last reloaded (or started) by this module, the last
+    /// outcome that was not `unchanged`, and how many applies failed in a row.
+    var lastReloadAt: Moment?
+    var lastApplyOutcome: String?
+    var consecutiveFailures = 0
 
     var rejectedPath: String { settings.configFilePath + ".rejected" }
 
@@ -126,6 +131,8 @@ public final class HAProxyModule: ConfigGenerator {
     // MARK: ConfigGenerator
 
     public var problem: String? { runner.problem }
+    /// `sf`, `master-worker`, `command`, `none`.
+    public var methodName: String { runner.methodName }
 
     public func observe(problems: @escaping () -> Void, restarts: @escaping () -> Void) {
         problemHandler = problems
@@ -254,8 +261,10 @@ public final class HAProxyModule: ConfigGenerator {
 
     public func apply(_ services: [Service], force: Bool, completion: @escaping (ApplyOutcome) -> Void) {
         exclusively { done in
+            let reloadsBefore = self.reloadCount
             self.applyNow(services, force: force) { outcome in
                 done()
+                self.noteApplied(outcome, reloaded: self.reloadCount != reloadsBefore)
                 // Orders start once haproxy runs a config that routes the challenge to the client.
                 if let acme = self.acme, outcome.isSuccess {
                     acme.update(domains: Self.acmeDomains(services, httpPort: self.settings.httpPort))

@@ -1,0 +1,47 @@
+import ProxymCore
+import ProxymHTTP
+
+/// The status listener's answers: which path gives what. Pure: the daemon hands it closures that
+/// assemble the current values on request (on the loop, so they see one consistent state).
+public struct StatusRouter {
+    public var snapshot: () -> StatusSnapshot
+    public var staleAfter: Duration
+    public var patience: Duration
+
+    public init(staleAfter: Duration, patience: Duration = .seconds(5), snapshot: @escaping () -> StatusSnapshot) {
+        self.staleAfter = staleAfter
+        self.patience = patience
+        self.snapshot = snapshot
+    }
+
+    /// Every path, for 404 answers and the README.
+    public static let paths = ["/healthz", "/api/v1/status"]
+
+    public func respond(to request: HTTPRequest) -> HTTPResponse {
+        guard request.method == .get || request.method == .head else {
+            return .methodNotAllowed(allowing: [.get, .head])
+        }
+        switch request.path {
+        case "/healthz":
+            let verdict = HealthVerdict.evaluate(snapshot(), staleAfter: staleAfter, patience: patience)
+            return text(verdict.healthy ? .ok : .serviceUnavailable, StatusJSON.healthText(verdict))
+        case "/api/v1/status":
+            let current = snapshot()
+            let verdict = HealthVerdict.evaluate(current, staleAfter: staleAfter, patience: patience)
+            return json(StatusJSON.render(current, verdict: verdict, patience: patience))
+        default:
+            return text(.notFound, "not found; try \(Self.paths.joined(separator: ", "))\n")
+        }
+    }
+
+    func text(_ status: HTTPStatus, _ body: String) -> HTTPResponse {
+        HTTPResponse(status: status, headers: ["Cache-Control": "no-store"], text: body)
+    }
+
+    func json(_ body: String) -> HTTPResponse {
+        HTTPResponse(
+            status: .ok,
+            headers: ["Content-Type": "application/json", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"],
+            body: Array(body.utf8))
+    }
+}
