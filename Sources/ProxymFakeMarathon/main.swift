@@ -36,7 +36,8 @@
 //                                      eventSubscriptions *; M: an HTTP status, truncated (valid HTTP,
 //                                      JSON cut in half), cut (connection dropped mid-body), invalid
 //                                      (HTML instead of JSON), hang (never answers), drip (the
-//                                      real answer, one byte a second)
+//                                      real answer, one byte a second), endless (a 200 whose JSON
+//                                      never ends: one app with an endless label, as fast as read)
 //   DELETE /_fake/fail[?endpoint=E]
 //   POST   /_fake/redirect?to=URL[&status=302|307]   every /v2 request redirected to URL + target
 //   DELETE /_fake/redirect

@@ -32,9 +32,9 @@ public final class HTTPServer {
         public var maxOutputBytes = 64 << 10
         /// The kernel's send buffer of each connection (SO_SNDBUF; nil: the kernel's autotuning, up to
         /// megabytes per connection): with the unsent answers, what a client that does not read pins.
-        public var socketSendBufferBytes: Int? = 64 << 10
+        public var socketSendBufferBytes: Int? = 16 << 10
         /// Bytes read from one connection per wake-up.
-        public var readChunkBytes = 16 << 10
+        public var readChunkBytes = 4 << 10
         /// New connections accepted per wake-up of the listener (others wait in the backlog).
         public var maxAcceptsPerWake = 8
         /// From a connection's start, or a request's first byte, to the request complete; also how
@@ -45,7 +45,7 @@ public final class HTTPServer {
 
         public init() {}
 
-        /// 64 connections, 64 KiB of unsent answers each (and a 64 KiB kernel send buffer), 5 s to send
+        /// 64 connections, 64 KiB of unsent answers each (and a 16 KiB kernel send buffer), 5 s to send
         /// a request, 30 s idle.
         public static let `default` = Limits()
 
