@@ -49,7 +49,7 @@ public final class MarathonModule: ServiceSource {
         self.settings = settings
         self.options = MarathonOptions(
             domainStrategy: settings.domainStrategy, httpPort: httpPort, group: settings.group,
-            allowLabelConfig: settings.labelConfig)
+            allowLabelConfig: settings.labelConfig, strict: settings.strict)
         self.loop = loop
         var logger = logger
         logger[metadataKey: "module"] = "marathon"
