@@ -130,7 +130,7 @@ let package = Package(
         .testTarget(
             name: "ProxymHAProxyTests",
             dependencies: ["ProxymHAProxy", "ProxymModel", "ProxymTestSupport"],
-            exclude: ["Golden", "GoldenHTTPS", "Fixtures"],
+            exclude: ["Golden", "GoldenHTTPS", "GoldenRouting", "Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(
