@@ -184,15 +184,22 @@ enum MarathonJSON {
 
     /// One app with its tasks embedded. `healthChecks` > 0 adds that many checks; each task then
     /// carries one result per check (`alive`).
+    ///
+    /// `notReady` (task ids) makes the app one being deployed (one deployment) whose readiness results
+    /// (`readinessCheckResults`, as `embed=apps.readiness` gives them) say those tasks are not ready and
+    /// the others are. `checks` replaces the generated health checks with these JSON objects (each task
+    /// then carries one result per check).
     static func app(
         _ id: String, servicePort: Int = 10000, tasks: [Task], labels: [String: String] = [:], healthChecks: Int = 0,
-        shape: Shape = .v1_5
+        checks: [String] = [], notReady: Set<String> = [], shape: Shape = .v1_5
     ) -> String {
+        let healthChecks = checks.isEmpty ? healthChecks : checks.count
         let labelText = labels.sorted { $0.key < $1.key }.map { "\(quoted($0.key)):\(quoted($0.value))" }
             .joined(separator: ",")
-        let checks = (0..<healthChecks).map { _ in
+        let checkTexts = checks.isEmpty ? (0..<healthChecks).map { _ in
             #"{"protocol":"HTTP","path":"/","portIndex":0,"gracePeriodSeconds":5,"intervalSeconds":10,"timeoutSeconds":5,"maxConsecutiveFailures":3}"#
-        }.joined(separator: ",")
+        } : checks
+        let checks = checkTexts.joined(separator: ",")
         let name = id.dropFirst().replacing("/", with: "_")
         let taskTexts = tasks.enumerated().map { i, task in
             let taskID = task.id ?? "\(name).\(task.port)-\(i)"
@@ -211,6 +218,15 @@ enum MarathonJSON {
             }
             return "{" + fields.joined(separator: ",") + "}"
         }
+        var deployment = #""deployments":[]"#
+        if !notReady.isEmpty {
+            let results = tasks.enumerated().map { i, task in
+                let taskID = task.id ?? "\(name).\(task.port)-\(i)"
+                return #"{"name":"ready","taskId":\#(quoted(taskID)),"ready":\#(!notReady.contains(taskID)),"lastResponse":null}"#
+            }
+            deployment =
+                #""deployments":[{"id":"5ed4c0c5-9ff8-4a6f-a0cd-f57f59a34b43"}],"readinessCheckResults":[\#(results.joined(separator: ","))]"#
+        }
         let ports: String
         switch shape {
         case .v1_4:
@@ -224,7 +240,7 @@ enum MarathonJSON {
             {"id":\(quoted(id)),"cmd":"python3 -m http.server $PORT0","instances":\(tasks.count),"cpus":0.1,"mem":32,\
             \(ports),"requirePorts":false,"labels":{\(labelText)},"healthChecks":[\(checks)],\
             "version":"2024-01-01T00:00:00.000Z","tasksRunning":\(tasks.count),"tasksHealthy":\(tasks.count),\
-            "tasksStaged":0,"tasksUnhealthy":0,"deployments":[],"tasks":[\(taskTexts.joined(separator: ","))]}
+            "tasksStaged":0,"tasksUnhealthy":0,\(deployment),"tasks":[\(taskTexts.joined(separator: ","))]}
             """
     }
 

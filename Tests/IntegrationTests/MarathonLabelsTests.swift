@@ -69,6 +69,38 @@ extension MarathonEndToEndTests {
             }
         }
 
+        /// A task Marathon reports not ready during a deployment (`readinessCheckResults`, asked for with
+        /// `embed=apps.readiness`) gets no request; once ready it does. marathon-lb's per-port labels on the
+        /// way: `HAPROXY_0_MODE=http` + vhost, `HAPROXY_1_ENABLED=false` hides port 1.
+        @Test func unreadyTaskIsNotRouted() throws {
+            try Binaries.require()
+            try withTemporaryDirectory { dir in
+                let sandbox = try Sandbox(root: dir)
+                let blue = try Backend(name: "blue", directory: dir)
+                let green = try Backend(name: "green", directory: dir)
+                let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.10.0"])
+                let labels = ["HAPROXY_0_VHOST": "deploy.example.com", "HAPROXY_0_MODE": "http"]
+                let greenID = "deploy.\(green.port)-1"
+                try marathon.setApps([
+                    MarathonJSON.app("/deploy", servicePort: 10001, tasks: [.init(blue), .init(green)], labels: labels, notReady: [greenID])
+                ])
+                let proxym = try sandbox.startWithMarathon(servers: [marathon.url], events: "sse")
+                #expect(sandbox.waitForBackend("blue", host: "deploy.example.com") != nil, "\(proxym.log)")
+                let bodies = (0..<8).map { _ in sandbox.bodyFor(host: "deploy.example.com") }
+                #expect(bodies.allSatisfy { $0 == "blue" }, "\(bodies)")
+                #expect(!(try readTextFile(sandbox.config)).contains(":\(green.port)"), "the unready task is not a server")
+                #expect(marathon.requests.contains { $0.target.contains("embed=apps.readiness") })
+
+                // Ready now: both serve.
+                try marathon.setApps([
+                    MarathonJSON.app("/deploy", servicePort: 10001, tasks: [.init(blue), .init(green)], labels: labels)
+                ])
+                try marathon.statusUpdate(appID: "/deploy")
+                #expect(sandbox.waitForBackend("green", host: "deploy.example.com") != nil, "\(proxym.log)")
+                sandbox.tearDown()
+            }
+        }
+
         @Test func fileAndMarathonServicesAtOnce() throws {
             try Binaries.require()
             try withTemporaryDirectory { dir in

@@ -175,7 +175,7 @@ extension MarathonEndToEndTests {
                 #expect(latency != nil, "\(proxym.log)")
                 if let latency { print("embed=apps.tasks \(mode) -> /v2/apps + /v2/tasks: served after \(ms(latency))") }
                 let targets = marathon.requests.map(\.target)
-                #expect(targets.contains("/v2/apps?embed=apps.tasks"), "\(targets)")
+                #expect(targets.contains("/v2/apps?embed=apps.tasks&embed=apps.readiness"), "\(targets)")
                 #expect(targets.contains("/v2/apps") && targets.contains("/v2/tasks"), "\(targets)")
                 #expect(proxym.log.contains("trying /v2/apps + /v2/tasks"), "\(proxym.log)")
                 #expect(!sandbox.lastStatus.contains("FAILING"), "\(sandbox.lastStatus)")

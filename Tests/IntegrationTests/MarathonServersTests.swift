@@ -42,7 +42,7 @@ extension MarathonEndToEndTests {
                 // Every later request went straight to the second.
                 let failovers = proxym.log.split(separator: "\n").filter { $0.contains(failover) }.count
                 #expect(failovers == startupFailovers, "\(proxym.log)")
-                #expect(marathon.requests.filter { $0.target == "/v2/apps?embed=apps.tasks" }.count >= 4)
+                #expect(marathon.requests.filter { $0.target == "/v2/apps?embed=apps.tasks&embed=apps.readiness" }.count >= 4)
                 sandbox.tearDown()
             }
         }
@@ -78,7 +78,7 @@ extension MarathonEndToEndTests {
                 #expect(!atLeader.isEmpty)
                 #expect(atLeader.allSatisfy { $0.authorization == expected }, "\(atLeader)")
                 #expect(atLeader.contains { $0.target.hasPrefix("/v2/events") })
-                #expect(standby.requests.contains { $0.target == "/v2/apps?embed=apps.tasks" }, "asked the standby first")
+                #expect(standby.requests.contains { $0.target == "/v2/apps?embed=apps.tasks&embed=apps.readiness" }, "asked the standby first")
                 #expect(!proxym.log.contains("s3cret"), "the password is never logged")
 
                 try leader.setApps([Self.web(green)])

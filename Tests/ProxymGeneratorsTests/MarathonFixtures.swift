@@ -61,6 +61,16 @@ func marathonService(
     )
 }
 
+extension Service {
+    /// The service without its routing (app id, haproxy check from Marathon's health checks), for the
+    /// fixture tests about ports, domains and backends; MarathonLabelTableTests checks the routing.
+    var withoutRouting: Service {
+        var copy = self
+        copy.routing = .none
+        return copy
+    }
+}
+
 /// Maps with fresh health memory and default options unless given.
 func mapped(
     _ snapshot: MarathonSnapshot,

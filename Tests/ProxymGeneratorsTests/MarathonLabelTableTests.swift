@@ -165,4 +165,140 @@ struct MarathonLabelTableTests {
             mapped(words, options: MarathonOptions(strict: true)).services.map(\.id.rawValue) == ["/w0", "/w1", "/w2", "/w3", "/w4"])
         #expect(mapped(words).services.map(\.id.rawValue) == ["/w0", "/w1", "/w2", "/w3", "/w4"])
     }
+
+    // MARK: 14.3: readiness, health check definitions
+
+    /// `readinessCheckResults` (embed=apps.readiness) and `deployments` are decoded; a task reported
+    /// not ready is not routed, the others are; only the new keys are read.
+    @Test func unreadyTasksAreNotRouted() throws {
+        let body = #"""
+            {"apps":[{"id":"/web","portDefinitions":[{"port":10000}],"deployments":[{"id":"d1"},{"id":"d2"}],
+            "healthChecks":[{"protocol":"MESOS_HTTP","path":"/ping","portIndex":0,"intervalSeconds":3,"timeoutSeconds":2,
+            "maxConsecutiveFailures":4,"gracePeriodSeconds":9,"ignoreHttp1xx":false},{"protocol":"COMMAND","command":{"value":"true"}}],
+            "readinessCheckResults":[{"name":"r","taskId":"web.b","ready":false,"lastResponse":{"status":503,"contentType":"text/plain","body":"no"}},
+            {"name":"r","taskId":"web.a","ready":true,"lastResponse":null}],
+            "tasks":[{"id":"web.a","host":"10.0.0.1","ports":[31000],"healthCheckResults":[{"alive":true},{"alive":true}]},
+            {"id":"web.b","host":"10.0.0.2","ports":[31001],"healthCheckResults":[{"alive":true},{"alive":true}]}]}]}
+            """#
+        let snapshot = try MarathonApps.decode(appsWithTasks: Array(body.utf8))
+        let app = try #require(snapshot.apps.first)
+        #expect(app.deploymentCount == 2)
+        #expect(app.notReadyTasks == ["web.b"])
+        #expect(
+            app.healthChecks == [
+                .init(protocol: "MESOS_HTTP", path: "/ping", portIndex: 0, intervalSeconds: 3, timeoutSeconds: 2, maxConsecutiveFailures: 4),
+                .init(protocol: "COMMAND"),
+            ])
+        #expect(app.healthCheckCount == 2)
+        #expect(mapped(snapshot).services.first?.hosts.map(\.description) == ["10.0.0.1:31000"])
+    }
+
+    /// Strict like the rest of the decoder: a count that is not a non-negative integer costs the app.
+    @Test func badHealthCheckFieldsCostTheApp() throws {
+        let body = #"{"apps":[{"id":"/bad","healthChecks":[{"intervalSeconds":"10"}]},{"id":"/good","healthChecks":[{"timeoutSeconds":-1}]}]}"#
+        let snapshot = try MarathonApps.decode(appsWithTasks: Array(body.utf8))
+        #expect(snapshot.apps.isEmpty)
+        #expect(snapshot.problems.count == 2, "\(snapshot.problems)")
+        #expect(snapshot.problems.first?.contains("healthChecks[0].intervalSeconds") == true, "\(snapshot.problems)")
+    }
+
+    // MARK: 14.2 / 13: routing and TLS labels into the model
+
+    /// marathon-lb's labels and proxym's spellings fill ``ServiceRouting`` and ``ServiceTLS`` with
+    /// validated values.
+    @Test func routingLabelsFillTheModel() throws {
+        let hash = "$6$saltsalt$" + String(repeating: "a", count: 86)
+        let mapping = mapped(
+            MarathonSnapshot(apps: [
+                Self.hostApp(labels: [
+                    "HAPROXY_0_VHOST": "shop.example.com", "HAPROXY_0_PATH": "/api /v2 -i", "HAPROXY_0_BACKEND_WEIGHT": "5",
+                    "HAPROXY_0_STICKY": "true", "HAPROXY_0_BALANCE": "leastconn", "HAPROXY_0_BIND_ADDR": "127.0.0.2",
+                    "HAPROXY_0_AUTH": "Shop:admin:\(hash)", "HAPROXY_0_HTTP_BACKEND_PROXYPASS_PATH": "/api",
+                    "HAPROXY_0_REDIRECT_TO_HTTPS": "yes", "HAPROXY_0_USE_HSTS": "true", "HAPROXY_0_SSL_CERT": "shop.pem",
+                    "proxym.port.1.path": "/admin", "proxym.port.1.sticky": "on", "proxym.port.1.balance": "hdr(X-User)",
+                    "proxym.port.1.hsts": "300", "proxym.port.1.certificate": "admin.pem", "proxym.port.1.acme": "false",
+                    "proxym.port.1.redirect-to-https": "1", "proxym.port.1.weight": "-1", "HAPROXY_1_VHOST": "admin.example.com",
+                ])
+            ]))
+        #expect(mapping.services.count == 2, "\(mapping.problems)")
+        let shop = try #require(mapping.services.first).routing
+        #expect(shop.paths.map(\.rawValue) == ["/api", "/v2"])
+        #expect(shop.weight == 5 && shop.sticky && shop.redirectToHttps)
+        #expect(shop.balance == .leastconn)
+        #expect(shop.bindAddress?.description == "127.0.0.2")
+        #expect(shop.auth?.realm == "Shop" && shop.auth?.users.map(\.name) == ["admin"])
+        #expect(shop.proxyPassPath?.rawValue == "/api")
+        #expect(shop.appID == "/shop/web", "the app's first HTTP port answers to its id")
+        #expect(mapping.services[0].tls.hstsMaxAge == 15_768_000 && mapping.services[0].tls.certificate == "shop.pem")
+        let admin = mapping.services[1]
+        #expect(admin.routing.paths.map(\.rawValue) == ["/admin"] && admin.routing.sticky && admin.routing.weight == -1)
+        #expect(admin.routing.balance?.description == "hdr(X-User)" && admin.routing.redirectToHttps)
+        #expect(admin.routing.appID == nil)
+        #expect(admin.tls.hstsMaxAge == 300 && admin.tls.certificate == "admin.pem" && !admin.tls.acme)
+        #expect(mapping.problems == [#"app "/shop/web": label HAPROXY_0_PATH: haproxy flag "-i" ignored (prefixes only, matched case-sensitively)"#])
+        #expect(!mapping.problems.joined().contains(hash))
+    }
+
+    /// Each refused value costs its port with a WARNING naming the label; a password hash or a
+    /// plain-text password is never shown.
+    @Test(arguments: [
+        (["HAPROXY_0_PATH": "api"], "label HAPROXY_0_PATH: must be a path starting with '/'"),
+        (["HAPROXY_0_PATH": "/a\"b"], "label HAPROXY_0_PATH: must be a path starting with '/'"),
+        (["HAPROXY_0_BACKEND_WEIGHT": "heavy"], "label HAPROXY_0_BACKEND_WEIGHT: must be an integer between -1000 and 1000"),
+        (["HAPROXY_0_BALANCE": "roundrobin\n  server x 1.2.3.4:1"], "label HAPROXY_0_BALANCE: must be one of haproxy's algorithms"),
+        (["HAPROXY_0_BALANCE": "fastest"], "label HAPROXY_0_BALANCE: must be one of haproxy's algorithms"),
+        (["HAPROXY_0_BIND_ADDR": "lb.example.com"], "label HAPROXY_0_BIND_ADDR: must be an IPv4 or IPv6 address"),
+        (["HAPROXY_0_AUTH": "realm:admin:secret123"], "label HAPROXY_0_AUTH: password of admin must be a crypt(3) hash"),
+        (["HAPROXY_0_AUTH": "secret123"], "label HAPROXY_0_AUTH: must be realm:user:password-hash"),
+        (["HAPROXY_0_SSL_CERT": "/etc/ssl/cert.pem"], "label HAPROXY_0_SSL_CERT: must be the name of a .pem file"),
+        (["HAPROXY_0_SSL_CERT": "../../etc/shadow"], "label HAPROXY_0_SSL_CERT: must be the name of a .pem file"),
+        (["HAPROXY_0_STICKY": "sometimes"], "label HAPROXY_0_STICKY: must be true or false"),
+        (["proxym.port.0.hsts": "forever"], "label proxym.port.0.hsts: must be a max-age in seconds"),
+    ])
+    func refusedRoutingValuesCostThePort(_ labels: [String: String], _ reason: String) {
+        let mapping = mapped(MarathonSnapshot(apps: [Self.hostApp(labels: labels)]))
+        #expect(mapping.services.map(\.id.rawValue) == ["/shop/web/port1"])
+        #expect(mapping.problems.first?.hasPrefix(#"app "/shop/web": port 0 skipped: \#(reason)"#) == true, "\(mapping.problems)")
+        #expect(!mapping.problems.joined().contains("secret123"))
+        #expect(mapping.problems.allSatisfy { !$0.contains("\n") })
+    }
+
+    // MARK: 14.3: Marathon health checks -> haproxy's check
+
+    /// marathon-lb's choice: the first check with an explicit port or the port's index; HTTP kinds on an
+    /// HTTP port check the path, anything on a TCP port connects; fall = maxConsecutiveFailures + 1;
+    /// COMMAND is skipped; Marathon's defaults where absent.
+    @Test func healthChecksBecomeHAProxyChecks() throws {
+        var app = Self.hostApp(labels: ["HAPROXY_0_VHOST": "web.example.com"], ports: [10000, 10001, 10002])
+        app.tasks = [MarathonTask(id: "t1", host: "10.0.0.1", ports: [31000, 31001, 31002], healthResults: [true, true, true])]
+        app.healthChecks = [
+            .init(protocol: "COMMAND"),
+            .init(protocol: "MESOS_HTTP", path: "/ping", portIndex: 0, intervalSeconds: 3, timeoutSeconds: 2, maxConsecutiveFailures: 0),
+            .init(protocol: "HTTP", path: "/health", portIndex: 1, intervalSeconds: 10, timeoutSeconds: 5, maxConsecutiveFailures: 3),
+        ]
+        app.healthCheckCount = 3
+        let services = mapped(MarathonSnapshot(apps: [app])).services
+        #expect(services.count == 3)
+        let web = try #require(services[0].routing.healthCheck)
+        #expect(web.kind == .http && web.path.rawValue == "/ping" && web.intervalSeconds == 3 && web.timeoutSeconds == 2)
+        #expect(web.fall == 1 && web.rise == 2 && web.port == nil)
+        let tcp = try #require(services[1].routing.healthCheck)
+        #expect(tcp.kind == .tcp && tcp.intervalSeconds == 10 && tcp.timeoutSeconds == 5 && tcp.fall == 4)
+        #expect(services[2].routing.healthCheck == nil)
+
+        // An explicit port applies to every port; TCP kinds connect; defaults 60 s / 20 s / 3.
+        app.healthChecks = [.init(protocol: "TCP", port: 8081)]
+        app.healthCheckCount = 1
+        app.tasks = [MarathonTask(id: "t1", host: "10.0.0.1", ports: [31000, 31001, 31002], healthResults: [true])]
+        let explicit = mapped(MarathonSnapshot(apps: [app])).services.compactMap(\.routing.healthCheck)
+        #expect(explicit.count == 3)
+        #expect(explicit.allSatisfy { $0.kind == .tcp && $0.port == 8081 && $0.intervalSeconds == 60 && $0.timeoutSeconds == 20 && $0.fall == 4 })
+    }
+
+    /// `PROXYM_MARATHON_BIND_VHOST_PORTS`: an HTTP port with a service port of its own also listens there.
+    @Test func bindVhostPorts() {
+        let snapshot = MarathonSnapshot(apps: [Self.hostApp(labels: ["HAPROXY_0_VHOST": "web.example.com"])])
+        #expect(mapped(snapshot).services.map(\.routing.bindServicePort) == [false, false])
+        #expect(mapped(snapshot, options: MarathonOptions(bindVhostPorts: true)).services.map(\.routing.bindServicePort) == [true, false])
+    }
 }

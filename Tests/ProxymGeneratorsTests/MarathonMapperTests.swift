@@ -26,7 +26,7 @@ struct MarathonMapperFixtureTests {
             "apps/v2-apps-embed-tasks__marathon-consul__docker-BRIDGE-tcp-udp-one-task-without-hc-results__m0.x.json"
         )
         #expect(
-            mapping.services == [
+            mapping.services.map(\.withoutRouting) == [
                 marathonService(
                     "/bridged-webapp",
                     domains: ["bridged-webapp"],
@@ -46,7 +46,7 @@ struct MarathonMapperFixtureTests {
             "apps/v2-apps-embed-tasks__marathon-lb__container-bridge-mesos-http-healthchecks__m1.5.json"
         )
         #expect(
-            mapping.services == [
+            mapping.services.map(\.withoutRouting) == [
                 marathonService(
                     "/nginx-green",
                     domains: ["nginx-green"],
@@ -67,7 +67,7 @@ struct MarathonMapperFixtureTests {
             "apps/v2-apps-embed-tasks__marathon-lb__container-bridge-networks-haproxy-vhost__m1.5.json"
         )
         #expect(
-            mapping.services == [
+            mapping.services.map(\.withoutRouting) == [
                 marathonService(
                     "/pywebserver",
                     domains: ["myvhost.com"],
@@ -87,7 +87,7 @@ struct MarathonMapperFixtureTests {
             "apps/v2-apps-embed-tasks__marathon-lb__docker-BRIDGE-haproxy-labels-http-healthchecks__m0.15.json"
         )
         #expect(
-            mapping.services == [
+            mapping.services.map(\.withoutRouting) == [
                 marathonService(
                     "/nginx-green",
                     domains: ["nginx-green"],
@@ -108,7 +108,7 @@ struct MarathonMapperFixtureTests {
     @Test func appByIDWithFewerResultsThanChecks() throws {
         let mapping = try mapFixture("apps/v2-apps-id__marathon-consul__host-4-ports-2-healthchecks__m0.15.json")
         #expect(
-            mapping.services == [
+            mapping.services.map(\.withoutRouting) == [
                 marathonService("/myapp", domains: ["myapp"], port: 10002),
                 marathonService("/myapp/port1", domains: ["myapp"], port: 1),
                 marathonService("/myapp/port2", domains: ["myapp"], port: 2),
@@ -120,7 +120,7 @@ struct MarathonMapperFixtureTests {
     @Test func docsHostLegacyPorts() throws {
         let mapping = try mapFixture("apps/v2-apps__marathon-docs-raml__host-legacy-ports__m1.4.json")
         #expect(
-            mapping.services == [
+            mapping.services.map(\.withoutRouting) == [
                 marathonService("/myapp", domains: ["myapp"], port: 10013),
                 marathonService("/myapp/port1", domains: ["myapp"], port: 10015),
             ]
@@ -140,7 +140,7 @@ struct MarathonMapperFixtureTests {
 
     @Test func kitchenSinkDefinition() throws {
         let mapping = try mapDefinition("app__marathon-docs-raml__ipAddress-discovery-BRIDGE-portMappings__m1.4.json")
-        #expect(mapping.services == [marathonService("/foo", domains: ["foo"], port: 10019)])
+        #expect(mapping.services.map(\.withoutRouting) == [marathonService("/foo", domains: ["foo"], port: 10019)])
         #expect(mapping.problems.isEmpty)
     }
 
@@ -156,7 +156,7 @@ struct MarathonMapperFixtureTests {
     ])
     func vhostDefinitionsWithoutServicePorts(_ file: String, _ id: String, _ vhost: String, _ port: UInt16) throws {
         let mapping = try mapDefinition(file)
-        #expect(mapping.services == [marathonService(id, domains: [vhost], app: .http, port: port)])
+        #expect(mapping.services.map(\.withoutRouting) == [marathonService(id, domains: [vhost], app: .http, port: port)])
         #expect(mapping.problems.isEmpty)
     }
 
@@ -192,7 +192,7 @@ struct MarathonMapperFixtureTests {
             MarathonTask(id: "t3", host: "agent-3.mesos", ports: [31000]),  // no address yet, no host port mapping
         ]
         #expect(
-            mapped(snapshot).services == [
+            mapped(snapshot).services.map(\.withoutRouting) == [
                 marathonService(
                     "/nginx-docker-ippc",
                     domains: ["nginx-docker-ippc.test"],
@@ -225,7 +225,7 @@ struct MarathonMapperFixtureTests {
         ])
         let mapping = mapped(snapshot)
         #expect(
-            mapping.services == [
+            mapping.services.map(\.withoutRouting) == [
                 marathonService(
                     "/dns/port1",
                     domains: ["dns-admin.example.com"],
@@ -267,7 +267,7 @@ struct MarathonMapperFixtureTests {
         )
         let mapping = mapped(snapshot)
         #expect(
-            mapping.services == [
+            mapping.services.map(\.withoutRouting) == [
                 marathonService(
                     "/frontend-foosball",
                     domains: ["frontend-foosball"],
@@ -291,7 +291,7 @@ struct MarathonMapperFixtureTests {
             tasksFile: "v2-apps-id-tasks__marathon-docs-raml__m1.10.json"
         )
         #expect(
-            mapped(snapshot).services == [
+            mapped(snapshot).services.map(\.withoutRouting) == [
                 marathonService("/minecraft/survival-world", domains: ["survival-world.minecraft"], port: 25565)
             ]
         )
@@ -307,13 +307,13 @@ struct MarathonMapperFixtureTests {
             tasksFile: file
         )
         #expect(
-            mapped(checked).services == [
+            mapped(checked).services.map(\.withoutRouting) == [
                 marathonService("/test", domains: ["test"], port: 10000, hosts: [("192.168.2.114", 31315)])
             ]
         )
         let unchecked = try joined(#"{"apps": [{"id": "/test", "ports": [10000]}]}"#, tasksFile: file)
         #expect(
-            mapped(unchecked).services == [
+            mapped(unchecked).services.map(\.withoutRouting) == [
                 marathonService(
                     "/test",
                     domains: ["test"],
@@ -333,7 +333,7 @@ struct MarathonMapperFixtureTests {
             tasksFile: "v2-tasks__marathon-docs__bridged-webapp-servicePorts-healthCheckResults__m0.7-1.3.json"
         )
         #expect(
-            mapped(snapshot).services == [
+            mapped(snapshot).services.map(\.withoutRouting) == [
                 marathonService(
                     "/bridged-webapp",
                     domains: ["bridged-webapp"],
@@ -406,7 +406,7 @@ struct MarathonMapperRuleTests {
         let mapping = mapped(snapshot)
         let hosts = [("10.0.0.1", 31000)]
         #expect(
-            mapping.services == [
+            mapping.services.map(\.withoutRouting) == [
                 // proxym.domains: the vhost of port 0 and the domains of every port.
                 marathonService(
                     "/shop/web",

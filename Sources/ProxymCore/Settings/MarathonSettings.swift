@@ -44,6 +44,8 @@ extension Settings {
         public var labelConfig = false
         /// Expose only app ports labelled `HAPROXY_<n>_ENABLED=true` (marathon-lb's `--strict-mode`).
         public var strict = false
+        /// An HTTP app port also listens on its own service port (marathon-lb's habit).
+        public var bindVhostPorts = false
         public var username: String?
         public var password: String?
         /// DC/OS ACS token, sent as `Authorization: token=<value>`.
@@ -136,6 +138,10 @@ extension Settings {
                 SettingDeclaration(
                     "PROXYM_MARATHON_STRICT", \.marathon.strict, .bool,
                     "Expose only app ports labelled HAPROXY_<n>_ENABLED=true (marathon-lb's --strict-mode). Without it every port is exposed unless HAPROXY_<n>_ENABLED=false."
+                ),
+                SettingDeclaration(
+                    "PROXYM_MARATHON_BIND_VHOST_PORTS", \.marathon.bindVhostPorts, .bool,
+                    "An app port served as an HTTP virtual host also listens on its own service port, as marathon-lb did (clients of lb:10000 keep working)."
                 ),
                 SettingDeclaration(
                     "PROXYM_MARATHON_USERNAME", \.marathon.username, .string,

@@ -85,6 +85,23 @@ extension JSONCursor {
         }
     }
 
+    /// A non-negative integer (a count, seconds, an index), or `nil` for `null`.
+    mutating func optionalCount(_ field: @autoclosure () -> String) throws(CursorError) -> Int? {
+        switch try peek() {
+        case .number:
+            let start = index
+            if let value = try readInteger(), value >= 0 { return value }
+            throw .field(
+                FieldError(
+                    path: field(), message: "expected a non-negative integer, got \(numberText(from: start, to: index))"))
+        case .null:
+            try readNull()
+            return nil
+        case let kind:
+            throw typeError(field(), expected: "a non-negative integer", got: kind)
+        }
+    }
+
     /// An array of port numbers (`null` gives `[]`).
     mutating func portList(_ field: StaticString) throws(CursorError) -> [Int] {
         guard try enterOptionalArray("\(field)") else { return [] }

@@ -43,11 +43,44 @@ public struct MarathonApp: Sendable, Hashable {
         }
     }
 
+    /// One entry of `healthChecks`, as Marathon wrote it (validated by the mapper).
+    public struct HealthCheck: Sendable, Hashable {
+        /// `HTTP`, `HTTPS`, `TCP`, `COMMAND`, `MESOS_HTTP`, `MESOS_HTTPS`, `MESOS_TCP`; absent: `HTTP`.
+        public var `protocol`: String?
+        public var path: String?
+        public var portIndex: Int?
+        /// An explicit port to check (then it applies to every port of the app, as in marathon-lb).
+        public var port: Int?
+        public var intervalSeconds: Int?
+        public var timeoutSeconds: Int?
+        public var maxConsecutiveFailures: Int?
+
+        public init(
+            protocol: String? = nil, path: String? = nil, portIndex: Int? = nil, port: Int? = nil,
+            intervalSeconds: Int? = nil, timeoutSeconds: Int? = nil, maxConsecutiveFailures: Int? = nil
+        ) {
+            self.protocol = `protocol`
+            self.path = path
+            self.portIndex = portIndex
+            self.port = port
+            self.intervalSeconds = intervalSeconds
+            self.timeoutSeconds = timeoutSeconds
+            self.maxConsecutiveFailures = maxConsecutiveFailures
+        }
+    }
+
     public var id: String
     /// Only the labels proxym reads: keys starting with `proxym.` or `HAPROXY_`.
     public var labels: [String: String]
     /// Number of entries in `healthChecks`; 0 means `TASK_RUNNING` is the health signal.
     public var healthCheckCount: Int
+    /// The entries of `healthChecks` (decoded ones; `healthCheckCount` may be set alone).
+    public var healthChecks: [HealthCheck] = []
+    /// Number of entries in `deployments`: the app is being deployed when it is not 0.
+    public var deploymentCount: Int = 0
+    /// Ids of tasks whose readiness check says not ready (`readinessCheckResults` with `ready: false`,
+    /// from `embed=apps.readiness`; Marathon reports them during deployments).
+    public var notReadyTasks: [String] = []
     public var networkMode: NetworkMode
     /// `portDefinitions`, else the legacy `ports` (both list service ports; 0 = not assigned).
     public var portDefinitions: [PortDefinition]

@@ -189,9 +189,11 @@ public enum MarathonApps {
     // MARK: Apps
 
     private enum AppKey: Int {
-        case id, labels, healthChecks, ports, portDefinitions, container, networks, ipAddress, tasks
+        case id, labels, healthChecks, ports, portDefinitions, container, networks, ipAddress, tasks, deployments,
+            readinessCheckResults
         static let names: [StaticString] = [
             "id", "labels", "healthChecks", "ports", "portDefinitions", "container", "networks", "ipAddress", "tasks",
+            "deployments", "readinessCheckResults",
         ]
     }
 
@@ -216,8 +218,10 @@ public enum MarathonApps {
             case UInt8(ascii: "i"): return c.spanEquals(key, "ipAddress") ? .ipAddress : nil
             default: return nil
             }
+        case 11: return c.spanEquals(key, "deployments") ? .deployments : nil
         case 12: return c.spanEquals(key, "healthChecks") ? .healthChecks : nil
         case 15: return c.spanEquals(key, "portDefinitions") ? .portDefinitions : nil
+        case 21: return c.spanEquals(key, "readinessCheckResults") ? .readinessCheckResults : nil
         default: return nil
         }
     }
@@ -248,14 +252,39 @@ public enum MarathonApps {
             case .labels:
                 app.labels = try decodeLabels(&c)
             case .healthChecks:
-                app.healthCheckCount = 0
-                if try c.enterOptionalArray("healthChecks") {
-                    var firstCheck = true
-                    while try c.nextElement(&firstCheck) {
+                var checks: [MarathonApp.HealthCheck] = []
+                try c.forEachObject("healthChecks") { (c: inout JSONCursor, index: Int) throws(CursorError) in
+                    checks.append(try decodeHealthCheck(&c, index))
+                }
+                app.healthChecks = checks
+                app.healthCheckCount = checks.count
+            case .deployments:
+                app.deploymentCount = 0
+                if try c.enterOptionalArray("deployments") {
+                    var firstDeployment = true
+                    while try c.nextElement(&firstDeployment) {
                         try c.skipValue()
-                        app.healthCheckCount += 1
+                        app.deploymentCount += 1
                     }
                 }
+            case .readinessCheckResults:
+                var notReady: [String] = []
+                try c.forEachObject("readinessCheckResults") { (c: inout JSONCursor, index: Int) throws(CursorError) in
+                    var firstMember = true
+                    var taskID: String?
+                    var ready = true
+                    while let key = try c.nextKey(&firstMember) {
+                        if c.spanEquals(key, "taskId") {
+                            taskID = try c.optionalString("readinessCheckResults[\(index)].taskId")
+                        } else if c.spanEquals(key, "ready") {
+                            ready = try c.optionalBool("readinessCheckResults[\(index)].ready") ?? false
+                        } else {
+                            try c.skipValue()
+                        }
+                    }
+                    if let taskID, !ready { notReady.append(taskID) }
+                }
+                app.notReadyTasks = notReady
             case .ports:
                 legacyPorts = try c.portList("ports").map { MarathonApp.PortDefinition(port: $0) }
             case .portDefinitions:
@@ -448,6 +477,32 @@ public enum MarathonApps {
             }
             return definition
         }
+    }
+
+    /// One entry of `healthChecks`: what haproxy's own check needs (marathon-lb's translation).
+    static func decodeHealthCheck(_ c: inout JSONCursor, _ index: Int) throws(CursorError) -> MarathonApp.HealthCheck {
+        var check = MarathonApp.HealthCheck()
+        var first = true
+        while let key = try c.nextKey(&first) {
+            if c.spanEquals(key, "protocol") {
+                check.protocol = try c.optionalString("healthChecks[\(index)].protocol")
+            } else if c.spanEquals(key, "path") {
+                check.path = try c.optionalString("healthChecks[\(index)].path")
+            } else if c.spanEquals(key, "portIndex") {
+                check.portIndex = try c.optionalCount("healthChecks[\(index)].portIndex")
+            } else if c.spanEquals(key, "port") {
+                check.port = try c.optionalPort("healthChecks[\(index)].port")
+            } else if c.spanEquals(key, "intervalSeconds") {
+                check.intervalSeconds = try c.optionalCount("healthChecks[\(index)].intervalSeconds")
+            } else if c.spanEquals(key, "timeoutSeconds") {
+                check.timeoutSeconds = try c.optionalCount("healthChecks[\(index)].timeoutSeconds")
+            } else if c.spanEquals(key, "maxConsecutiveFailures") {
+                check.maxConsecutiveFailures = try c.optionalCount("healthChecks[\(index)].maxConsecutiveFailures")
+            } else {
+                try c.skipValue()
+            }
+        }
+        return check
     }
 
     // MARK: Tasks

@@ -43,15 +43,42 @@ struct MarathonLabels {
         /// `HAPROXY_<n>_ENABLED`.
         var enabled: Bool?
         var config: String?
+        /// `HAPROXY_<n>_PATH` / `proxym.port.<n>.path`.
+        var paths: [PathPrefix]?
+        /// `HAPROXY_<n>_BACKEND_WEIGHT` / `proxym.port.<n>.weight`.
+        var weight: Int?
+        var redirectToHttps: Bool?
+        var sticky: Bool?
+        var balance: BalanceAlgorithm?
+        /// `HAPROXY_<n>_BIND_ADDR`; `*` (marathon-lb's default) is no address of its own.
+        var bindAddress: HostAddress?
+        var auth: BasicAuth?
+        var proxyPassPath: PathPrefix?
+        /// `HAPROXY_<n>_USE_HSTS` (marathon-lb's max-age) / `proxym.port.<n>.hsts` (seconds).
+        var hstsMaxAge: Int?
+        /// `HAPROXY_<n>_SSL_CERT` / `proxym.port.<n>.certificate`: a file name of the certificate directory.
+        var certificate: String?
+        var tlsPassthrough: Bool?
+        var acme: Bool?
         /// The first label of this port that could not be used, and why: the port is left out.
         var problem: String?
+
+        /// The port's TLS wishes as the model's type (validated there too).
+        func tls() throws(ValidationError) -> ServiceTLS {
+            if hstsMaxAge == nil && certificate == nil && tlsPassthrough == nil && acme == nil { return .none }
+            return try ServiceTLS(
+                hstsMaxAge: hstsMaxAge, certificate: certificate, passthrough: tlsPassthrough ?? false, acme: acme ?? true)
+        }
     }
 
     var domains: [DomainName]?
     var ports: [Int: Port] = [:]
 
     /// marathon-lb's per-port labels proxym reads; any other `HAPROXY_<n>_*` is reported as not supported.
-    static let supportedPortLabels: Set<Substring> = ["VHOST", "MODE", "PORT", "GROUP", "ENABLED"]
+    static let supportedPortLabels: Set<Substring> = [
+        "VHOST", "MODE", "PORT", "GROUP", "ENABLED", "PATH", "BACKEND_WEIGHT", "STICKY", "BALANCE", "BIND_ADDR", "AUTH",
+        "HTTP_BACKEND_PROXYPASS_PATH", "REDIRECT_TO_HTTPS", "USE_HSTS", "SSL_CERT",
+    ]
 
     /// Whether `HAPROXY_GROUP` (comma-separated, blanks around the commas allowed) lists `group`.
     static func hasGroup(_ labels: [String: String], _ group: Substring) -> Bool {
@@ -93,11 +120,105 @@ struct MarathonLabels {
                 }
             }
             /// Records a port label that cannot be used (the first one wins: labels come sorted).
-            func refuse(_ n: Int, _ reason: String) {
+            func refuse(_ n: Int, _ reason: String, showValue: Bool = true) {
                 if ports[n, default: Port()].problem == nil {
                     ports[n, default: Port()].problem =
-                        "\(field()): \(reason) (got \"\(ValidationError.escaped(value))\")"
+                        showValue ? "\(field()): \(reason) (got \"\(ValidationError.escaped(value))\")" : "\(field()): \(reason)"
                 }
+            }
+            /// The settings both label families share (`name` is proxym's spelling); false when `name`
+            /// is none of them.
+            func shared(_ n: Int, _ name: Substring) -> Bool {
+                let text = Substring(value).trimmingBlanks()
+                func flag(_ set: (inout Port, Bool) -> Void) {
+                    guard let on = Self.boolean(text) else {
+                        refuse(n, "must be true or false (true, t, yes, y, 1, on / false, f, no, n, 0, off)")
+                        return
+                    }
+                    set(&ports[n, default: Port()], on)
+                }
+                switch name {
+                case "path":
+                    var prefixes: [PathPrefix] = []
+                    for word in value.utf8.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 || $0 == UInt8(ascii: ",") }) {
+                        let word = String(Substring(word))
+                        if word.hasPrefix("-") {
+                            // marathon-lb pasted the value into the ACL, so flags such as -i worked there.
+                            warnings.append("\(field()): haproxy flag \"\(ValidationError.escaped(word))\" ignored (prefixes only, matched case-sensitively)")
+                            continue
+                        }
+                        do {
+                            prefixes.append(try PathPrefix(word, field: "path"))
+                        } catch {
+                            refuse(n, error.reason)
+                            return true
+                        }
+                    }
+                    guard !prefixes.isEmpty, prefixes.count <= ServiceRouting.maxPaths else {
+                        refuse(n, "must be 1 to \(ServiceRouting.maxPaths) path prefixes starting with '/'")
+                        return true
+                    }
+                    ports[n, default: Port()].paths = prefixes
+                case "weight":
+                    guard let weight = Int(text), ServiceRouting.weightRange.contains(weight) else {
+                        refuse(n, "must be an integer between \(ServiceRouting.weightRange.lowerBound) and \(ServiceRouting.weightRange.upperBound)")
+                        return true
+                    }
+                    ports[n, default: Port()].weight = weight
+                case "redirect-to-https": flag { $0.redirectToHttps = $1 }
+                case "sticky": flag { $0.sticky = $1 }
+                case "tls-passthrough": flag { $0.tlsPassthrough = $1 }
+                case "acme": flag { $0.acme = $1 }
+                case "balance":
+                    do {
+                        ports[n, default: Port()].balance = try BalanceAlgorithm(parsing: value)
+                    } catch {
+                        refuse(n, error.reason)
+                    }
+                case "bind-address":
+                    if text == "*" || text.isEmpty { return true }
+                    guard let address = try? HostAddress(String(text)), !address.isHostname else {
+                        refuse(n, "must be an IPv4 or IPv6 address (or *)")
+                        return true
+                    }
+                    ports[n, default: Port()].bindAddress = address
+                case "auth":
+                    // realm:user:hash, split at the first two colons; the value is never shown.
+                    let parts = value.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+                    guard parts.count == 3 else {
+                        refuse(n, "must be realm:user:password-hash", showValue: false)
+                        return true
+                    }
+                    do {
+                        let user = try BasicAuth.User(name: String(parts[1]), passwordHash: String(parts[2]))
+                        ports[n, default: Port()].auth = try BasicAuth(realm: String(parts[0]), users: [user])
+                    } catch {
+                        refuse(n, error.reason, showValue: false)
+                    }
+                case "proxypass-path":
+                    do {
+                        ports[n, default: Port()].proxyPassPath = try PathPrefix(String(text))
+                    } catch {
+                        refuse(n, error.reason)
+                    }
+                case "hsts":
+                    guard let seconds = Int(text), ServiceTLS.hstsRange.contains(seconds) else {
+                        refuse(n, "must be a max-age in seconds between 0 and \(ServiceTLS.hstsRange.upperBound)")
+                        return true
+                    }
+                    ports[n, default: Port()].hstsMaxAge = seconds
+                case "certificate":
+                    guard ServiceTLS.isCertificateFileName(String(text)) else {
+                        refuse(
+                            n,
+                            "must be the name of a .pem file in the certificate directory (PROXYM_HAPROXY_TLS_CERTS_PATH), not a path")
+                        return true
+                    }
+                    ports[n, default: Port()].certificate = String(text)
+                default:
+                    return false
+                }
+                return true
             }
             let utf8 = key.utf8
             if key == "proxym.domains" {
@@ -133,6 +254,9 @@ struct MarathonLabels {
                     ports[n, default: Port()].applicationProtocol = proto
                 case "config":
                     ports[n, default: Port()].config = value
+                case "bind-address", "redirect-to-https", "sticky", "balance", "auth", "proxypass-path", "path", "weight",
+                    "hsts", "certificate", "tls-passthrough", "acme":
+                    _ = shared(n, setting)
                 default:
                     warnings.append("\(field()): unknown proxym label; ignored")
                 }
@@ -187,6 +311,21 @@ struct MarathonLabels {
                         continue
                     }
                     ports[n, default: Port()].enabled = enabled
+                case "PATH": _ = shared(n, "path")
+                case "BACKEND_WEIGHT": _ = shared(n, "weight")
+                case "STICKY": _ = shared(n, "sticky")
+                case "BALANCE": _ = shared(n, "balance")
+                case "BIND_ADDR": _ = shared(n, "bind-address")
+                case "AUTH": _ = shared(n, "auth")
+                case "HTTP_BACKEND_PROXYPASS_PATH": _ = shared(n, "proxypass-path")
+                case "REDIRECT_TO_HTTPS": _ = shared(n, "redirect-to-https")
+                case "USE_HSTS":
+                    guard let on = Self.boolean(text) else {
+                        refuse(n, "must be true or false (true, t, yes, y, 1, on / false, f, no, n, 0, off)")
+                        continue
+                    }
+                    ports[n, default: Port()].hstsMaxAge = on ? ServiceTLS.marathonLBHSTSMaxAge : nil
+                case "SSL_CERT": _ = shared(n, "certificate")
                 default:
                     break
                 }

@@ -13,9 +13,10 @@ import ProxymModel
 /// - **Service port** of port `i`: the mapping's `servicePort`, else `portDefinitions[i]`/`ports[i]`,
 ///   else a task's `servicePorts[i]` (0 = none). A port without one is served only as an HTTP virtual
 ///   host, on the HTTP port; otherwise it is left out (reported).
-/// - **Tasks**: only running ones (``MarathonTask/isRunning``); for an app with health checks only
-///   those whose every check has a result and all are alive, with ``MarathonHealthMemory`` bridging a
-///   leader change.
+/// - **Tasks**: only running ones (``MarathonTask/isRunning``) that no readiness result calls not
+///   ready (``MarathonApp/notReadyTasks``, reported during a deployment); for an app with health checks
+///   only those whose every check has a result and all are alive, with ``MarathonHealthMemory``
+///   bridging a leader change.
 /// - **Domains**: `proxym.port.<n>.domains`, else (port 0) `proxym.domains`, else `HAPROXY_<n>_VHOST`
 ///   is the port's virtual host; without one, the domains are `proxym.domains`, else the domain
 ///   strategy's.
@@ -167,7 +168,11 @@ private struct AppMapping {
         // end up giving no backend.
         var live: [LiveTask] = []
         live.reserveCapacity(app.tasks.count)
+        // Marathon reports readiness results while it deploys the app: a task that says not ready
+        // (yet) gets no traffic (marathon-lb routed to it).
+        let notReady = Set(app.notReadyTasks)
         for task in app.tasks where task.isRunning {
+            if !notReady.isEmpty && notReady.contains(task.id) { continue }
             if app.healthCheckCount > 0 {
                 let healthy = MarathonHealthMemory.evaluate(
                     task: task,
@@ -181,6 +186,8 @@ private struct AppMapping {
         }
 
         var strategyDomain: DomainName?
+        // marathon-lb reached only an app's first HTTP port by its id (X-Marathon-App-Id).
+        var appIDTaken = false
         for plan in plans {
             let n = plan.index
             let portLabels = labels.ports[n]
@@ -241,6 +248,19 @@ private struct AppMapping {
                 hosts: hosts,
                 source: MarathonMapper.source
             )
+            let http = applicationProtocol == .http
+            do {
+                if let portLabels { service.tls = try portLabels.tls() }
+                service.routing = try routing(
+                    portLabels, index: n, http: http,
+                    bindServicePort: http && options.bindVhostPorts && planned != nil,
+                    appID: http && !appIDTaken ? app.id : nil)
+            } catch {
+                warnings.append("app \(name): port \(n) skipped: \(error)")
+                continue
+            }
+            if http { appIDTaken = true }
+            mapping.services.append(service)
             if let raw = portLabels?.config {
                 if options.allowLabelConfig {
                     // Only lines that stay inside the service's own section, as haproxy reads them;
@@ -256,6 +276,53 @@ private struct AppMapping {
             }
             mapping.services.append(service)
         }
+    }
+
+    // MARK: Routing
+
+    /// The port's routing: its labels, and haproxy's own check from the app's Marathon health check.
+    mutating func routing(
+        _ labels: MarathonLabels.Port?, index n: Int, http: Bool, bindServicePort: Bool, appID: String?
+    ) throws(ValidationError) -> ServiceRouting {
+        let check = healthCheck(forPort: n, http: http)
+        guard labels != nil || check != nil || bindServicePort || appID != nil else { return .none }
+        let l = labels ?? MarathonLabels.Port()
+        return try ServiceRouting(
+            paths: l.paths ?? [], weight: l.weight ?? 0, redirectToHttps: l.redirectToHttps ?? false,
+            sticky: l.sticky ?? false, balance: l.balance, bindAddress: l.bindAddress, auth: l.auth,
+            proxyPassPath: l.proxyPassPath, healthCheck: check, bindServicePort: bindServicePort, appID: appID)
+    }
+
+    /// marathon-lb's translation: the first Marathon check with an explicit `port` or whose `portIndex`
+    /// (0 when absent) is `n`; `COMMAND` checks are Marathon's business. HTTP, HTTPS, MESOS_HTTP(S)
+    /// give an HTTP check of the path on an HTTP port (HTTPS is checked in plain HTTP, as marathon-lb
+    /// did), a TCP connect otherwise; `fall` is maxConsecutiveFailures + 1, `rise` haproxy's 2;
+    /// Marathon's defaults (60 s, 20 s, 3) where a field is absent; values are clamped to what the model
+    /// accepts. A path the model refuses costs the check (reported), not the port.
+    mutating func healthCheck(forPort n: Int, http: Bool) -> HealthCheck? {
+        guard
+            let check = app.healthChecks.first(where: {
+                ($0.protocol ?? "HTTP").uppercased() != "COMMAND" && ($0.port.map { $0 > 0 } == true || ($0.portIndex ?? 0) == n)
+            })
+        else { return nil }
+        let proto = (check.protocol ?? "HTTP").uppercased()
+        let httpKind = ["HTTP", "HTTPS", "MESOS_HTTP", "MESOS_HTTPS"].contains(proto)
+        func clamp(_ value: Int, _ range: ClosedRange<Int>) -> Int { min(max(value, range.lowerBound), range.upperBound) }
+        var path: PathPrefix?
+        if httpKind && http {
+            do {
+                path = try PathPrefix(check.path.map { $0.isEmpty ? "/" : $0 } ?? "/", field: "healthChecks.path")
+            } catch {
+                warnings.append("app \(name): port \(n): Marathon health check not used by haproxy: \(error)")
+                return nil
+            }
+        }
+        return try? HealthCheck(
+            kind: path != nil ? .http : .tcp, path: path,
+            port: check.port.flatMap { $0 > 0 && $0 <= 65535 ? UInt16($0) : nil },
+            intervalSeconds: clamp(check.intervalSeconds ?? 60, HealthCheck.secondsRange),
+            timeoutSeconds: clamp(check.timeoutSeconds ?? 20, HealthCheck.secondsRange),
+            fall: clamp((check.maxConsecutiveFailures ?? 3) + 1, HealthCheck.countRange), rise: 2)
     }
 
     // MARK: Ports

@@ -17,18 +17,23 @@ public struct MarathonOptions: Sendable, Hashable {
     /// `PROXYM_MARATHON_STRICT`: expose only ports whose `HAPROXY_<n>_ENABLED` label says true
     /// (marathon-lb's `--strict-mode`); without it, `HAPROXY_<n>_ENABLED=false` hides a port.
     public var strict: Bool
+    /// `PROXYM_MARATHON_BIND_VHOST_PORTS`: an HTTP app port also listens on its own service port
+    /// (marathon-lb's habit: clients of `lb:10000` keep working).
+    public var bindVhostPorts: Bool
 
     public init(
         domainStrategy: DomainStrategy = .idToDomainReverse,
         httpPort: UInt16 = 80,
         group: String? = nil,
         allowLabelConfig: Bool = false,
-        strict: Bool = false
+        strict: Bool = false,
+        bindVhostPorts: Bool = false
     ) {
         self.domainStrategy = domainStrategy
         self.httpPort = httpPort
         self.group = group
         self.allowLabelConfig = allowLabelConfig
         self.strict = strict
+        self.bindVhostPorts = bindVhostPorts
     }
 }

@@ -52,7 +52,8 @@ public final class MarathonModule: ServiceSource {
         self.settings = settings
         self.options = MarathonOptions(
             domainStrategy: settings.domainStrategy, httpPort: httpPort, group: settings.group,
-            allowLabelConfig: settings.labelConfig, strict: settings.strict)
+            allowLabelConfig: settings.labelConfig, strict: settings.strict,
+            bindVhostPorts: settings.bindVhostPorts)
         self.loop = loop
         var logger = logger
         logger[metadataKey: "module"] = "marathon"
@@ -214,6 +215,10 @@ public final class MarathonModule: ServiceSource {
         var health: MarathonHealthMemory
     }
 
+    /// The apps with their tasks, and the readiness results of apps being deployed (a task that
+    /// reports not ready is not routed).
+    public static let appsPath = "/v2/apps?embed=apps.tasks&embed=apps.readiness"
+
     /// `/v2/apps?embed=apps.tasks`, decoded and mapped app by app while it arrives (the body and the
     /// decoded apps are never held whole); else `/v2/apps` + `/v2/tasks`.
     private func fetchServices(completion: @escaping (Result<Fetched, MarathonAPI.Failure>) -> Void) {
@@ -222,7 +227,7 @@ public final class MarathonModule: ServiceSource {
         var builder = MarathonMapper.Builder(options: options, health: health)
         var decodeError: MarathonDecodeError?
         api.stream(
-            "/v2/apps?embed=apps.tasks", wants: { $0 == 200 },
+            Self.appsPath, wants: { $0 == 200 },
             onData: { bytes in
                 do throws(MarathonDecodeError) {
                     try decoder.feed(bytes) { builder.add($0) }
