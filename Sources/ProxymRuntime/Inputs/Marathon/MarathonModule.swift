@@ -47,6 +47,9 @@ public final class MarathonModule: ServiceSource {
     static let maxAppsPerFetch = 64
     /// App reads in flight at once.
     static let parallelAppReads = 4
+    private var wholeReads = 0
+    private var appReads = 0
+    private var differencesFound = 0
     private var snapshotGuard = MarathonSnapshotGuard()
     private var lastProblems: Set<String> = []
 
@@ -90,8 +93,18 @@ public final class MarathonModule: ServiceSource {
 
     /// Events by type, and whether the event stream is connected (SSE mode only).
     public var metricFamilies: [MetricFamily] {
-        guard let events else { return [] }
         var out = [
+            MetricFamily(
+                "proxym_marathon_reads_total", .counter,
+                "Reads of Marathon: whole (every app) or app (one app, for an event that names it).",
+                [.init(labels: [("kind", "whole")], value: Double(wholeReads)), .init(labels: [("kind", "app")], value: Double(appReads))]),
+            .single(
+                "proxym_marathon_resync_differences_total", .counter,
+                "Apps a whole read found different from the state kept from events (each also a WARNING).",
+                Double(differencesFound)),
+        ]
+        guard let events else { return out }
+        out += [
             MetricFamily(
                 "proxym_marathon_events_total", .counter, "Marathon events received (event stream or callbacks), by type.",
                 events.eventCounts.sorted { $0.key < $1.key }.map { .init(labels: [("type", $0.key)], value: Double($0.value)) })
@@ -230,10 +243,13 @@ public final class MarathonModule: ServiceSource {
             for id in ids {
                 switch answers[id] ?? .failed("no answer") {
                 case .app(let app, let problems):
+                    lastProblems.subtract(kept.entries[id]?.problems ?? [])
                     let change = kept.apply(id: id, app: app, problems: problems)
+                    lastProblems.formUnion(kept.entries[id]?.problems ?? [])
                     changed = changed || change.routesChanged
                     for problem in change.newProblems { logger.warning("\(problem)") }
                 case .removed:
+                    lastProblems.subtract(kept.entries[id]?.problems ?? [])
                     changed = kept.apply(id: id, app: nil).routesChanged || changed
                 case .failed(let why):
                     failures.append("\(id): \(why)")
@@ -256,6 +272,7 @@ public final class MarathonModule: ServiceSource {
                 let id = ids[next]
                 next += 1
                 inFlight += 1
+                appReads += 1
                 readApp(id) { [weak self] read in
                     guard let self, !self.stopped else { return }
                     answers[id] = read
@@ -323,7 +340,9 @@ public final class MarathonModule: ServiceSource {
                 let wasLoaded = self.loaded
                 let differing = self.kept.replace(with: fetched.snapshot, ignoring: named)
                 self.loaded = true
+                self.wholeReads += 1
                 if wasLoaded && !differing.isEmpty {
+                    self.differencesFound += differing.count
                     let shown = differing.prefix(10).joined(separator: ", ")
                     let more = differing.count > 10 ? " and \(differing.count - 10) more" : ""
                     self.logger.warning(
