@@ -28,7 +28,8 @@ public struct MarathonKeptApps: Sendable {
 
     public let options: MarathonOptions
     public private(set) var entries: [String: Entry] = [:]
-    /// App ids, sorted: the order of ``services``.
+    /// App ids in the order of the last whole snapshot (Marathon's), apps added since at the end: the
+    /// order of ``services`` (at start, the merge lets the first of two conflicting services win).
     private var order: [String] = []
 
     public init(options: MarathonOptions) {
@@ -37,7 +38,7 @@ public struct MarathonKeptApps: Sendable {
 
     public var appCount: Int { entries.count }
 
-    /// Every app's services, in app id order.
+    /// Every app's services, in ``order``.
     public var services: [Service] {
         var all: [Service] = []
         all.reserveCapacity(entries.count)
@@ -51,7 +52,7 @@ public struct MarathonKeptApps: Sendable {
         return all
     }
 
-    /// Every app's problems, in app id order.
+    /// Every app's problems, in ``order``.
     public var problems: [String] { order.flatMap { entries[$0]?.problems ?? [] } }
 
     /// Maps one app, with the remembered health of its tasks.
@@ -100,24 +101,12 @@ public struct MarathonKeptApps: Sendable {
         entries[id] = entry
         switch (exists, entry != nil) {
         case (false, true):
-            order.insert(id, at: insertionIndex(id))
+            order.append(id)
         case (true, false):
-            let index = insertionIndex(id)
-            if index < order.count, order[index] == id { order.remove(at: index) }
+            if let index = order.lastIndex(of: id) { order.remove(at: index) }
         default:
             break
         }
-    }
-
-    /// Where `id` is or would go in `order` (binary search).
-    private func insertionIndex(_ id: String) -> Int {
-        var low = 0
-        var high = order.count
-        while low < high {
-            let mid = (low + high) / 2
-            if order[mid] < id { low = mid + 1 } else { high = mid }
-        }
-        return low
     }
 
     // MARK: Whole snapshots
@@ -128,6 +117,7 @@ public struct MarathonKeptApps: Sendable {
         let options: MarathonOptions
         let remembered: [String: Entry]
         var entries: [String: Entry] = [:]
+        var order: [String] = []
         /// Problems of the body as a whole (apps listed twice).
         public private(set) var problems: [String] = []
 
@@ -139,6 +129,7 @@ public struct MarathonKeptApps: Sendable {
                 return
             }
             entries[app.id] = MarathonKeptApps.map(app, options: options, remembered: remembered[app.id]?.health ?? [:])
+            order.append(app.id)
         }
     }
 
@@ -164,7 +155,7 @@ public struct MarathonKeptApps: Sendable {
             differing.append(id)
         }
         entries = snapshot.entries
-        order = entries.keys.sorted()
+        order = snapshot.order
         return differing.sorted()
     }
 }
