@@ -67,7 +67,7 @@ public final class MarathonModule: ServiceSource {
         self.settings = settings
         self.options = MarathonOptions(
             domainStrategy: settings.domainStrategy, httpPort: httpPort, group: settings.group,
-            allowLabelConfig: settings.labelConfig)
+            allowLabelConfig: settings.labelConfig, strict: settings.strict)
         self.kept = MarathonKeptApps(options: options)
         self.loop = loop
         var logger = logger
