@@ -13,7 +13,8 @@ struct EndToEndOptions {
     var eventProcesses = 2
     var eventsPerProcess = 10
     var idleSeconds = 10
-    /// proxym's default `PROXYM_REFRESH_QUIET_PERIOD`; subtracted from event -> config figures.
+    /// proxym's default `PROXYM_REFRESH_QUIET_PERIOD`; subtracted from the whole-refresh baseline's
+    /// event -> config figures (incremental events go on the leading edge).
     var quietPeriodMilliseconds = 100.0
 }
 
@@ -178,6 +179,67 @@ struct MemoryFigures {
 }
 
 enum MarathonEndToEnd {
+    /// Events fired back to back for "refreshes per burst".
+    static let burstSize = 20
+
+    /// One run's event figures: event -> config (ms), bytes read from Marathon per event, and for a
+    /// burst the configs written and the /v2 reads it took.
+    struct EventFigures {
+        var toConfig = Samples(.milliseconds)
+        var bytes = Samples(.count)
+        var burstConfigs = Samples(.count)
+        var burstReads = Samples(.count)
+    }
+
+    /// The fake's count of /v2 answers and body bytes since the last reset.
+    static func served(_ fake: FakeMarathonProcess) throws -> (requests: Int, bytes: Int) {
+        let text = try control(port: fake.port, "GET", "/_fake/served")
+        func field(_ name: String) -> Int {
+            text.split(whereSeparator: { $0 == " " || $0 == "\n" }).first { $0.hasPrefix(name + "=") }
+                .flatMap { Int($0.dropFirst(name.count + 1)) } ?? 0
+        }
+        return (field("requests"), field("body_bytes"))
+    }
+
+    /// `count` scale events, each timed to the config written (minus `subtract` ms), and the bytes the
+    /// fake served for it; then one burst of ``burstSize`` events.
+    static func events(
+        run: ProxymRun, fake: FakeMarathonProcess, size n: Int, seed: Int, count: Int, subtract: Double,
+        taskCounts: inout [Int: Int], into figures: inout EventFigures
+    ) throws {
+        func scale(_ i: Int) throws -> String {
+            let before = taskCounts[i] ?? 3
+            let after = before == 3 ? 4 : 3
+            _ = try control(port: fake.port, "PUT", "/_fake/apps/scaled", body: Array(MarathonAppsGenerator.app(i, tasks: after).utf8))
+            taskCounts[i] = after
+            return MarathonAppsGenerator.statusUpdateEvent(app: i, index: 3)
+        }
+        for e in 0..<count {
+            waitUntilIdle(run.pid)
+            // A deterministic walk over the apps; each scale toggles an app between 3 and 4 tasks.
+            let event = try scale((e &* 7919 &+ seed &* 104_729 &+ 17) % n)
+            _ = try control(port: fake.port, "DELETE", "/_fake/served")
+            let took = try run.timeToConfig {
+                _ = try control(port: fake.port, "POST", "/_fake/event?type=status_update_event", body: Array(event.utf8))
+            }
+            figures.toConfig.add(Double(took) / 1e6 - subtract)
+            figures.bytes.add(Double(try served(fake).bytes))
+        }
+        // A burst: apps changed first (untimed), then their events back to back.
+        waitUntilIdle(run.pid)
+        var burst: [String] = []
+        for b in 0..<burstSize { burst.append(try scale((b &* 104_729 &+ seed &* 7919 &+ 31) % n)) }
+        _ = try control(port: fake.port, "DELETE", "/_fake/served")
+        run.configWatcher.drain()
+        for event in burst {
+            _ = try control(port: fake.port, "POST", "/_fake/event?type=status_update_event", body: Array(event.utf8))
+        }
+        var configs = 0
+        while run.configWatcher.wait(timeout: .milliseconds(1500)) != nil { configs += 1 }
+        figures.burstConfigs.add(Double(configs))
+        figures.burstReads.add(Double(try served(fake).requests))
+    }
+
     static func run(size n: Int, binaries: Binaries, work: String, options: EndToEndOptions, table: inout Table)
         throws
     {
@@ -194,7 +256,9 @@ enum MarathonEndToEnd {
         let environment = ["PROXYM_MARATHON_ENABLED=1", "PROXYM_MARATHON_SERVERS=\(fake.url)"]
 
         var start = Samples(.milliseconds)
-        var scale = Samples(.milliseconds)
+        var incremental = EventFigures()
+        var whole = EventFigures()
+        var sighup = Samples(.milliseconds)
         var memory = MemoryFigures()
         var taskCounts: [Int: Int] = [:]
         for r in 0..<options.startRuns {
@@ -203,23 +267,31 @@ enum MarathonEndToEnd {
             defer { run.stop() }
             start.addNanoseconds(try run.waitForFirstConfig())
             if r < options.eventProcesses {
-                for e in 0..<options.eventsPerProcess {
+                // Incremental (the default): the event reads one app, on the leading edge.
+                try events(
+                    run: run, fake: fake, size: n, seed: r, count: options.eventsPerProcess, subtract: 0,
+                    taskCounts: &taskCounts, into: &incremental)
+                // A whole refresh by the same process: SIGHUP reads everything at once.
+                for _ in 0..<max(1, options.eventsPerProcess / 2) {
                     waitUntilIdle(run.pid)
-                    // A deterministic walk over the apps; each scale toggles an app between 3 and 4 tasks.
-                    let i = (e &* 7919 &+ r &* 104_729 &+ 17) % n
-                    let before = taskCounts[i] ?? 3
-                    let after = before == 3 ? 4 : 3
-                    try control(
-                        port: fake.port, "PUT", "/_fake/apps/scaled",
-                        body: Array(MarathonAppsGenerator.app(i, tasks: after).utf8))
-                    taskCounts[i] = after
-                    let event = MarathonAppsGenerator.statusUpdateEvent(app: i, index: 3)
-                    let took = try run.timeToConfig {
-                        try control(port: fake.port, "POST", "/_fake/event?type=status_update_event", body: Array(event.utf8))
-                    }
-                    scale.add(Double(took) / 1e6 - options.quietPeriodMilliseconds)
+                    sighup.addNanoseconds(try run.timeToConfig { run.child.signal(SIGHUP) })
                 }
             }
+            waitUntilIdle(run.pid)
+            memory.add(run.status)
+        }
+        // The whole-refresh baseline: the same binary with PROXYM_MARATHON_INCREMENTAL=0 (every event
+        // reads everything, after the quiet period, which is subtracted).
+        for r in 0..<options.eventProcesses {
+            progress("Marathon: \(grouped(n)) apps: whole-refresh baseline run \(r + 1)/\(options.eventProcesses)")
+            let run = try ProxymRun(
+                binary: binaries.proxym, directory: directory + "/baseline",
+                environment: environment + ["PROXYM_MARATHON_INCREMENTAL=0"])
+            defer { run.stop() }
+            _ = try run.waitForFirstConfig()
+            try events(
+                run: run, fake: fake, size: n, seed: r + 100, count: options.eventsPerProcess,
+                subtract: options.quietPeriodMilliseconds, taskCounts: &taskCounts, into: &whole)
             waitUntilIdle(run.pid)
             memory.add(run.status)
         }
@@ -231,8 +303,23 @@ enum MarathonEndToEnd {
         table.set(
             "**start -> first config written**, ms", target: "<= 150 ms", size: n, start.cell)
         table.set(
-            "**scale event (SSE) -> config written**, minus the 100 ms quiet period, ms", target: "<= 100 ms", size: n,
-            scale.cell)
+            "**task event (SSE) -> config written**, incremental (one app read, no quiet period), ms",
+            target: "<= 10% of whole", size: n, incremental.toConfig.cell)
+        table.set(
+            "task event -> config written, whole-refresh baseline (INCREMENTAL=0), minus the 100 ms quiet period, ms",
+            size: n, whole.toConfig.cell)
+        table.set("SIGHUP (whole read) -> config written, incremental binary, ms", size: n, sighup.cell)
+        if let a = incremental.toConfig.median, let b = whole.toConfig.median, let c = sighup.median, b > 0, c > 0 {
+            table.set(
+                "**ratio** incremental / baseline event (medians; / SIGHUP whole read)", target: "<= 0.10", size: n,
+                "\(fixed(a / b, 3)) (\(fixed(a / c, 3)))")
+        }
+        table.set(
+            "**bytes read from Marathon per task event**, incremental (baseline)", target: "< 64 KiB", size: n,
+            "\(incremental.bytes.median.map { grouped(Int($0)) } ?? "–") (\(whole.bytes.median.map { grouped(Int($0)) } ?? "–"))")
+        table.set(
+            "burst of \(burstSize) task events: configs written / Marathon reads, incremental (baseline)", size: n,
+            "\(incremental.burstConfigs.cell) / \(incremental.burstReads.cell) (\(whole.burstConfigs.cell) / \(whole.burstReads.cell))")
         memory.record(in: &table, size: n, what: "\(options.eventsPerProcess) scale events")
         idle.record(in: &table, size: n, seconds: options.idleSeconds)
         try? FileSystem.removeTree(directory)

@@ -11,9 +11,11 @@
 // (the config file is written, nothing else), and times them from outside:
 //
 // - start -> first config: from posix_spawn to the config file renamed into place (inotify);
-// - scale event -> config: an app is scaled in the fake Marathon (3 <-> 4 tasks; not timed), then a
-//   `status_update_event` is pushed over SSE; timed until the new config is renamed into place, minus
-//   proxym's default quiet period (100 ms: Marathon's whole fetches still wait for it);
+// - task event -> config: an app is scaled in the fake Marathon (3 <-> 4 tasks; not timed), then a
+//   `status_update_event` is pushed over SSE; timed until the new config is renamed into place. In the
+//   same run, the same binary with PROXYM_MARATHON_INCREMENTAL=0 (every event reads everything; the
+//   100 ms quiet period subtracted) and SIGHUP (a whole read) give the whole-refresh baseline, the
+//   ratio, the bytes the fake served per event, and the configs and reads for a burst of 20 events;
 // - one edited file -> config: a service file replaced by rename, once proxym is idle (a lone edit is
 //   applied at once, with no quiet period);
 // - SIGHUP -> config: every service file re-read, the config re-applied;

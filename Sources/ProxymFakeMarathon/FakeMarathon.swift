@@ -38,6 +38,8 @@ final class FakeMarathon {
     private var deliveries: [String: (ok: Int, failed: Int, last: String)] = [:]
     private var streams: [ObjectIdentifier: FakeServer.Stream] = [:]
     private var eventsPushed = 0
+    /// Answers to /v2 requests (the event stream excepted) and their body bytes, since the last reset.
+    private var served = (requests: 0, bodyBytes: 0)
 
     init(loop: EventLoop, options: Options) throws {
         self.loop = loop
@@ -75,6 +77,13 @@ final class FakeMarathon {
     private func handle(_ request: HTTPRequest, _ info: FakeServer.Info) -> FakeServer.Reply {
         let path = String(request.path)
         if path.hasPrefix("/_fake/") { return control(request, path: path) }
+        let reply = answer(request, path: path, info: info)
+        served.requests += 1
+        if case .response(let response) = reply { served.bodyBytes += response.body.count }
+        return reply
+    }
+
+    private func answer(_ request: HTTPRequest, path: String, info: FakeServer.Info) -> FakeServer.Reply {
         let authorization = request.headers["Authorization"] ?? "-"
         let accept = request.headers["Accept"] ?? "-"
         requestLog.append("\(request.method)\t\(request.target)\t\(authorization)\t\(accept)")
@@ -454,6 +463,11 @@ final class FakeMarathon {
         case (.post, "/_fake/version"):
             guard let version = value("version") else { return text(400, "give ?version=\n") }
             options.version = version
+            return text(200, "ok\n")
+        case (.get, "/_fake/served"):
+            return text(200, "requests=\(served.requests) body_bytes=\(served.bodyBytes)\n")
+        case (.delete, "/_fake/served"):
+            served = (0, 0)
             return text(200, "ok\n")
         case (.get, "/_fake/requests"):
             return text(200, requestLog.map { $0 + "\n" }.joined())

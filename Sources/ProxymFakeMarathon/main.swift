@@ -46,6 +46,9 @@
 //   POST   /_fake/version?version=V
 //   GET    /_fake/requests             one line per /v2 request: METHOD TAB target TAB Authorization TAB Accept
 //   DELETE /_fake/requests
+//   GET    /_fake/served               requests=N body_bytes=M: /v2 answers and their body bytes (the event
+//                                       stream excepted), for "bytes fetched per event"
+//   DELETE /_fake/served               resets both
 //   GET    /_fake/callbacks            one line per registered URL: URL TAB ok=N TAB failed=N TAB last=...
 //   GET    /_fake/streams              the number of open SSE streams, then their peers
 //

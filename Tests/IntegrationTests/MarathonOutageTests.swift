@@ -170,7 +170,8 @@ extension MarathonEndToEndTests {
                 try marathon.clearRequests()
                 try marathon.setApps([Self.app("/web", "web.example.com", [.init(green)])])
                 let started = MonotonicClock.nanoseconds()
-                try marathon.statusUpdate(appID: "/web")
+                // An event that names no app: a whole read (one that names an app reads that app only).
+                try marathon.push("deployment_success")
                 let latency = sandbox.waitForBackend("green", host: "web.example.com", since: started, timeout: .seconds(5))
                 #expect(latency != nil, "\(proxym.log)")
                 if let latency { print("embed=apps.tasks \(mode) -> /v2/apps + /v2/tasks: served after \(ms(latency))") }

@@ -29,8 +29,13 @@ import Testing
             let (sandbox, marathon, proxym) = try Self.start(dir)
             defer { marathon.kill() }
             // An event, so that the Marathon families have a sample.
+            // (It re-reads /api only, which has not changed: no refresh follows, so wait for the counter.)
             try marathon.statusUpdate(appID: "/api")
-            #expect(proxym.waitForLog("Marathon status_update_event"), "\(proxym.log)")
+            #expect(
+                waitUntil(timeout: .seconds(5)) {
+                    let body = httpGet(port: sandbox.statusPort, path: "/metrics", timeout: .seconds(3))?.body ?? ""
+                    return body.contains("proxym_marathon_reads_total{kind=\"app\"} 1")
+                }, "\(proxym.log)")
             let scrape = try #require(httpGet(port: sandbox.statusPort, path: "/metrics", timeout: .seconds(3)))
             #expect(scrape.status == 200)
             let body = scrape.body

@@ -52,6 +52,8 @@ extension Settings {
         public var authToken: String?
         public var caFile: String?
         public var resyncInterval: Duration = .seconds(300)
+        /// Events that name an app re-read that app only (else every event re-reads everything).
+        public var incremental = true
         /// Limit for a whole request (not for the never-ending SSE stream).
         public var timeout: Duration = .seconds(10)
         public var connectTimeout: Duration = .seconds(3)
@@ -110,7 +112,11 @@ extension Settings {
                 ),
                 SettingDeclaration(
                     "PROXYM_MARATHON_RESYNC_INTERVAL", \.marathon.resyncInterval, .positiveDuration,
-                    "Full re-read of Marathon at this interval, in case an event was lost."),
+                    "Full re-read of Marathon at this interval, in case an event was lost (a difference from the state kept from events is logged as a WARNING; the full read wins)."),
+                SettingDeclaration(
+                    "PROXYM_MARATHON_INCREMENTAL", \.marathon.incremental, .bool,
+                    "Events that name an app (task status, health, app changed or removed) re-read only that app, GET /v2/apps/<id>, at once; other events, (re)connects, SIGHUP and the resync interval re-read everything. 0: every event re-reads everything, after the quiet period."
+                ),
                 SettingDeclaration(
                     "PROXYM_MARATHON_DOMAIN_STRATEGY", \.marathon.domainStrategyName, .oneOf,
                     "Domain of an app: IdToDomainReverse (/com/example/web -> web.example.com) or LastPartOfIdAndSuffix (/x/web -> web.<DOMAIN_SUFFIX>). The label proxym.domains overrides it per app."

@@ -36,6 +36,92 @@ public enum MarathonEvent {
         } ?? nil
     }
 
+    /// The events that concern one app, and name it (`appId`, `runSpecId`, or `appDefinition.id` for
+    /// `api_post_event`): the Marathon source re-reads only that app. Every other refreshing event
+    /// (deployments, stream attached) asks for a whole snapshot.
+    public static let appTypes: Set<String> = [
+        "status_update_event", "health_status_changed_event", "instance_health_changed_event", "api_post_event",
+        "app_terminated_event", "unhealthy_task_kill_event", "unhealthy_instance_kill_event", "instance_changed_event",
+    ]
+
+    /// One event body read: its type, and the app it names when its type concerns one app
+    /// (``appTypes``) and the id is one ``appPath(_:)`` accepts.
+    public struct Parsed: Sendable, Hashable {
+        public var type: String?
+        public var appID: String?
+    }
+
+    public static func parse(fromJSON bytes: [UInt8]) -> Parsed {
+        bytes.withUnsafeBytes { raw in
+            let read = try? MarathonBody.run(name: "event", bytes: raw) {
+                (c: inout JSONCursor) throws(CursorError) -> Parsed in
+                var parsed = Parsed()
+                guard try c.peek() == .object else { return parsed }
+                try c.enterObject()
+                var appId: String?
+                var runSpecId: String?
+                var definitionID: String?
+                var first = true
+                while let key = try c.nextKey(&first) {
+                    if c.spanEquals(key, "eventType"), try c.peek() == .string {
+                        parsed.type = try c.readString()
+                    } else if c.spanEquals(key, "appId"), try c.peek() == .string {
+                        appId = try c.readString()
+                    } else if c.spanEquals(key, "runSpecId"), try c.peek() == .string {
+                        runSpecId = try c.readString()
+                    } else if c.spanEquals(key, "appDefinition"), try c.peek() == .object {
+                        try c.enterObject()
+                        var firstInner = true
+                        while let inner = try c.nextKey(&firstInner) {
+                            if c.spanEquals(inner, "id"), try c.peek() == .string {
+                                definitionID = try c.readString()
+                            } else {
+                                try c.skipValue()
+                            }
+                        }
+                    } else {
+                        try c.skipValue()
+                    }
+                }
+                if let type = parsed.type, appTypes.contains(type),
+                    let id = appId ?? runSpecId ?? definitionID, appPath(id) != nil
+                {
+                    parsed.appID = normalizedID(id)
+                }
+                return parsed
+            }
+            return read ?? Parsed()
+        }
+    }
+
+    /// `/my-app` for `my-app` or `/my-app` (Marathon accepts both in events and URLs).
+    public static func normalizedID(_ id: String) -> String { id.hasPrefix("/") ? id : "/" + id }
+
+    /// `/v2/apps/<id>?embed=app.tasks` for a plain app id (segments of letters, digits, `-`, `.`, `_`,
+    /// `~`; no `.`/`..` segment; not ending in a sub-resource Marathon would answer instead, such as
+    /// `tasks`); `nil` otherwise (then a whole snapshot is read instead).
+    public static func appPath(_ id: String) -> String? {
+        let normalized = normalizedID(id)
+        let segments = normalized.utf8.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        guard !segments.isEmpty, normalized.utf8.count <= 1024 else { return nil }
+        for segment in segments {
+            guard !segment.isEmpty, !segment.elementsEqual(".".utf8), !segment.elementsEqual("..".utf8) else { return nil }
+            for byte in segment {
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                    UInt8(ascii: "~"):
+                    continue
+                default:
+                    return nil
+                }
+            }
+        }
+        let last = String(decoding: segments.last!, as: UTF8.self)
+        guard !["tasks", "versions", "restart"].contains(last) else { return nil }
+        return "/v2/apps" + normalized + "?embed=app.tasks&embed=app.readiness"
+    }
+
     /// Whether an event of this type should trigger a refresh (others are ignored, logged at DEBUG).
     public static func triggersRefresh(_ type: String) -> Bool { refreshingTypes.contains(type) }
 }

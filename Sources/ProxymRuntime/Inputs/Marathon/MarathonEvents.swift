@@ -6,7 +6,8 @@ import ProxymPosix
 
 /// Learns from Marathon's event bus that something changed: by HTTP callbacks (Marathon 0.x-1.4,
 /// registered with `POST /v2/eventSubscriptions`) or by Server-Sent Events (`GET /v2/events`, 0.9+,
-/// the only way from 1.5). Events only say *when* to refresh; state is always re-read whole.
+/// the only way from 1.5). Events say *when* to refresh, and which app when they name one (the
+/// Marathon source then re-reads that app only).
 final class MarathonEvents {
     /// The event types worth a refresh (filters for `/v2/events`, and the callback check).
     static let types = MarathonEvent.refreshingTypes.sorted()
@@ -16,7 +17,8 @@ final class MarathonEvents {
     private let client: HTTPClient
     private let loop: EventLoop
     private let logger: Logger
-    private let notify: (RefreshReason) -> Void
+    /// A refreshing event: its reason, and the app it names (`nil`: re-read everything).
+    private let notify: (RefreshReason, String?) -> Void
 
     private var stopped = false
     private var version: MarathonVersion?
@@ -45,7 +47,7 @@ final class MarathonEvents {
 
     init(
         settings: Settings.Marathon, api: MarathonAPI, client: HTTPClient, loop: EventLoop, logger: Logger,
-        notify: @escaping (RefreshReason) -> Void
+        notify: @escaping (RefreshReason, String?) -> Void
     ) {
         self.settings = settings
         self.api = api
@@ -198,7 +200,7 @@ final class MarathonEvents {
                 self.registerBackoff.reset()
                 self.logger.notice("callback registered with Marathon", metadata: ["url": "\(callbackURL)"])
                 // Events before the registration were missed: resync once.
-                self.notify(RefreshReason("Marathon callback registered"))
+                self.notify(RefreshReason("Marathon callback registered"), nil)
             case .success(let response):
                 let delay = self.registerBackoff.take()
                 let hint =
@@ -273,7 +275,7 @@ final class MarathonEvents {
                 self.streamBackoff.reset()
                 self.logger.notice("Marathon event stream connected", metadata: ["server": "\(server)"])
                 // Whatever happened while we were not listening: resync.
-                self.notify(RefreshReason("Marathon event stream connected"))
+                self.notify(RefreshReason("Marathon event stream connected"), nil)
             },
             onData: { [weak self] bytes in self?.streamData(bytes) },
             completion: { [weak self] result in
@@ -315,7 +317,8 @@ final class MarathonEvents {
     // MARK: Both
 
     private func received(body: [UInt8], via: String, name: String? = nil) {
-        guard let type = MarathonEvent.eventType(fromJSON: body) ?? name else {
+        let parsed = MarathonEvent.parse(fromJSON: body)
+        guard let type = parsed.type ?? name else {
             logger.debug("Marathon event without a type ignored", metadata: ["via": "\(via)"])
             return
         }
@@ -323,7 +326,11 @@ final class MarathonEvents {
         let label = known && type.utf8.allSatisfy({ $0 == UInt8(ascii: "_") || ($0 >= 0x61 && $0 <= 0x7A) }) ? type : "other"
         eventCounts[label, default: 0] += 1
         if MarathonEvent.triggersRefresh(type) {
-            notify(RefreshReason("Marathon \(type)"))
+            if let app = parsed.appID {
+                notify(RefreshReason("Marathon \(type) (\(app))"), app)
+            } else {
+                notify(RefreshReason("Marathon \(type)"), nil)
+            }
         } else {
             logger.debug("Marathon event ignored", metadata: ["type": "\(type)", "via": "\(via)"])
         }

@@ -7,13 +7,17 @@ import ProxymObserve
 
 /// The Marathon module.
 ///
-/// As a source it keeps the services of its last good snapshot, `GET /v2/apps?embed=apps.tasks`
-/// (falling back to `/v2/apps` + `/v2/tasks` where that fails), mapped to services: only running
-/// tasks, healthy ones for apps with health checks. It fetches on its own, asynchronously, one fetch
-/// at a time: events are coalesced over the quiet period (Marathon sends them in bursts, and every
-/// fetch is a whole snapshot, costly for Marathon's leader at scale, so here there is no leading
-/// edge), events during a fetch give one more fetch after it (a `RefreshScheduler`); its answer is
-/// applied at once by the daemon's leading-edge refresh. A Marathon that is
+/// As a source it keeps its own state app by app (``MarathonKeptApps``): a whole snapshot,
+/// `GET /v2/apps?embed=apps.tasks` (falling back to `/v2/apps` + `/v2/tasks` where that fails), at
+/// start, on every (re)connect, on events that name no app, on SIGHUP and every resync interval; and
+/// for an event that names an app, that app only, `GET /v2/apps/<id>?embed=app.tasks` (a 404 removes
+/// it). Apps map to services: only running tasks, healthy ones for apps with health checks. Each
+/// whole snapshot is compared with the state kept from events: a difference is a WARNING, and the
+/// snapshot wins. It fetches on its own, asynchronously, one fetch at a time (a `RefreshScheduler`:
+/// the first event after a quiet spell at once, what follows coalesced over the quiet period, events
+/// during a fetch give one more fetch after it); its answer is applied at once by the daemon's
+/// leading-edge refresh. With `PROXYM_MARATHON_INCREMENTAL=0` every event reads a whole snapshot,
+/// after the quiet period (no leading edge: a whole snapshot is costly for Marathon's leader). A Marathon that is
 /// down, slow, dripping or lying (an error, a truncated or invalid body, an empty app list right
 /// after a leader election) costs nothing else: its last good services stay, every other source
 /// goes on being applied, and it retries with backoff.
@@ -32,7 +36,21 @@ public final class MarathonModule: ServiceSource {
     let api: MarathonAPI
     private let record: SourceRecord
 
-    private var health = MarathonHealthMemory()
+    /// The state kept app by app; `loaded` once a whole snapshot was applied.
+    private var kept: MarathonKeptApps
+    private var loaded = false
+    /// Apps named by events since the last fetch began, and whether something asked for everything.
+    private var pendingApps: Set<String> = []
+    private var pendingWhole = false
+    /// Apps named by events while a whole snapshot was being read (it may or may not show them yet).
+    private var namedDuringSnapshot: Set<String>?
+    /// More apps than this pending at once: read a whole snapshot instead.
+    static let maxAppsPerFetch = 64
+    /// App reads in flight at once.
+    static let parallelAppReads = 4
+    private var wholeReads = 0
+    private var appReads = 0
+    private var differencesFound = 0
     /// What the last good snapshot weighed: the next reads' limits derive from it.
     private var bodyLimits = BodyLimits()
     private var snapshotGuard = MarathonSnapshotGuard()
@@ -54,6 +72,7 @@ public final class MarathonModule: ServiceSource {
             domainStrategy: settings.domainStrategy, httpPort: httpPort, group: settings.group,
             allowLabelConfig: settings.labelConfig, strict: settings.strict,
             bindVhostPorts: settings.bindVhostPorts)
+        self.kept = MarathonKeptApps(options: options)
         self.loop = loop
         var logger = logger
         logger[metadataKey: "module"] = "marathon"
@@ -62,7 +81,9 @@ public final class MarathonModule: ServiceSource {
         self.api = MarathonAPI(settings: settings, client: client, logger: logger)
         self.record = SourceRecord(name: "marathon", loop: loop, logger: logger)
         self.fetches = ScheduledRuns(
-            RefreshScheduler(quietPeriod: refresh.quietPeriod, maxDelay: refresh.maxDelay, leadingEdge: false), loop: loop)
+            RefreshScheduler(
+                quietPeriod: refresh.quietPeriod, maxDelay: refresh.maxDelay, leadingEdge: settings.incremental),
+            loop: loop)
         fetches.start = { [weak self] batch in self?.fetch(batch) }
     }
 
@@ -76,8 +97,18 @@ public final class MarathonModule: ServiceSource {
 
     /// Events by type, and whether the event stream is connected (SSE mode only).
     public var metricFamilies: [MetricFamily] {
-        guard let events else { return [] }
         var out = [
+            MetricFamily(
+                "proxym_marathon_reads_total", .counter,
+                "Reads of Marathon: whole (every app) or app (one app, for an event that names it).",
+                [.init(labels: [("kind", "whole")], value: Double(wholeReads)), .init(labels: [("kind", "app")], value: Double(appReads))]),
+            .single(
+                "proxym_marathon_resync_differences_total", .counter,
+                "Apps a whole read found different from the state kept from events (each also a WARNING).",
+                Double(differencesFound)),
+        ]
+        guard let events else { return out }
+        out += [
             MetricFamily(
                 "proxym_marathon_events_total", .counter, "Marathon events received (event stream or callbacks), by type.",
                 events.eventCounts.sorted { $0.key < $1.key }.map { .init(labels: [("type", $0.key)], value: Double($0.value)) })
@@ -98,7 +129,7 @@ public final class MarathonModule: ServiceSource {
         if watching {
             scheduleResync()
             let events = MarathonEvents(settings: settings, api: api, client: client, loop: loop, logger: logger) {
-                [weak self] reason in self?.requestFetch(reason)
+                [weak self] reason, app in self?.requestFetch(reason, app: app)
             }
             self.events = events
             try events.start()
@@ -150,24 +181,146 @@ public final class MarathonModule: ServiceSource {
 
     // MARK: Fetching, one at a time
 
-    private func requestFetch(_ reason: RefreshReason, immediate: Bool = false) {
+    /// `app`: the app an event names (only that app is read again); `nil`: everything.
+    private func requestFetch(_ reason: RefreshReason, app: String? = nil, immediate: Bool = false) {
         guard !stopped else { return }
         logger.debug("Marathon change noticed", metadata: ["reason": "\(reason)"])
+        if let app, settings.incremental {
+            pendingApps.insert(app)
+            namedDuringSnapshot?.insert(app)
+        } else {
+            pendingWhole = true
+        }
         fetches.request(reason, immediate: immediate)
     }
 
     private func fetch(_ batch: RefreshScheduler.Batch) {
         let begun = record.readBegan(batch.reasons, count: batch.requestCount)
-        generate(fullResync: batch.forcesFullResync) { [weak self] result in
+        let apps = pendingApps
+        let whole = pendingWhole || !loaded || batch.forcesFullResync || apps.count > Self.maxAppsPerFetch
+        pendingApps = []
+        pendingWhole = false
+        let done: (Result<[Service]?, GeneratorFailure>) -> Void = { [weak self] result in
             guard let self, !self.stopped else { return }
+            self.namedDuringSnapshot = nil
             switch result {
             case .success(let services):
                 self.record.succeeded(
-                    services, listChanged: true, reasons: batch.reasons, count: batch.requestCount, begun: begun)
+                    services ?? [], listChanged: services != nil, reasons: batch.reasons, count: batch.requestCount,
+                    begun: begun)
             case .failure(let failure):
                 self.record.failed(failure.message, reasons: batch.reasons, count: batch.requestCount, begun: begun)
             }
             self.fetches.finished()
+        }
+        if whole {
+            // Apps pending now are read by this snapshot; those named while it is read may or may not be.
+            namedDuringSnapshot = []
+            generate(fullResync: batch.forcesFullResync) { result in done(result.map { Optional($0) }) }
+        } else {
+            readApps(apps.sorted(), completion: done)
+        }
+    }
+
+    // MARK: One app at a time
+
+    /// One app's answer.
+    private enum AppRead {
+        /// Decoded (`nil`: left out, with the problems saying why).
+        case app(MarathonApp?, problems: [String])
+        case removed
+        /// Not usable: read everything instead.
+        case failed(String)
+    }
+
+    /// `GET /v2/apps/<id>?embed=app.tasks` for each app (a few at a time), applied to the kept state
+    /// once all have answered; the services (`nil` when no route changed). Any failure: a whole
+    /// snapshot follows.
+    private func readApps(_ ids: [String], completion: @escaping (Result<[Service]?, GeneratorFailure>) -> Void) {
+        var answers: [String: AppRead] = [:]
+        var next = 0
+        var inFlight = 0
+        let started = loop.now
+        func finish() {
+            var failures: [String] = []
+            var changed = false
+            for id in ids {
+                switch answers[id] ?? .failed("no answer") {
+                case .app(let app, let problems):
+                    lastProblems.subtract(kept.entries[id]?.problems ?? [])
+                    let change = kept.apply(id: id, app: app, problems: problems)
+                    lastProblems.formUnion(kept.entries[id]?.problems ?? [])
+                    changed = changed || change.routesChanged
+                    for problem in change.newProblems { logger.warning("\(problem)") }
+                case .removed:
+                    lastProblems.subtract(kept.entries[id]?.problems ?? [])
+                    changed = kept.apply(id: id, app: nil).routesChanged || changed
+                case .failed(let why):
+                    failures.append("\(id): \(why)")
+                }
+            }
+            logger.debug(
+                "Marathon apps read", metadata: ["apps": "\(ids.count)", "changed": "\(changed)", "took": "\(loop.now - started)"])
+            if !failures.isEmpty {
+                // What did answer is applied; the rest comes with a whole snapshot.
+                pendingWhole = true
+                logger.warning(
+                    "could not read an app from Marathon; reading everything",
+                    metadata: ["error": "\(failures.joined(separator: "; "))"])
+                fetches.request(RefreshReason("Marathon app read failed"))
+            }
+            completion(.success(changed ? kept.services : nil))
+        }
+        func launch() {
+            while inFlight < Self.parallelAppReads, next < ids.count {
+                let id = ids[next]
+                next += 1
+                inFlight += 1
+                appReads += 1
+                readApp(id) { [weak self] read in
+                    guard let self, !self.stopped else { return }
+                    answers[id] = read
+                    inFlight -= 1
+                    if next < ids.count {
+                        launch()
+                    } else if inFlight == 0 {
+                        finish()
+                    }
+                }
+            }
+        }
+        if ids.isEmpty {
+            completion(.success(nil))
+        } else {
+            launch()
+        }
+    }
+
+    private func readApp(_ id: String, completion: @escaping (AppRead) -> Void) {
+        guard let path = MarathonEvent.appPath(id) else {
+            completion(.failed("not a plain app id"))
+            return
+        }
+        api.send(.get, path) { result in
+            switch result {
+            case .failure(let failure):
+                completion(.failed(failure.message))
+            case .success(let response) where response.status == 404:
+                completion(.removed)
+            case .success(let response) where response.status == 200:
+                do {
+                    let snapshot = try MarathonApps.decode(appsWithTasks: response.body)
+                    guard snapshot.apps.count <= 1, snapshot.apps.allSatisfy({ $0.id == id }) else {
+                        completion(.failed("the answer is about \(snapshot.apps.map(\.id))"))
+                        return
+                    }
+                    completion(.app(snapshot.apps.first, problems: snapshot.problems))
+                } catch {
+                    completion(.failed("invalid answer: \(error)"))
+                }
+            case .success(let response):
+                completion(.failed("HTTP \(response.status) \(Self.excerpt(response.body))"))
+            }
         }
     }
 
@@ -186,10 +339,22 @@ public final class MarathonModule: ServiceSource {
                     completion(.failure(GeneratorFailure(why)))
                     return
                 }
-                self.health = fetched.health
-                let mapping = fetched.mapping
-                self.logProblems(fetched.problems + mapping.problems, fullResync: fullResync)
-                let services = mapping.services
+                let named = self.namedDuringSnapshot ?? []
+                self.namedDuringSnapshot = nil
+                let wasLoaded = self.loaded
+                let differing = self.kept.replace(with: fetched.snapshot, ignoring: named)
+                self.loaded = true
+                self.wholeReads += 1
+                if wasLoaded && !differing.isEmpty {
+                    self.differencesFound += differing.count
+                    let shown = differing.prefix(10).joined(separator: ", ")
+                    let more = differing.count > 10 ? " and \(differing.count - 10) more" : ""
+                    self.logger.warning(
+                        "Marathon's full read differs from the state kept from events; the full read wins (an event lost, or still on its way)",
+                        metadata: ["apps": "\(shown)\(more)", "count": "\(differing.count)"])
+                }
+                self.logProblems(fetched.problems + fetched.snapshot.problems + self.kept.problems, fullResync: fullResync)
+                let services = self.kept.services
                 self.retryBackoff.reset()
                 if let retryTimer = self.retryTimer {
                     self.loop.cancel(retryTimer)
@@ -206,13 +371,12 @@ public final class MarathonModule: ServiceSource {
         }
     }
 
-    /// One read of Marathon, mapped: the services and the health memory to keep if it is used.
+    /// One read of Marathon, mapped app by app (the kept state is replaced by it if it is used).
     struct Fetched {
         var appCount: Int
         /// Apps (or tasks) the decoder left out.
         var problems: [String]
-        var mapping: MarathonMapping
-        var health: MarathonHealthMemory
+        var snapshot: MarathonKeptApps.Snapshot
     }
 
     /// The apps with their tasks, and the readiness results of apps being deployed (a task that
@@ -224,7 +388,7 @@ public final class MarathonModule: ServiceSource {
     private func fetchServices(completion: @escaping (Result<Fetched, MarathonAPI.Failure>) -> Void) {
         let limits = bodyLimits
         var decoder = MarathonAppsStream(limits: JSONLimits(maxBytes: limits.streamedBody), maxAppBytes: limits.app)
-        var builder = MarathonMapper.Builder(options: options, health: health)
+        var builder = kept.snapshot()
         var decodeError: MarathonDecodeError?
         api.stream(
             Self.appsPath, wants: { $0 == 200 },
@@ -264,14 +428,12 @@ public final class MarathonModule: ServiceSource {
                         self.fetchSeparately(completion: completion)
                         return
                     }
-                    let (mapping, health) = builder.finish()
-                    let fetched = Fetched(
-                        appCount: decoder.appCount, problems: decoder.problems, mapping: mapping, health: health)
+                    let fetched = Fetched(appCount: decoder.appCount, problems: decoder.problems, snapshot: builder)
                     self.bodyLimits.learn(bodyBytes: decoder.byteCount, largestApp: decoder.largestAppBytes)
                     // The transfer holding these closures outlives this call: let go of the decoder's
-                    // buffer and the old health memory now, not after the whole refresh.
+                    // buffer and the snapshot now, not after the whole refresh.
                     decoder = MarathonAppsStream()
-                    builder = MarathonMapper.Builder(options: self.options, health: MarathonHealthMemory())
+                    builder = MarathonKeptApps(options: self.options).snapshot()
                     completion(.success(fetched))
                 case .success(let end):
                     self.logger.warning(
@@ -288,12 +450,9 @@ public final class MarathonModule: ServiceSource {
             guard let self else { return }
             completion(
                 result.map { snapshot in
-                    var builder = MarathonMapper.Builder(
-                        options: self.options, health: self.health, expectedApps: snapshot.apps.count)
+                    var builder = self.kept.snapshot()
                     for app in snapshot.apps { builder.add(app) }
-                    let (mapping, health) = builder.finish()
-                    return Fetched(
-                        appCount: snapshot.apps.count, problems: snapshot.problems, mapping: mapping, health: health)
+                    return Fetched(appCount: snapshot.apps.count, problems: snapshot.problems, snapshot: builder)
                 })
         }
     }

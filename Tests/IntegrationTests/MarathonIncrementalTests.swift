@@ -1,0 +1,123 @@
+import ProxymPosix
+import ProxymTestSupport
+import Testing
+
+extension MarathonEndToEndTests {
+    /// Events that name an app re-read that app only (`GET /v2/apps/<id>?embed=app.tasks`); whole reads
+    /// at start, on events that name no app and on SIGHUP, where a difference from the state kept from
+    /// events is a WARNING and the whole read wins.
+    @Suite struct Incremental {
+        static let webHost = "web.example.com"
+        static let apiHost = "api.example.com"
+
+        static func web(_ tasks: [MarathonJSON.Task]) -> String {
+            MarathonJSON.app("/shop/web", servicePort: 10001, tasks: tasks, labels: ["HAPROXY_0_VHOST": webHost])
+        }
+
+        static func api(_ tasks: [MarathonJSON.Task]) -> String {
+            MarathonJSON.app("/shop/api", servicePort: 10002, tasks: tasks, labels: ["HAPROXY_0_VHOST": apiHost])
+        }
+
+        static func served(_ marathon: FakeMarathon) throws -> Int {
+            let text = try marathon.control("GET", "/_fake/served")
+            let field = try #require(text.split(separator: " ").first { $0.hasPrefix("body_bytes=") })
+            return try #require(Int(field.dropFirst("body_bytes=".count).prefix { $0.isNumber }))
+        }
+
+        @Test func anEventNamingAnAppReadsThatAppOnly() throws {
+            try Binaries.require()
+            try withTemporaryDirectory { dir in
+                let sandbox = try Sandbox(root: dir)
+                let blue = try Backend(name: "blue", directory: dir)
+                let green = try Backend(name: "green", directory: dir)
+                let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.10.0"])
+                // Enough other apps that a whole read is clearly bigger than one app.
+                let others = (0..<40).map { i in
+                    MarathonJSON.app(
+                        "/other/app\(i)", servicePort: 11000 + i, tasks: [.init(blue)],
+                        labels: ["HAPROXY_0_VHOST": "other\(i).example.com"])
+                }
+                try marathon.setApps([Self.web([.init(blue)]), Self.api([.init(blue)])] + others)
+                let proxym = try sandbox.startWithMarathon(servers: [marathon.url], events: "sse")
+                #expect(waitUntil(timeout: .seconds(5)) { marathon.openStreams == 1 }, "\(proxym.log)")
+                #expect(sandbox.waitForBackend("blue", host: Self.webHost) != nil, "\(proxym.log)")
+                #expect(sandbox.bodyFor(host: Self.apiHost) == "blue")
+                MonotonicClock.sleep(.milliseconds(300))  // the startup reads are over
+                try marathon.clearRequests()
+                try marathon.control("DELETE", "/_fake/served")
+
+                // A task event: one app read, the change served.
+                try marathon.setApps([Self.web([.init(green)]), Self.api([.init(blue)])] + others)
+                let started = MonotonicClock.nanoseconds()
+                try marathon.statusUpdate(appID: "/shop/web", taskID: "green-1")
+                let latency = sandbox.waitForBackend("green", host: Self.webHost, since: started)
+                #expect(latency != nil, "not served; log:\n\(proxym.log)")
+                MonotonicClock.sleep(.milliseconds(200))
+                var targets = marathon.requests.map(\.target)
+                #expect(targets == ["/v2/apps/shop/web?embed=app.tasks&embed=app.readiness"], "\(targets)")
+                let bytes = try Self.served(marathon)
+                #expect(bytes > 0 && bytes < 2048, "one app read, \(bytes) bytes")
+                #expect(sandbox.bodyFor(host: Self.apiHost) == "blue")
+
+                // The app goes: a 404 removes its routes, the others stay.
+                try marathon.clearRequests()
+                try marathon.control("DELETE", "/_fake/apps/shop/api")
+                try marathon.push(
+                    "app_terminated_event",
+                    #"{"eventType":"app_terminated_event","timestamp":"2024-01-01T00:00:00.000Z","appId":"/shop/api"}"#)
+                #expect(
+                    waitUntil(timeout: .seconds(3), poll: .milliseconds(10)) { sandbox.bodyFor(host: Self.apiHost) == nil },
+                    "the removed app is still served; log:\n\(proxym.log)")
+                #expect(sandbox.bodyFor(host: Self.webHost) == "green")
+                #expect(sandbox.bodyFor(host: "other7.example.com") == "blue")
+                targets = marathon.requests.map(\.target)
+                #expect(targets == ["/v2/apps/shop/api?embed=app.tasks&embed=app.readiness"], "\(targets)")
+
+                // A change whose event is lost: SIGHUP's whole read finds it, says so, and wins.
+                try marathon.clearRequests()
+                try marathon.setApps([Self.web([.init(blue)])] + others)
+                #expect(sandbox.bodyFor(host: Self.webHost) == "green")
+                try proxym.signal(.hup)
+                #expect(sandbox.waitForBackend("blue", host: Self.webHost, timeout: .seconds(5)) != nil, "\(proxym.log)")
+                #expect(proxym.waitForLog("differs from the state kept from events"), "\(proxym.log)")
+                #expect(proxym.log.contains("/shop/web"))
+                #expect(marathon.requests.contains { $0.target == "/v2/apps?embed=apps.tasks" })
+
+                // An event that names no app reads everything.
+                try marathon.clearRequests()
+                try marathon.setApps([Self.web([.init(green)])] + others)
+                try marathon.push("deployment_success")
+                #expect(sandbox.waitForBackend("green", host: Self.webHost, timeout: .seconds(5)) != nil, "\(proxym.log)")
+                #expect(marathon.requests.contains { $0.target == "/v2/apps?embed=apps.tasks" })
+                print("Marathon incremental: task event -> haproxy serving \(latency.map(ms) ?? "-"), \(bytes) bytes read")
+
+                try proxym.signal(.term)
+                #expect(proxym.waitForExit() == .exited(0), "\(proxym.log)")
+                sandbox.tearDown()
+            }
+        }
+
+        /// The baseline setting: every event reads everything.
+        @Test func incrementalOffReadsEverythingOnEveryEvent() throws {
+            try Binaries.require()
+            try withTemporaryDirectory { dir in
+                let sandbox = try Sandbox(root: dir)
+                let blue = try Backend(name: "blue", directory: dir)
+                let green = try Backend(name: "green", directory: dir)
+                let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.10.0"])
+                try marathon.setApps([Self.web([.init(blue)])])
+                let proxym = try sandbox.startWithMarathon(
+                    servers: [marathon.url], events: "sse", ["PROXYM_MARATHON_INCREMENTAL": "0"])
+                #expect(sandbox.waitForBackend("blue", host: Self.webHost) != nil, "\(proxym.log)")
+                MonotonicClock.sleep(.milliseconds(300))
+                try marathon.clearRequests()
+                try marathon.setApps([Self.web([.init(green)])])
+                try marathon.statusUpdate(appID: "/shop/web", taskID: "green-1")
+                #expect(sandbox.waitForBackend("green", host: Self.webHost) != nil, "\(proxym.log)")
+                let targets = marathon.requests.map(\.target)
+                #expect(targets == ["/v2/apps?embed=apps.tasks"], "\(targets)")
+                sandbox.tearDown()
+            }
+        }
+    }
+}
