@@ -8,7 +8,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 # Debian packages the build, the example and the tests need (wrk: the zero-downtime load test;
 # libssl-dev: certificate checks; openssl, curl: TLS tests; lego, pebble: ACME end to end).
-DEBS := pkg-config libsystemd-dev libcurl4-openssl-dev libssl-dev haproxy procps wrk openssl curl lego pebble
+DEBS := pkg-config libsystemd-dev libcurl4-openssl-dev libssl-dev haproxy procps wrk openssl curl lego pebble prometheus chromium
 # Seconds each libFuzzer target runs in `make test` (scripts/fuzz.sh).
 FUZZ_SECONDS ?= 20
 # ... and the ones `make deb` needs on top.

@@ -55,6 +55,9 @@ public struct RefreshPipeline: Sendable {
     public static let removalWindow: Duration = .seconds(5)
     static let maxRecent = 8
     private var reported: Set<ServiceMerger.Problem> = []
+    /// The merged services of the last refresh let through: they keep what they hold in a conflict
+    /// with a newcomer (empty before the first, where the order decides).
+    public private(set) var incumbents: [Service] = []
 
     /// `guardHold` zero: no guard (what `proxym render` uses: there is nothing live to compare with).
     public init(httpPort: UInt16, maxRemovalShare: Double = 0.5, guardHold: Duration = .zero) {
@@ -65,7 +68,7 @@ public struct RefreshPipeline: Sendable {
     /// Plans one refresh from the lists as they are now. `force` (SIGHUP) lets a held change through;
     /// `reportAgain` reports every merge problem as new (SIGHUP, a one-shot render).
     public mutating func plan(_ sources: [SourceList], now: Instant, force: Bool, reportAgain: Bool) -> Plan {
-        let merged = ServiceMerger.merge(sources.map(\.services), httpPort: httpPort)
+        let merged = ServiceMerger.merge(sources.map(\.services), httpPort: httpPort, incumbents: incumbents)
         let problems = merged.problems.map { Problem(problem: $0, repeated: !reportAgain && reported.contains($0)) }
         reported = Set(merged.problems)
         var candidate: [String: [Service]] = [:]
@@ -80,6 +83,7 @@ public struct RefreshPipeline: Sendable {
         switch safetyGuard.check(applied: compared?.sources, candidate: candidate, now: now, force: force) {
         case .proceed(let note):
             applied = candidate
+            incumbents = merged.services
             // A change the guard let through after all (held long enough, forced) starts afresh.
             if note != nil { recent.removeAll() }
             recent.append((now, candidate))

@@ -21,11 +21,81 @@ public enum ServiceMerger {
     }
 
     /// `sources` in priority order (earlier wins a conflict); within a source, earlier wins.
-    public static func merge(_ sources: [[Service]], httpPort: UInt16) -> Result {
+    ///
+    /// `incumbents`: the services of the last refresh that was let through (empty at start). A conflict
+    /// never moves an established route: what an incumbent held (its id, HAProxy name, TCP port,
+    /// domains) stays with the service of the same id from the same source as long as it still claims
+    /// it, and a newcomer claiming it is rejected, whatever their order. Without incumbents (at start)
+    /// the order decides.
+    public static func merge(_ sources: [[Service]], httpPort: UInt16, incumbents: [Service] = []) -> Result {
+        // Conflicts are rare: merge by order first, and only if something conflicted merge again with
+        // the incumbents' claims reserved for them (the common refresh pays nothing for them).
+        let first = merge(sources, httpPort: httpPort, reserved: [:])
+        guard first.conflicted, !incumbents.isEmpty else { return first.result }
+        let reserved = reservations(sources, incumbents: incumbents, httpPort: httpPort)
+        guard !reserved.isEmpty else { return first.result }
+        return merge(sources, httpPort: httpPort, reserved: reserved).result
+    }
+
+    /// What a service may hold alone.
+    enum Claim: Hashable {
+        case id(ServiceID)
+        case proxyName(String)
+        case tcpPort(UInt16)
+        case domain(DomainName)
+    }
+
+    /// The service of the same id and source that established a claim.
+    struct Holder: Hashable {
+        var id: ServiceID
+        var source: String
+    }
+
+    static func claims(of service: Service, httpPort: UInt16) -> [Claim] {
+        var claims: [Claim] = [.id(service.id), .proxyName(service.id.proxyName)]
+        if service.isHTTP(httpPort: httpPort) {
+            claims += service.domains.map(Claim.domain)
+        } else {
+            claims.append(.tcpPort(service.servicePort))
+        }
+        return claims
+    }
+
+    /// Every claim an incumbent held that the same service (id and source) still makes now.
+    static func reservations(_ sources: [[Service]], incumbents: [Service], httpPort: UInt16) -> [Claim: Holder] {
+        var established: [ServiceID: Service] = [:]
+        for incumbent in incumbents { established[incumbent.id] = incumbent }
+        var reserved: [Claim: Holder] = [:]
+        for source in sources {
+            for service in source {
+                guard let incumbent = established[service.id], incumbent.source == service.source else { continue }
+                let held = claims(of: incumbent, httpPort: httpPort)
+                for claim in claims(of: service, httpPort: httpPort) where held.contains(claim) {
+                    if reserved[claim] == nil { reserved[claim] = Holder(id: service.id, source: service.source) }
+                }
+            }
+        }
+        return reserved
+    }
+
+    static func describe(_ claim: Claim) -> String {
+        switch claim {
+        case .id: return "its id"
+        case .proxyName(let name): return "its HAProxy name \"\(name)\""
+        case .tcpPort(let port): return "TCP service port \(port)"
+        case .domain(let domain): return "domain \(domain)"
+        }
+    }
+
+    /// One pass in order; `conflicted`: a service lost a conflict with another.
+    static func merge(_ sources: [[Service]], httpPort: UInt16, reserved: [Claim: Holder])
+        -> (result: Result, conflicted: Bool)
+    {
         let total = sources.reduce(0) { $0 + $1.count }
         var services: [Service] = []
         services.reserveCapacity(total)
         var problems: [Problem] = []
+        var conflicted = false
         // Who holds what: an index into `services`; the owner's text is built only for a message.
         var byID: [ServiceID: Int] = [:]
         byID.reserveCapacity(total)
@@ -40,13 +110,25 @@ public enum ServiceMerger {
             source.withUnsafeBufferPointer { source in
                 for position in source.indices {
                     let service = source[position]
-                    func reject(_ reason: String, _ severity: Problem.Severity = .error) {
+                    func reject(_ reason: String, _ severity: Problem.Severity = .error, conflict: Bool = true) {
+                        if conflict { conflicted = true }
                         problems.append(
                             Problem(severity: severity, source: service.source, serviceID: service.id.rawValue, reason: reason))
                     }
                     if service.transport == .udp {
-                        reject("protocol udp cannot be proxied by HAProxy; skipped", .warning)
+                        reject("protocol udp cannot be proxied by HAProxy; skipped", .warning, conflict: false)
                         continue
+                    }
+                    if !reserved.isEmpty {
+                        let holder = Holder(id: service.id, source: service.source)
+                        if let (claim, other) = claims(of: service, httpPort: httpPort).lazy
+                            .compactMap({ claim in reserved[claim].flatMap { $0 == holder ? nil : (claim, $0) } }).first
+                        {
+                            reject(
+                                "\(describe(claim)) is held by the established service \(other.id) (\(other.source)), "
+                                    + "which keeps it; skipped")
+                            continue
+                        }
                     }
                     if let index = byID[service.id] {
                         reject("id already defined by \(services[index].source); skipped")
@@ -60,7 +142,7 @@ public enum ServiceMerger {
                     let index = services.count
                     if service.isHTTP(httpPort: httpPort) {
                         guard !service.domains.isEmpty else {
-                            reject("is served over HTTP but has no domain; skipped")
+                            reject("is served over HTTP but has no domain; skipped", conflict: false)
                             continue
                         }
                         if let clash = service.domains.first(where: { byDomain[$0] != nil }) {
@@ -70,7 +152,7 @@ public enum ServiceMerger {
                         for domain in service.domains { byDomain[domain] = index }
                     } else {
                         if service.servicePort == httpPort {
-                            reject("TCP service port \(httpPort) is the HTTP frontend's port; skipped")
+                            reject("TCP service port \(httpPort) is the HTTP frontend's port; skipped", conflict: false)
                             continue
                         }
                         if let other = byTCPPort[service.servicePort] {
@@ -85,7 +167,7 @@ public enum ServiceMerger {
                 }
             }
         }
-        return Result(services: sortedByID(services), problems: problems)
+        return (Result(services: sortedByID(services), problems: problems), conflicted)
     }
 
     /// Sorted by id (ids are unique here). Ids are ASCII, where `String`'s order is the bytes' order:

@@ -5,17 +5,22 @@ import ProxymHTTP
 /// assemble the current values on request (on the loop, so they see one consistent state).
 public struct StatusRouter {
     public var snapshot: () -> StatusSnapshot
+    public var metrics: (StatusSnapshot, HealthVerdict) -> [MetricFamily]
     public var staleAfter: Duration
     public var patience: Duration
 
-    public init(staleAfter: Duration, patience: Duration = .seconds(5), snapshot: @escaping () -> StatusSnapshot) {
+    public init(
+        staleAfter: Duration, patience: Duration = .seconds(5), snapshot: @escaping () -> StatusSnapshot,
+        metrics: @escaping (StatusSnapshot, HealthVerdict) -> [MetricFamily] = { _, _ in [] }
+    ) {
         self.staleAfter = staleAfter
         self.patience = patience
         self.snapshot = snapshot
+        self.metrics = metrics
     }
 
     /// Every path, for 404 answers and the README.
-    public static let paths = ["/healthz", "/api/v1/status"]
+    public static let paths = ["/healthz", "/api/v1/status", "/metrics"]
 
     public func respond(to request: HTTPRequest) -> HTTPResponse {
         guard request.method == .get || request.method == .head else {
@@ -29,6 +34,12 @@ public struct StatusRouter {
             let current = snapshot()
             let verdict = HealthVerdict.evaluate(current, staleAfter: staleAfter, patience: patience)
             return json(StatusJSON.render(current, verdict: verdict, patience: patience))
+        case "/metrics":
+            let current = snapshot()
+            let verdict = HealthVerdict.evaluate(current, staleAfter: staleAfter, patience: patience)
+            return HTTPResponse(
+                status: .ok, headers: ["Content-Type": MetricsText.contentType, "Cache-Control": "no-store"],
+                body: Array(MetricsText.render(metrics(current, verdict)).utf8))
         default:
             return text(.notFound, "not found; try \(Self.paths.joined(separator: ", "))\n")
         }

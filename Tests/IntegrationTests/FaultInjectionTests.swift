@@ -37,6 +37,7 @@ extension LongRuns {
                 ("transient check failures", transientCheckFailures),
                 ("odd stops", oddStops),
                 ("stray signals", straySignals),
+                ("newcomer versus incumbent", newcomerVersusIncumbent),
             ]
             // PROXYM_FAULT_SCENARIOS="slow Marathon,odd stops" runs only those (while working on them).
             let only = ProcessEnvironment.value("PROXYM_FAULT_SCENARIOS").map { Set($0.split(separator: ",").map(String.init)) }

@@ -204,6 +204,28 @@ import Testing
         }
     }
 
+    /// The pipeline remembers what it let through: a newcomer repeating an established id loses,
+    /// even where the order would let it win (an earlier source, a file name sorting first).
+    @Test func incumbentsKeepTheirRoutes() throws {
+        var pipeline = RefreshPipeline(httpPort: 80)
+        let web = try service("/web", port: 80)
+        var newcomer = try service("/web", port: 80)
+        newcomer.source = "marathon"
+        _ = pipeline.plan([.init(name: "file", services: [web])], now: .zero, force: false, reportAgain: false)
+        #expect(pipeline.incumbents.map(\.source) == ["file"])
+        let plan = pipeline.plan(
+            [.init(name: "marathon", services: [newcomer]), .init(name: "file", services: [web])], now: .zero, force: false,
+            reportAgain: false)
+        #expect(plan.services.map(\.source) == ["file"])
+        #expect(plan.problems.map(\.problem.source) == ["marathon"])
+        // A fresh pipeline (a restart, `proxym render`) has no incumbents: the order decides.
+        var fresh = RefreshPipeline(httpPort: 80)
+        let atStart = fresh.plan(
+            [.init(name: "marathon", services: [newcomer]), .init(name: "file", services: [web])], now: .zero, force: false,
+            reportAgain: false)
+        #expect(atStart.services.map(\.source) == ["marathon"])
+    }
+
     @Test func theGuardHoldsAndAForcedPlanGoesThrough() throws {
         var pipeline = RefreshPipeline(httpPort: 80, maxRemovalShare: 0.5, guardHold: .seconds(30))
         let full = try (0..<4).map { try service("/s\($0)", port: 80, hosts: 2) }

@@ -64,6 +64,56 @@ import Testing
         #expect(r.services.map(\.source) == ["file:a.json"])
     }
 
+    /// A conflict never moves an established route: whatever the order, the incumbent (same id, same
+    /// source) keeps what it held and the newcomer is rejected, naming both.
+    @Test(arguments: [
+        ("id", "/web", UInt16(7000), [String](), "/web", UInt16(7000), [String](), "its id is held by the established service /web (file:web.json)"),
+        ("tcp port", "/db", 7000, [], "/other", 7000, [], "TCP service port 7000 is held by the established service /db (file:web.json)"),
+        ("domain", "/web", 80, ["web.example.com"], "/new", 80, ["new.example.com", "web.example.com"], "domain web.example.com is held by the established service /web (file:web.json)"),
+        ("proxy name", "/a/b", 7001, [], "a_b", 7002, [], "its HAProxy name \"a_b\" is held by the established service /a/b (file:web.json)"),
+    ])
+    func newcomerNeverDisplacesAnIncumbent(
+        _ kind: String, _ id: String, _ port: UInt16, _ domains: [String], _ newID: String, _ newPort: UInt16,
+        _ newDomains: [String], _ message: String
+    ) throws {
+        let incumbent = try svc(id, port: port, domains: domains, source: "file:web.json")
+        let newcomer = try svc(newID, port: newPort, domains: newDomains, source: "file:aa.json")
+        // At start the order decides (aa.json sorts first) ...
+        let start = ServiceMerger.merge([[newcomer, incumbent]], httpPort: 80)
+        #expect(start.services.map(\.source) == ["file:aa.json"], "\(kind)")
+        // ... once established, the incumbent keeps it, whatever the order.
+        let established = ServiceMerger.merge([[incumbent]], httpPort: 80).services
+        for sources in [[[newcomer, incumbent]], [[incumbent, newcomer]], [[newcomer], [incumbent]]] {
+            let r = ServiceMerger.merge(sources, httpPort: 80, incumbents: established)
+            #expect(r.services.map(\.source) == ["file:web.json"], "\(kind)")
+            #expect(r.problems.count == 1)
+            #expect(r.problems.first?.source == "file:aa.json")
+            #expect(r.problems.first?.serviceID == newID)
+            #expect(r.problems.first?.reason.contains(message) == true, "\(r.problems.first?.reason ?? "none")")
+        }
+    }
+
+    /// What the incumbent no longer claims (it went away, or moved port) is free for the newcomer; an
+    /// incumbent that changes its id is a newcomer itself.
+    @Test func whatAnIncumbentGaveUpIsFree() throws {
+        let web = try svc("/web", port: 7000, source: "file:web.json")
+        let established = [web]
+        let newcomer = try svc("/web", port: 7001, source: "file:aa.json")
+        let gone = ServiceMerger.merge([[newcomer]], httpPort: 80, incumbents: established)
+        #expect(gone.services.map(\.source) == ["file:aa.json"])
+        let moved = try svc("/db", port: 7000, source: "file:db.json")
+        let webMoved = try svc("/web", port: 7002, source: "file:web.json")
+        let r = ServiceMerger.merge([[moved, webMoved]], httpPort: 80, incumbents: established)
+        #expect(r.services.map(\.id.rawValue) == ["/db", "/web"])
+        #expect(r.problems.isEmpty)
+        // Renamed: /web2 in web.json is new, and loses port 7000 to the established /db.
+        let db = try svc("/db", port: 7000, source: "file:db.json")
+        let renamed = try svc("/web2", port: 7000, source: "file:a.json")
+        let r2 = ServiceMerger.merge([[renamed, db]], httpPort: 80, incumbents: [db])
+        #expect(r2.services.map(\.id.rawValue) == ["/db"])
+        #expect(r2.problems.map(\.serviceID) == ["/web2"])
+    }
+
     /// The merge sorts by id on integer prefixes of the ids: the same order as sorting the strings,
     /// for ids that share long prefixes, are prefixes of each other, or differ only past 16 bytes.
     @Test func sortsLikeStringsDo() throws {

@@ -147,7 +147,7 @@ func sampleSnapshot(marathonFailingFor failing: Int64? = 300, ready: Bool = true
 
     @Test func healthzIs200Or503AndUnknownPathsAre404() {
         var current = sampleSnapshot(marathonFailingFor: nil)
-        let router = StatusRouter(staleAfter: .seconds(120)) { current }
+        let router = StatusRouter(staleAfter: .seconds(120), snapshot: { current })
         #expect(router.respond(to: request(.get, "/healthz")).status == .ok)
         current = sampleSnapshot(marathonFailingFor: 600)
         let unhealthy = router.respond(to: request(.get, "/healthz"))

@@ -47,6 +47,9 @@ extension Settings {
         public var serverSlots = 8
         /// How long a leaving server stays in `drain` before `maint`.
         public var drainTime: Duration = .seconds(10)
+        /// haproxy's own Prometheus exporter (PROMEX): a `frontend proxym-prometheus` on this address
+        /// answering `/metrics`; nil = none.
+        public var prometheusAddress: StatusSettings.ListenAddress?
 
         /// The directory of the config file (for default socket paths).
         public var configDirectory: String {
@@ -148,6 +151,14 @@ extension Settings {
                 SettingDeclaration(
                     "PROXYM_HAPROXY_COMMAND_TIMEOUT", \.haproxy.commandTimeout, .positiveDuration,
                     "Limit for `haproxy -c` and the reload; a command still running then is killed."),
+                SettingDeclaration(
+                    "PROXYM_HAPROXY_PROMETHEUS_ADDRESS", \.haproxy.prometheusAddress,
+                    .optional(
+                        .checked("is not IP:port (e.g. 127.0.0.1:8405)", show: { $0.description }) {
+                            StatusSettings.ListenAddress(parsing: $0)
+                        }), default: "(none)",
+                    "IP:port of a frontend the rendered config gets for haproxy's own Prometheus exporter (GET /metrics there: haproxy_* metrics of every frontend, backend and server). Unset: no such frontend."
+                ),
             ],
             check: check)
 
@@ -155,6 +166,7 @@ extension Settings {
         static func check(_ reader: inout EnvironmentReader, _ s: inout Settings) {
             let h = s.haproxy
             guard h.enabled else { return }
+
             if h.configFilePath.isEmpty {
                 reader.errors.append("PROXYM_HAPROXY_CONFIG_FILE_PATH: required when PROXYM_HAPROXY_ENABLED is set")
             }

@@ -50,7 +50,15 @@ public struct StatusSettings: Sendable, Equatable {
                 "PROXYM_STATUS_STALE_AFTER", \.status.staleAfter, .positiveDuration,
                 "/healthz (and `proxym status`) report unhealthy when a source has failed, or a read of it has been running, for longer than this."
             ),
-        ])
+        ]
+    ) { reader, s in
+        // Read after every other group (the HTTPS port included).
+        let h = s.haproxy
+        if h.enabled, let promex = h.prometheusAddress, promex.port == h.httpPort || promex.port == s.tls.httpsPort {
+            reader.errors.append(
+                "PROXYM_HAPROXY_PROMETHEUS_ADDRESS: port \(promex.port) is already haproxy's HTTP or HTTPS port")
+        }
+    }
 
     /// Set but empty = off; unset = the default.
     static let addressParser = SettingParser<ListenAddress?>(

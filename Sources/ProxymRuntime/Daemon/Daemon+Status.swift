@@ -11,9 +11,10 @@ extension Daemon {
     /// said in STATUS; the daemon still routes traffic without it.
     func startStatusListener() {
         guard let address = settings.status.address, statusServer == nil else { return }
-        let router = StatusRouter(staleAfter: settings.status.staleAfter, patience: Self.stalePatience) {
-            [unowned self] in self.snapshot()
-        }
+        let router = StatusRouter(
+            staleAfter: settings.status.staleAfter, patience: Self.stalePatience,
+            snapshot: { [unowned self] in self.snapshot() },
+            metrics: { [unowned self] snapshot, verdict in self.metricFamilies(snapshot, verdict: verdict) })
         var listenerLogger = logger
         listenerLogger[metadataKey: "module"] = "status"
         do {
@@ -49,6 +50,13 @@ extension Daemon {
             sources: sourceStates, serviceCount: status.serviceCount, skippedServices: status.skippedServices,
             refreshes: recentRefreshes.records, held: held, outputs: outputs.compactMap(\.observation),
             statusLine: status.line, alerts: statusListenerAlert.map { [$0] } ?? [])
+    }
+
+    /// /metrics: the daemon's own families, then the sources' and the outputs'.
+    func metricFamilies(_ snapshot: StatusSnapshot, verdict: HealthVerdict) -> [MetricFamily] {
+        StatusMetrics.families(
+            snapshot, verdict: verdict, refresh: refreshMetrics, serverCount: serverCount, patience: Self.stalePatience,
+            extra: sources.flatMap(\.metricFamilies) + outputs.flatMap(\.metricFamilies))
     }
 
     /// One word for how a refresh ended.

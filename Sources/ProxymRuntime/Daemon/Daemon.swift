@@ -51,6 +51,9 @@ public final class Daemon {
     var statusListenerAlert: String?
     /// The refresh the safety guard holds, for the status endpoints.
     var held: StatusSnapshot.Held?
+    /// Refreshes by trigger and result, stage durations (for /metrics); servers in the last plan.
+    var refreshMetrics = RefreshMetrics()
+    var serverCount = 0
     /// The batch of the running refresh, and when it began.
     private var running: (batch: RefreshScheduler.Batch, startedAt: Moment)?
     /// The STATUS text of a refresh the guard holds, if any.
@@ -225,6 +228,7 @@ public final class Daemon {
         // Until the first apply, the start-up refresh takes every list as it is then.
         let starting = gate?.purpose == .startup
         watchStaleness(of: source)
+        if let begun = update.answeredReadBegunAt { refreshMetrics.stage("fetch", took: loop.now - begun) }
         if let begun = update.answeredReadBegunAt, var current = gate {
             _ = current.answered(source.name, readBegan: begun, now: loop.now)
             gate = current
@@ -363,9 +367,12 @@ public final class Daemon {
         logger.info(
             "refresh",
             metadata: ["trigger": "\(batch.summary())"] + (batch.forcesFullResync ? ["mode": "full resync"] : [:]))
+        let mergeBegan = loop.now
         let plan = pipeline.plan(
             sources.map { RefreshPipeline.SourceList(name: $0.name, services: $0.services) }, now: loop.now,
             force: forced, reportAgain: batch.forcesFullResync)
+        refreshMetrics.stage("merge", took: loop.now - mergeBegan)
+        serverCount = plan.services.reduce(0) { $0 + $1.hosts.count }
         ServiceSources.log(plan.problems, logger: logger)
         status.serviceCount = plan.services.count
         status.skippedServices = plan.skipped
@@ -443,6 +450,9 @@ public final class Daemon {
             return
         }
         outputs[index].apply(services, force: force) { [weak self] outcome in
+            if let self {
+                for (stage, took) in self.outputs[index].takeStageDurations() { self.refreshMetrics.stage(stage, took: took) }
+            }
             self?.applyConfigs(services, force: force, index: index + 1, outcomes: outcomes + [outcome])
         }
     }
@@ -464,11 +474,14 @@ public final class Daemon {
         }
         scheduleRetry(retry.refreshFinished(outcome))
         if let running {
+            let result = Self.result(of: outcomes, held: held)
+            let duration = loop.now - running.startedAt.instant
             recentRefreshes.append(
                 RefreshRecord(
-                    trigger: running.batch.summary(), startedAt: running.startedAt,
-                    duration: loop.now - running.startedAt.instant, outcome: summary, serviceCount: serviceCount,
-                    result: Self.result(of: outcomes, held: held)))
+                    trigger: running.batch.summary(), startedAt: running.startedAt, duration: duration, outcome: summary,
+                    serviceCount: serviceCount, result: result))
+            refreshMetrics.refreshFinished(
+                trigger: running.batch.reasons.first?.description ?? "", result: result, duration: duration)
         }
         let carriedReload = running?.batch.reasons.contains(.sighup) ?? false
         running = nil

@@ -36,6 +36,12 @@ public protocol ServiceSource: AnyObject {
     /// Stops following changes; `done` runs once the source has cleaned up (e.g. unregistered a
     /// Marathon callback), possibly before this returns. The daemon waits for it, within seconds.
     func stop(done: @escaping () -> Void)
+    /// What it counts for /metrics (Marathon events, ...); empty for most.
+    var metricFamilies: [MetricFamily] { get }
+}
+
+extension ServiceSource {
+    public var metricFamilies: [MetricFamily] { [] }
 }
 
 /// What a source tells the daemon.
@@ -114,6 +120,10 @@ public protocol ConfigGenerator: AnyObject {
     func startInputs(requestRefresh: @escaping (RefreshReason) -> Void) throws
     /// What the status endpoints show about this output (method, pids, reloads); nil: nothing to say.
     var observation: OutputObservation? { get }
+    /// What it counts for /metrics (reloads, Runtime API operations, certificate expiry).
+    var metricFamilies: [MetricFamily] { get }
+    /// The stages of the applies since the last call (`render`, `check`, `apply`), for /metrics.
+    func takeStageDurations() -> [(String, Duration)]
 }
 
 extension ConfigGenerator {
@@ -125,6 +135,8 @@ extension ConfigGenerator {
     public var commandLimit: Duration { .seconds(30) }
     public func startInputs(requestRefresh: @escaping (RefreshReason) -> Void) throws {}
     public var observation: OutputObservation? { nil }
+    public var metricFamilies: [MetricFamily] { [] }
+    public func takeStageDurations() -> [(String, Duration)] { [] }
 }
 
 /// The bookkeeping every source shares: its latest good list and `SourceState`, the one log line a

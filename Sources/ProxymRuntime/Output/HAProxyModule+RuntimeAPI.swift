@@ -25,10 +25,13 @@ extension HAProxyModule {
         wroteOnce = true
         rejectedText = nil
         let touched = Set(commands.map(\.backend))
+        let began = loop.now
         logger.debug("Runtime API", metadata: ["commands": "\(commands.map(\.description).joined(separator: "; "))"])
         sendVerified(commands, socket: socket, table: table, sections: touched) { [weak self] problem in
             guard let self else { return }
+            self.stageDurations.append(("apply", self.loop.now - began))
             if let problem {
+                self.runtimeAPIFailures += 1
                 self.logger.error(
                     "the Runtime API change did not take; reloading haproxy instead", metadata: ["reason": "\(problem)"])
                 self.reloadInstalled(candidate, note: "the Runtime API failed", completion: completion)

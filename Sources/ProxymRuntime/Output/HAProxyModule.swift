@@ -72,6 +72,11 @@ public final class HAProxyModule: ConfigGenerator {
     var lastReloadAt: Moment?
     var lastApplyOutcome: String?
     var consecutiveFailures = 0
+    /// For /metrics: the stages of the running apply (render, check, apply), taken by the daemon
+    /// after each apply; reloads and Runtime API changes that failed.
+    var stageDurations: [(String, Duration)] = []
+    var reloadFailures = 0
+    var runtimeAPIFailures = 0
 
     var rejectedPath: String { settings.configFilePath + ".rejected" }
 
@@ -197,8 +202,13 @@ public final class HAProxyModule: ConfigGenerator {
     private func options(_ services: [Service]) throws(GeneratorFailure) -> (RenderOptions, StatsSocketChoice?) {
         let inputs = try HAProxyOptionsLoader.load(
             optionsPath: settings.optionsPath, services: services, httpPort: settings.httpPort, logger: logger)
+        var globalConfig = inputs.globalConfig
+        if let promex = settings.prometheusAddress {
+            // After global.cfg's `defaults`, like every section proxym renders.
+            globalConfig += PrometheusExporter.section(host: promex.host, port: promex.port)
+        }
         var options = RenderOptions(
-            globalConfig: inputs.globalConfig, httpPort: settings.httpPort, bindAddress: settings.bindAddress,
+            globalConfig: globalConfig, httpPort: settings.httpPort, bindAddress: settings.bindAddress,
             serviceOptions: inputs.serviceOptions)
         if let port = tls.httpsPort {
             options.https = HTTPSOptions(
@@ -298,8 +308,10 @@ public final class HAProxyModule: ConfigGenerator {
             return
         }
         let tls = prepareCertificates(services)
+        let renderBegan = loop.now
         guard settings.runtimeAPI else {
             let text = HAProxyRenderer.render(services, options: options)
+            stageDurations.append(("render", loop.now - renderBegan))
             var candidate = Candidate(text: text)
             candidate.statsSocket = socket?.path
             if let socket, socket.exposesListeners && socket.isAdmin { candidate.exposedSocket = socket.path }
@@ -315,6 +327,7 @@ public final class HAProxyModule: ConfigGenerator {
         let assignment = SlotPlanner.assign(
             live: liveSlots ?? SlotTable(), sections: sections, now: loop.now.nanoseconds, options: slotOptions)
         var candidate = slotted(assignment.table, services, sections: sections, options: options, socket: socket)
+        stageDurations.append(("render", loop.now - renderBegan))
         candidate.certificates = tls
         if liveSlots == nil {
             // Unknown live state: the fresh layout (what a reload would load) is the one to compare
@@ -416,10 +429,12 @@ public final class HAProxyModule: ConfigGenerator {
         }
         let timeout = checkTimeout(bytes: text.utf8.count)
         lastCheckTimeout = timeout
+        let checkBegan = loop.now
         checking = CommandRunner(loop: loop, logger: logger, environment: childEnvironment, timeout: timeout)
             .run(checkBinary, ["-c", "-f", tempPath]) { [weak self] result in
                 guard let self else { return }
                 self.checking = nil
+                self.stageDurations.append(("check", self.loop.now - checkBegan))
                 if case .failure(let failure) = result, failure.outcome?.timedOut == true {
                     self.checkPatience = min(self.checkPatience * 2, 16)
                 } else {
@@ -544,8 +559,11 @@ public final class HAProxyModule: ConfigGenerator {
     func reloadInstalled(_ candidate: Candidate, note: String? = nil, completion: @escaping (ApplyOutcome) -> Void) {
         // The file no longer holds what was live; until the reload succeeds nothing is known to be.
         forgetLive()
+        let reloadBegan = loop.now
         runner.reload(exposedSocket: candidate.exposedSocket) { [weak self] outcome in
             guard let self else { return }
+            self.stageDurations.append(("apply", self.loop.now - reloadBegan))
+            if !outcome.isSuccess { self.reloadFailures += 1 }
             if case .applied(let summary) = outcome {
                 self.reloadCount += 1
                 self.becameLive(candidate)

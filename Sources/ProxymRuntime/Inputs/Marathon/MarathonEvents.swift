@@ -32,7 +32,13 @@ final class MarathonEvents {
     private var stream: HTTPClient.Transfer?
     private var streamBackoff = Backoff(initial: .seconds(1), cap: .seconds(30))
     private var parser = SSEParser()
-    private var streamConnected = false
+    private(set) var streamConnected = false
+    /// Events received, by type (for /metrics); the types are Marathon's, a bounded set, but at most
+    /// `maxEventTypes` are kept apart (the rest count as `other`).
+    private(set) var eventCounts: [String: Int] = [:]
+    static let maxEventTypes = 64
+    /// Whether the event stream is in use (vs callbacks), for /metrics.
+    private(set) var usesStream = false
 
     /// No byte (not even Marathon's 10 s heartbeat) for this long means the stream is dead.
     static let heartbeatTimeout: Duration = .seconds(30)
@@ -239,6 +245,7 @@ final class MarathonEvents {
 
     private func connectStream() {
         guard !stopped else { return }
+        usesStream = true
         var path = "/v2/events"
         if version?.hasEventTypeFilters ?? false {
             path += "?" + Self.types.map { "event_type=\($0)" }.joined(separator: "&")
@@ -310,6 +317,9 @@ final class MarathonEvents {
             logger.debug("Marathon event without a type ignored", metadata: ["via": "\(via)"])
             return
         }
+        let known = eventCounts[type] != nil || eventCounts.count < Self.maxEventTypes
+        let label = known && type.utf8.allSatisfy({ $0 == UInt8(ascii: "_") || ($0 >= 0x61 && $0 <= 0x7A) }) ? type : "other"
+        eventCounts[label, default: 0] += 1
         if MarathonEvent.triggersRefresh(type) {
             notify(RefreshReason("Marathon \(type)"))
         } else {

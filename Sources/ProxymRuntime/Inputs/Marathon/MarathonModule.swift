@@ -2,6 +2,7 @@ import Logging
 import ProxymCore
 import ProxymGenerators
 import ProxymModel
+import ProxymObserve
 
 /// The Marathon module.
 ///
@@ -63,6 +64,23 @@ public final class MarathonModule: ServiceSource {
 
     public var services: [Service] { record.services }
     public var state: SourceState { record.state }
+
+    /// Events by type, and whether the event stream is connected (SSE mode only).
+    public var metricFamilies: [MetricFamily] {
+        guard let events else { return [] }
+        var out = [
+            MetricFamily(
+                "proxym_marathon_events_total", .counter, "Marathon events received (event stream or callbacks), by type.",
+                events.eventCounts.sorted { $0.key < $1.key }.map { .init(labels: [("type", $0.key)], value: Double($0.value)) })
+        ]
+        if events.usesStream {
+            out.append(
+                .single(
+                    "proxym_marathon_event_stream_connected", .gauge, "1 while Marathon's event stream is connected.",
+                    events.streamConnected ? 1 : 0))
+        }
+        return out
+    }
 
     // MARK: ServiceSource
 
