@@ -73,6 +73,9 @@ Then edit $here/services/shop.json (change 18081 to 18082) and curl again: -> gr
 What proxym is doing (its status listener on 127.0.0.1:9911):
   curl 127.0.0.1:9911/healthz                                 # ok, or 503 and why
   curl 127.0.0.1:9911/api/v1/status                           # sources, refreshes, haproxy (JSON)
+  curl 127.0.0.1:9911/api/v1/services                         # what is routed, what was skipped and why
+  curl 127.0.0.1:9911/metrics                                 # Prometheus metrics
+  open http://127.0.0.1:9911/ in a browser                    # the status page
   $bin status                                      # the same as a short summary
 A certificate for api.example.com dropped into $run/certs is served within a second, without a reload:
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=api.example.com \\

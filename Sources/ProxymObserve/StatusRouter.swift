@@ -6,6 +6,9 @@ import ProxymHTTP
 public struct StatusRouter {
     public var snapshot: () -> StatusSnapshot
     public var metrics: (StatusSnapshot, HealthVerdict) -> [MetricFamily]
+    /// `/api/v1/services` (JSON text) and `/api/v1/config` (the live config, redacted; nil: none yet).
+    public var services: () -> String = { "{\"services\":[],\"skipped\":[]}\n" }
+    public var config: () -> String? = { nil }
     public var staleAfter: Duration
     public var patience: Duration
 
@@ -20,20 +23,36 @@ public struct StatusRouter {
     }
 
     /// Every path, for 404 answers and the README.
-    public static let paths = ["/healthz", "/api/v1/status", "/metrics"]
+    public static let paths = ["/", "/healthz", "/api/v1/status", "/api/v1/services", "/api/v1/config", "/metrics"]
 
     public func respond(to request: HTTPRequest) -> HTTPResponse {
         guard request.method == .get || request.method == .head else {
             return .methodNotAllowed(allowing: [.get, .head])
         }
         switch request.path {
+        case "/", "/index.html":
+            return HTTPResponse(
+                status: .ok,
+                headers: [
+                    "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
+                    "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+                    // Everything is inline; nothing may be loaded from elsewhere.
+                    "Content-Security-Policy":
+                        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'",
+                ],
+                body: Array(StatusPage.html(status: statusDocument(), services: services()).utf8))
         case "/healthz":
             let verdict = HealthVerdict.evaluate(snapshot(), staleAfter: staleAfter, patience: patience)
             return text(verdict.healthy ? .ok : .serviceUnavailable, StatusJSON.healthText(verdict))
         case "/api/v1/status":
-            let current = snapshot()
-            let verdict = HealthVerdict.evaluate(current, staleAfter: staleAfter, patience: patience)
-            return json(StatusJSON.render(current, verdict: verdict, patience: patience))
+            return json(statusDocument())
+        case "/api/v1/services":
+            return json(services())
+        case "/api/v1/config":
+            guard let text = config() else {
+                return text(.notFound, "no config applied yet (or no haproxy output)\n")
+            }
+            return self.text(.ok, ConfigRedaction.redact(text))
         case "/metrics":
             let current = snapshot()
             let verdict = HealthVerdict.evaluate(current, staleAfter: staleAfter, patience: patience)
@@ -43,6 +62,12 @@ public struct StatusRouter {
         default:
             return text(.notFound, "not found; try \(Self.paths.joined(separator: ", "))\n")
         }
+    }
+
+    func statusDocument() -> String {
+        let current = snapshot()
+        let verdict = HealthVerdict.evaluate(current, staleAfter: staleAfter, patience: patience)
+        return StatusJSON.render(current, verdict: verdict, patience: patience)
     }
 
     func text(_ status: HTTPStatus, _ body: String) -> HTTPResponse {

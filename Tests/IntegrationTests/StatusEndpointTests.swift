@@ -35,6 +35,9 @@ import Testing
             let blue = try Backend(name: "blue", directory: dir)
             sandbox.retained.append(blue)
             try sandbox.writeService("web.json", sandbox.service(id: "web", domain: "web.example.com", port: 10001, backends: [blue]))
+            // A secret in global.cfg that /api/v1/config must not show.
+            let global = try readTextFile(sandbox.options + "/global.cfg")
+            try writeFile(sandbox.options + "/global.cfg", global + "\nuserlist admins\n  user ops password $5$proxymtest$abcdefgh\n")
             let proxym = try sandbox.start()
             try #require(sandbox.notify.waitFor { $0.contains("READY=1") }, "\(proxym.log)")
 
@@ -68,6 +71,27 @@ import Testing
                     (try? Self.status(sandbox)).flatMap { Self.source($0, "file")?["note"]?.stringValue }?
                         .contains("broken.json") == true
                 }, "\(proxym.log)")
+            // Why is it not routed: /api/v1/services names the file and the parser's reason.
+            let services = try #require(Self.get(sandbox, "/api/v1/services"))
+            #expect(services.status == 200)
+            let servicesDoc = try #require(try JSONReader.parse(services.body).objectValue, "\(services.body)")
+            let web = try #require(servicesDoc["services"]?.arrayValue?.first?.objectValue, "\(services.body)")
+            #expect(web["id"]?.stringValue == "web")
+            #expect(web["source"]?.stringValue == "file:web.json")
+            #expect(web["servers"]?.arrayValue == [.string("127.0.0.1:\(blue.port)")])
+            #expect(web["domains"]?.arrayValue == [.string("web.example.com")])
+            let skipped = try #require(servicesDoc["skipped"]?.arrayValue?.compactMap { $0.objectValue })
+            #expect(skipped.contains { $0["item"]?.stringValue == "broken.json" && $0["reason"]?.stringValue?.isEmpty == false }, "\(services.body)")
+
+            // The live config, with the userlist password of global.cfg masked.
+            let config = try #require(Self.get(sandbox, "/api/v1/config"))
+            #expect(config.status == 200)
+            #expect(config.body.contains("frontend http-in"))
+            #expect(config.body.contains("backend web_cluster") || config.body.contains("listen web"), "\(config.body)")
+            #expect(config.body.contains("user ops password <redacted>"), "\(config.body)")
+            #expect(!config.body.contains("$5$proxymtest$"))
+            #expect(try readTextFile(sandbox.config).contains("$5$proxymtest$"))
+
             document = try Self.status(sandbox)
             #expect(document["healthy"]?.boolValue == true)
             #expect((document["warnings"]?.arrayValue ?? []).contains { $0.stringValue?.contains("broken.json") == true })
@@ -111,11 +135,24 @@ import Testing
             defer { marathon.kill() }
             try marathon.setApps([
                 MarathonJSON.app(
-                    "/web", servicePort: 10001, tasks: [.init(blue)], labels: ["HAPROXY_0_VHOST": "web.example.com"])
+                    "/web", servicePort: 10001, tasks: [.init(blue)], labels: ["HAPROXY_0_VHOST": "web.example.com"]),
+                // Not routable: a virtual host that is no domain name.
+                MarathonJSON.app(
+                    "/broken", servicePort: 10003, tasks: [.init(blue)], labels: ["HAPROXY_0_VHOST": "not a domain!"]),
             ])
             let proxym = try sandbox.startWithMarathon(
                 servers: [marathon.url], events: "sse", ["PROXYM_STATUS_STALE_AFTER": "1s"])
             #expect(sandbox.waitForBackend("blue", host: "web.example.com") != nil, "\(proxym.log)")
+            let services = try #require(Self.get(sandbox, "/api/v1/services"))
+            let servicesDoc = try #require(try JSONReader.parse(services.body).objectValue, "\(services.body)")
+            #expect(
+                servicesDoc["services"]?.arrayValue?.contains { $0.objectValue?["source"]?.stringValue == "marathon" } == true,
+                "\(services.body)")
+            let skipped = servicesDoc["skipped"]?.arrayValue?.compactMap(\.objectValue) ?? []
+            #expect(
+                skipped.contains {
+                    $0["source"]?.stringValue == "marathon" && $0["reason"]?.stringValue?.contains("/broken") == true
+                }, "\(services.body)")
             var document = try Self.status(sandbox)
             #expect(Self.source(document, "marathon")?["state"]?.stringValue == "ok")
             #expect(Self.source(document, "marathon")?["services"]?.numberValue?.int == 1)

@@ -67,6 +67,11 @@ public struct ServiceFileCatalog: Sendable {
 
     public init() {}
 
+    /// Files that currently fail and why, sorted by name.
+    public var failures: [(file: String, error: String)] {
+        files.compactMap { name, state in state.error.map { (name, "\($0)") } }.sorted { $0.file < $1.file }
+    }
+
     /// Files that currently fail, sorted; each may still contribute its last good service.
     public var failingFiles: [String] {
         files.filter { $0.value.error != nil }.keys.sorted()

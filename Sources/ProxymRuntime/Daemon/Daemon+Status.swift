@@ -11,10 +11,12 @@ extension Daemon {
     /// said in STATUS; the daemon still routes traffic without it.
     func startStatusListener() {
         guard let address = settings.status.address, statusServer == nil else { return }
-        let router = StatusRouter(
+        var router = StatusRouter(
             staleAfter: settings.status.staleAfter, patience: Self.stalePatience,
             snapshot: { [unowned self] in self.snapshot() },
             metrics: { [unowned self] snapshot, verdict in self.metricFamilies(snapshot, verdict: verdict) })
+        router.services = { [unowned self] in self.servicesDocument() }
+        router.config = { [unowned self] in self.outputs.lazy.compactMap(\.liveConfig).first }
         var listenerLogger = logger
         listenerLogger[metadataKey: "module"] = "status"
         do {
@@ -57,6 +59,18 @@ extension Daemon {
         StatusMetrics.families(
             snapshot, verdict: verdict, refresh: refreshMetrics, serverCount: serverCount, patience: Self.stalePatience,
             extra: sources.flatMap(\.metricFamilies) + outputs.flatMap(\.metricFamilies))
+    }
+
+    /// /api/v1/services: the last plan's services, and what the sources and the merge skipped.
+    func servicesDocument() -> String {
+        let merge = mergeProblems.map { entry in
+            SkippedInput(
+                source: entry.problem.source, item: entry.problem.serviceID,
+                reason: (entry.problem.severity == .error ? "not routed (merge): " : "warning (merge): ") + entry.problem.reason)
+        }
+        return ServicesReport.render(
+            services: plannedServices, skipped: sources.flatMap(\.skipped) + merge, httpPort: settings.haproxy.httpPort,
+            time: WallClock.now().seconds)
     }
 
     /// One word for how a refresh ended.

@@ -54,6 +54,9 @@ public final class Daemon {
     /// Refreshes by trigger and result, stage durations (for /metrics); servers in the last plan.
     var refreshMetrics = RefreshMetrics()
     var serverCount = 0
+    /// The last plan's services and merge problems (for /api/v1/services).
+    var plannedServices: [Service] = []
+    var mergeProblems: [RefreshPipeline.Problem] = []
     /// The batch of the running refresh, and when it began.
     private var running: (batch: RefreshScheduler.Batch, startedAt: Moment)?
     /// The STATUS text of a refresh the guard holds, if any.
@@ -373,6 +376,8 @@ public final class Daemon {
             force: forced, reportAgain: batch.forcesFullResync)
         refreshMetrics.stage("merge", took: loop.now - mergeBegan)
         serverCount = plan.services.reduce(0) { $0 + $1.hosts.count }
+        plannedServices = plan.services
+        mergeProblems = plan.problems
         ServiceSources.log(plan.problems, logger: logger)
         status.serviceCount = plan.services.count
         status.skippedServices = plan.skipped

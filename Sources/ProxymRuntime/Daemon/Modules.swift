@@ -38,10 +38,13 @@ public protocol ServiceSource: AnyObject {
     func stop(done: @escaping () -> Void)
     /// What it counts for /metrics (Marathon events, ...); empty for most.
     var metricFamilies: [MetricFamily] { get }
+    /// Inputs it read but could not turn into services (a broken file, an app without a port), and why.
+    var skipped: [SkippedInput] { get }
 }
 
 extension ServiceSource {
     public var metricFamilies: [MetricFamily] { [] }
+    public var skipped: [SkippedInput] { [] }
 }
 
 /// What a source tells the daemon.
@@ -124,6 +127,8 @@ public protocol ConfigGenerator: AnyObject {
     var metricFamilies: [MetricFamily] { get }
     /// The stages of the applies since the last call (`render`, `check`, `apply`), for /metrics.
     func takeStageDurations() -> [(String, Duration)]
+    /// The configuration text live now (nil: none yet), for /api/v1/config (redacted there).
+    var liveConfig: String? { get }
 }
 
 extension ConfigGenerator {
@@ -137,6 +142,7 @@ extension ConfigGenerator {
     public var observation: OutputObservation? { nil }
     public var metricFamilies: [MetricFamily] { [] }
     public func takeStageDurations() -> [(String, Duration)] { [] }
+    public var liveConfig: String? { nil }
 }
 
 /// The bookkeeping every source shares: its latest good list and `SourceState`, the one log line a

@@ -33,6 +33,8 @@ extension HAProxyModule {
 }
 
 extension HAProxyModule {
+    public var liveConfig: String? { liveText }
+
     public func takeStageDurations() -> [(String, Duration)] {
         defer { stageDurations = [] }
         return stageDurations

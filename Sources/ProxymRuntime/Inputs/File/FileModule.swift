@@ -2,6 +2,7 @@ import Logging
 import ProxymCore
 import ProxymGenerators
 import ProxymModel
+import ProxymObserve
 import ProxymPosix
 
 /// The File module: `*.json` service files in one directory, watched with inotify.
@@ -198,6 +199,11 @@ public final class FileModule: ServiceSource {
         }
         precondition(loaded, "the File module reads synchronously")
         if !deferred.isEmpty { changedNames?.formUnion(deferred) }
+    }
+
+    /// Broken files and why (for /api/v1/services).
+    public var skipped: [SkippedInput] {
+        catalog.failures.map { SkippedInput(source: name, item: $0.file, reason: $0.error) }
     }
 
     /// Files whose latest version is broken (they keep their last good service, if any).

@@ -65,6 +65,11 @@ public final class MarathonModule: ServiceSource {
     public var services: [Service] { record.services }
     public var state: SourceState { record.state }
 
+    /// Apps and tasks the last read skipped, and why (for /api/v1/services).
+    public var skipped: [SkippedInput] {
+        lastProblems.sorted().map { SkippedInput(source: name, item: "", reason: $0) }
+    }
+
     /// Events by type, and whether the event stream is connected (SSE mode only).
     public var metricFamilies: [MetricFamily] {
         guard let events else { return [] }
