@@ -56,6 +56,9 @@ public struct Service: Hashable, Sendable {
     public var configLines: [String] = []
     /// HSTS, a certificate of its own, TLS passthrough, no ACME: what it asks of the HTTPS frontend.
     public var tls: ServiceTLS = .none
+    /// Paths, weight, redirect to HTTPS, sticky sessions, balance, bind address, basic auth, path
+    /// rewrite, health check, marathon-lb's port habits (``ServiceRouting``; `.none`: none of them).
+    public var routing: ServiceRouting = .none
 
     public init(
         id: ServiceID,

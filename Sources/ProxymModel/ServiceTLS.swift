@@ -1,6 +1,6 @@
 /// What a service asks of the HTTPS frontend (`PROXYM_HAPROXY_HTTPS_PORT`), beyond being served there
 /// like on HTTP: an HSTS header, a certificate of its own, TLS passed through to it untouched, no
-/// automatic certificate. (The redirect from HTTP to HTTPS is part of ``HTTPRouting``.)
+/// automatic certificate. (The redirect from HTTP to HTTPS is part of ``ServiceRouting``.)
 public struct ServiceTLS: Hashable, Sendable {
     /// `Strict-Transport-Security: max-age=<seconds>` on its HTTPS answers (nil: none).
     public private(set) var hstsMaxAge: Int?

@@ -88,10 +88,14 @@ private struct Decoding {
     enum Key: Int {
         case id, domain, domains, `protocol`, transportProtocol, applicationProtocol, servicePort, port, hosts
         case hsts, certificate, tlsPassthrough, acme
+        case paths, weight, redirectToHttps, sticky, balance, bindAddress, auth, proxyPassPath, healthCheck
+        case bindServicePort
 
         static let names = [
             "id", "domain", "domains", "protocol", "transportProtocol", "applicationProtocol", "servicePort", "port",
             "hosts", "hsts", "certificate", "tlsPassthrough", "acme",
+            "paths", "weight", "redirectToHttps", "sticky", "balance", "bindAddress", "auth", "proxyPassPath",
+            "healthCheck", "bindServicePort",
         ]
     }
 
@@ -151,7 +155,117 @@ private struct Decoding {
             id: id, domains: domains, transport: transport, applicationProtocol: application,
             servicePort: servicePort, hosts: hosts, source: ServiceFileDecoder.source(fileName: file))
         service.tls = try tls(fields)
+        service.routing = try routing(fields)
+        if !service.routing.paths.isEmpty && domains.isEmpty {
+            warnings.append("paths are given but no domain: a path routes only under a virtual host")
+        }
         return service
+    }
+
+    enum AuthKey: Int {
+        case realm, users
+        static let names = ["realm", "users"]
+    }
+
+    enum UserKey: Int {
+        case name, passwordHash
+        static let names = ["name", "passwordHash"]
+    }
+
+    enum CheckKey: Int {
+        case `protocol`, path, port, intervalSeconds, timeoutSeconds, fall, rise
+        static let names = ["protocol", "path", "port", "intervalSeconds", "timeoutSeconds", "fall", "rise"]
+    }
+
+    /// `paths`, `weight`, `redirectToHttps`, `sticky`, `balance`, `bindAddress`, `auth`,
+    /// `proxyPassPath`, `healthCheck`, `bindServicePort` (README, "Service files").
+    mutating func routing(_ fields: KnownFields) throws(ServiceFileError) -> ServiceRouting {
+        var paths: [PathPrefix] = []
+        if let list = try optionalArray(fields[Key.paths.rawValue], field: "paths", of: "strings") {
+            for (index, element) in list.enumerated() {
+                let field = "paths[\(index)]"
+                guard case .string(let text) = element else { throw typeError(field, expected: "a string", got: element) }
+                paths.append(try validated { () throws(ValidationError) in try PathPrefix(text, field: field) })
+            }
+        }
+        let weight = try optionalInt(fields[Key.weight.rawValue], field: "weight") ?? 0
+        let redirect = try optionalBool(fields[Key.redirectToHttps.rawValue], field: "redirectToHttps") ?? false
+        let sticky = try optionalBool(fields[Key.sticky.rawValue], field: "sticky") ?? false
+        var balance: BalanceAlgorithm?
+        if let text = try optionalString(fields[Key.balance.rawValue], field: "balance"), !text.isEmpty {
+            balance = try validated { () throws(ValidationError) in try BalanceAlgorithm(parsing: text) }
+        }
+        var bindAddress: HostAddress?
+        if let text = try optionalString(fields[Key.bindAddress.rawValue], field: "bindAddress"), !text.isEmpty {
+            bindAddress = try validated { () throws(ValidationError) in try HostAddress(text, field: "bindAddress") }
+        }
+        var proxyPass: PathPrefix?
+        if let text = try optionalString(fields[Key.proxyPassPath.rawValue], field: "proxyPassPath"), !text.isEmpty {
+            proxyPass = try validated { () throws(ValidationError) in try PathPrefix(text, field: "proxyPassPath") }
+        }
+        let auth = try self.auth(fields[Key.auth.rawValue])
+        let check = try healthCheck(fields[Key.healthCheck.rawValue])
+        let bindServicePort = try optionalBool(fields[Key.bindServicePort.rawValue], field: "bindServicePort") ?? false
+        return try validated { () throws(ValidationError) in
+            try ServiceRouting(
+                paths: paths, weight: weight, redirectToHttps: redirect, sticky: sticky, balance: balance,
+                bindAddress: bindAddress, auth: auth, proxyPassPath: proxyPass, healthCheck: check,
+                bindServicePort: bindServicePort)
+        }
+    }
+
+    /// `{"realm": "shop", "users": [{"name": "ann", "passwordHash": "$6$..."}]}`
+    mutating func auth(_ value: JSONValue?) throws(ServiceFileError) -> BasicAuth? {
+        guard let value, !value.isNull else { return nil }
+        guard case .object(let object) = value else { throw typeError("auth", expected: "an object", got: value) }
+        let fields = KnownFields(object, keys: AuthKey.names, context: "auth", warnings: &warnings)
+        let realm = try requiredString(fields[AuthKey.realm.rawValue], field: "auth.realm")
+        guard let list = try optionalArray(fields[AuthKey.users.rawValue], field: "auth.users", of: "objects") else {
+            throw ServiceFileError(file: file, field: "auth.users", reason: "is required")
+        }
+        var users: [BasicAuth.User] = []
+        for (index, item) in list.enumerated() {
+            let field = "auth.users[\(index)]"
+            guard case .object(let userObject) = item else { throw typeError(field, expected: "an object", got: item) }
+            let userFields = KnownFields(userObject, keys: UserKey.names, context: field, warnings: &warnings)
+            let name = try requiredString(userFields[UserKey.name.rawValue], field: field + ".name")
+            // Not through `requiredString`: a wrong type would echo the value, and it may be a password.
+            guard case .string(let hash)? = userFields[UserKey.passwordHash.rawValue] else {
+                throw ServiceFileError(file: file, field: field + ".passwordHash", reason: "is required (a crypt(3) hash string)")
+            }
+            users.append(try validated { () throws(ValidationError) in try BasicAuth.User(name: name, passwordHash: hash, field: field) })
+        }
+        return try validated { () throws(ValidationError) in try BasicAuth(realm: realm, users: users) }
+    }
+
+    /// `{"protocol": "http", "path": "/health", "port": 8081, "intervalSeconds": 5, "timeoutSeconds": 2,
+    /// "fall": 3, "rise": 2}`; only `protocol` is required.
+    mutating func healthCheck(_ value: JSONValue?) throws(ServiceFileError) -> HealthCheck? {
+        guard let value, !value.isNull else { return nil }
+        guard case .object(let object) = value else { throw typeError("healthCheck", expected: "an object", got: value) }
+        let fields = KnownFields(object, keys: CheckKey.names, context: "healthCheck", warnings: &warnings)
+        let protocolText = try requiredString(fields[CheckKey.protocol.rawValue], field: "healthCheck.protocol")
+        guard let kind = HealthCheck.Kind.allCases.first(where: { JSONObject.asciiCaseInsensitiveEquals($0.rawValue, protocolText) })
+        else {
+            throw ServiceFileError(file: file, field: "healthCheck.protocol", reason: "must be \"http\" or \"tcp\"", value: protocolText)
+        }
+        var path: PathPrefix?
+        if let text = try optionalString(fields[CheckKey.path.rawValue], field: "healthCheck.path"), !text.isEmpty {
+            path = try validated { () throws(ValidationError) in try PathPrefix(text, field: "healthCheck.path") }
+        }
+        let port: UInt16? =
+            try fields[CheckKey.port.rawValue].flatMap { $0.isNull ? nil : $0 }.map { (v) throws(ServiceFileError) in
+                try self.port(v, field: "healthCheck.port")
+            }
+        let interval = try optionalInt(fields[CheckKey.intervalSeconds.rawValue], field: "healthCheck.intervalSeconds") ?? 2
+        let timeout = try optionalInt(fields[CheckKey.timeoutSeconds.rawValue], field: "healthCheck.timeoutSeconds") ?? 2
+        let fall = try optionalInt(fields[CheckKey.fall.rawValue], field: "healthCheck.fall") ?? 3
+        let rise = try optionalInt(fields[CheckKey.rise.rawValue], field: "healthCheck.rise") ?? 2
+        if kind == .tcp && path != nil { warnings.append("healthCheck.path is ignored for a tcp check") }
+        return try validated { () throws(ValidationError) in
+            try HealthCheck(
+                kind: kind, path: path, port: port, intervalSeconds: interval, timeoutSeconds: timeout, fall: fall, rise: rise)
+        }
     }
 
     /// `hsts` (max-age seconds, or `true` for marathon-lb's 15768000), `certificate` (a file name of the
@@ -292,6 +406,16 @@ private struct Decoding {
         guard let value, !value.isNull else { return nil }
         guard case .bool(let flag) = value else { throw typeError(field, expected: "true or false", got: value) }
         return flag
+    }
+
+    /// A JSON integer (no fraction, no exponent).
+    func optionalInt(_ value: JSONValue?, field: String) throws(ServiceFileError) -> Int? {
+        guard let value, !value.isNull else { return nil }
+        guard case .number(let number) = value else { throw typeError(field, expected: "an integer", got: value) }
+        guard number.isIntegerLiteral, let int = number.int else {
+            throw ServiceFileError(file: file, field: field, reason: "must be an integer", value: number.text)
+        }
+        return int
     }
 
     func optionalArray(_ value: JSONValue?, field: String, of what: String) throws(ServiceFileError) -> [JSONValue]? {
