@@ -136,6 +136,15 @@ final class FakeMarathon {
                     .filter { !$0.lowercased().hasPrefix("content-length:") }.joined(separator: "\r\n").utf8)
             let body = response.body
             return .stream(head: head) { [weak self] stream in self?.drip(body, offset: 0, to: stream) }
+        case "endless":
+            // A 200 whose JSON never ends: one app (or task) whose label value goes on forever, as
+            // fast as the reader takes it (a broken proxy looping, or a hostile Marathon).
+            let head = Array(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n".utf8)
+            return .stream(head: head) { [weak self] stream in
+                stream.send(Array(#"{"apps":[{"id":"/endless","tasks":[],"labels":{"x":""#.utf8))
+                self?.endless(to: stream)
+            }
         case "invalid":
             return .response(
                 HTTPResponse(
@@ -156,6 +165,16 @@ final class FakeMarathon {
             guard let code = Int(mode), (100...599).contains(code) else { return nil }
             return json(code, #"{"message":"scripted failure"}"#)
         }
+    }
+
+    private static let endlessPiece = [UInt8](repeating: UInt8(ascii: "a"), count: 64 << 10)
+
+    private func endless(to stream: FakeServer.Stream) {
+        guard stream.isOpen else { return }
+        // One piece whenever the last one is taken: as fast as the reader reads (up to 64 MiB/s),
+        // without holding more here or copying what is queued.
+        if stream.queuedBytes == 0 { stream.send(Self.endlessPiece) }
+        loop.schedule(after: .milliseconds(1)) { [weak self] in self?.endless(to: stream) }
     }
 
     private func drip(_ body: [UInt8], offset: Int, to stream: FakeServer.Stream) {
@@ -400,7 +419,7 @@ final class FakeMarathon {
             return text(200, "dropped \(count)\n")
         case (.post, "/_fake/fail"), (.put, "/_fake/fail"):
             guard let endpoint = value("endpoint"), let mode = value("mode") else {
-                return text(400, "give ?endpoint=<apps.tasks|apps|app|tasks|info|leader|events|eventSubscriptions|*>&mode=<status|truncated|cut|invalid|hang|drip>\n")
+                return text(400, "give ?endpoint=<apps.tasks|apps|app|tasks|info|leader|events|eventSubscriptions|*>&mode=<status|truncated|cut|invalid|hang|drip|endless>\n")
             }
             failures[endpoint] = mode
             log("failing \(endpoint): \(mode)")

@@ -37,6 +37,9 @@ final class FakeServer {
 
         func send(_ bytes: [UInt8]) { connection?.enqueue(bytes) }
 
+        /// Bytes queued and not yet taken by the reader.
+        var queuedBytes: Int { connection?.queuedBytes ?? 0 }
+
         /// Ends the stream (what is queued is still written).
         func close() { connection?.closeAfterFlush() }
     }
@@ -163,6 +166,8 @@ final class FakeServer {
             }
             flush()
         }
+
+        var queuedBytes: Int { output.count - outputOffset }
 
         func enqueue(_ bytes: [UInt8]) {
             guard isOpen else { return }

@@ -36,7 +36,8 @@
 //                                      eventSubscriptions *; M: an HTTP status, truncated (valid HTTP,
 //                                      JSON cut in half), cut (connection dropped mid-body), invalid
 //                                      (HTML instead of JSON), hang (never answers), drip (the
-//                                      real answer, one byte a second)
+//                                      real answer, one byte a second), endless (a 200 whose JSON
+//                                      never ends: one app with an endless label, as fast as read)
 //   DELETE /_fake/fail[?endpoint=E]
 //   POST   /_fake/redirect?to=URL[&status=302|307]   every /v2 request redirected to URL + target
 //   DELETE /_fake/redirect
@@ -47,6 +48,9 @@
 //   DELETE /_fake/requests
 //   GET    /_fake/callbacks            one line per registered URL: URL TAB ok=N TAB failed=N TAB last=...
 //   GET    /_fake/streams              the number of open SSE streams, then their peers
+//
+// proxym-fake-marathon --attack pipeline|silent|slowloris --target PORT [--connections N] [--for 10s]
+// is a hostile client of proxym's callback receiver instead (Attack.swift).
 import ProxymPosix
 import ProxymRuntime
 
@@ -121,6 +125,43 @@ func parseOptions() -> FakeMarathon.Options {
     return options
 }
 
+/// `--attack MODE --target PORT [--connections N] [--for D]` (see Attack.swift): run, print, exit.
+func runAttackIfAsked() {
+    var args = CommandLine.arguments.dropFirst()
+    guard args.first == "--attack" else { return }
+    args.removeFirst()
+    guard let name = args.popFirst(), let mode = Attack.Mode(rawValue: name) else {
+        fail("--attack: give pipeline, silent or slowloris")
+    }
+    var port: UInt16?
+    var connections = mode.defaultConnections
+    var duration: Duration = .seconds(10)
+    while let arg = args.popFirst() {
+        guard let text = args.popFirst() else { fail("\(arg) needs a value") }
+        switch arg {
+        case "--target": port = UInt16(text)
+        case "--connections": connections = Int(text) ?? 0
+        case "--for": duration = parseDuration(text) ?? .zero
+        default: fail("unknown attack option \(arg)")
+        }
+    }
+    guard let port, connections > 0, duration > .zero else { fail("--attack needs --target PORT, a positive --connections and --for") }
+    do {
+        try Signal.pipe.ignore()
+        let loop = try EventLoop()
+        let attack = Attack(loop: loop, mode: mode, port: port, connections: connections)
+        attack.start(for: duration) { summary in
+            ProcessSetup.writeStdout(summary + "\n")
+            loop.stop()
+        }
+        try loop.run()
+        ProcessSetup.exit(0)
+    } catch {
+        fail("\(error)")
+    }
+}
+
+runAttackIfAsked()
 let options = parseOptions()
 do {
     try Signal.pipe.ignore()

@@ -89,6 +89,24 @@ public enum Socket {
         return socket
     }
 
+    /// SO_RCVBUF (the kernel doubles the value): a small one plays a client that reads slowly.
+    public static func setReceiveBufferSize(_ fd: CInt, _ bytes: Int) throws(SysError) {
+        try setBufferSize(fd, SO_RCVBUF, "SO_RCVBUF", bytes)
+    }
+
+    /// SO_SNDBUF (the kernel doubles the value; autotuning is off for the socket): what the kernel
+    /// holds for a peer that does not read.
+    public static func setSendBufferSize(_ fd: CInt, _ bytes: Int) throws(SysError) {
+        try setBufferSize(fd, SO_SNDBUF, "SO_SNDBUF", bytes)
+    }
+
+    private static func setBufferSize(_ fd: CInt, _ option: Int32, _ name: String, _ bytes: Int) throws(SysError) {
+        var value = Int32(clamping: bytes)
+        _ = try sysValue("setsockopt(\(name))") {
+            setsockopt(fd, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<Int32>.size))
+        }
+    }
+
     /// Connects a non-blocking AF_UNIX stream socket to the socket at `path` (CLOEXEC + NONBLOCK).
     /// A UNIX connect completes at once or fails at once: `.wouldBlock` means the listener's backlog
     /// is full (EAGAIN), try again later; ENOENT / ECONNREFUSED (nobody listens) throw.

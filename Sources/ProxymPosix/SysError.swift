@@ -71,6 +71,7 @@ extension SysError {
         public static let brokenPipe: Int32 = EPIPE
         public static let connectionRefused: Int32 = ECONNREFUSED
         public static let connectionReset: Int32 = ECONNRESET
+        public static let connectionAborted: Int32 = ECONNABORTED
         public static let timedOut: Int32 = ETIMEDOUT
         public static let addressInUse: Int32 = EADDRINUSE
         public static let noChild: Int32 = ECHILD

@@ -155,7 +155,7 @@ func makeLogger(settings: Settings, environment: [String: String], allToStderr: 
     let format = (try? LogFormat(settings.log.format)) ?? (try! LogFormat(LogFormat.defaultFormat))
     let sink = LogSink(
         format: format, appLevel: settings.log.appLogLevel, allToStderr: allToStderr, environment: environment,
-        program: "proxym")
+        program: "proxym", repeatInterval: settings.log.repeatInterval)
     return Logger.proxym(sink: sink)
 }
 
@@ -173,6 +173,7 @@ struct RunCommand: ParsableCommand {
         let manager = SystemdServiceManager()
         do {
             let loop = try EventLoop()
+            if let sink = (logger.handler as? ProxymLogHandler)?.sink { sink.flushRepeats(every: .seconds(1), on: loop) }
             let daemon = try Daemon(
                 settings: settings, loop: loop, logger: logger, serviceManager: manager, environment: process)
             let code = try daemon.run()

@@ -11,7 +11,9 @@ enum Binaries {
         let exe = (try? FileSystem.readLink("/proc/self/exe")) ?? ""
         return FileSystem.directoryName(exe)
     }
-    static var proxym: String { directory + "/proxym" }
+    /// `PROXYM_TEST_PROXYM=/path/to/proxym` runs the end-to-end tests against another build (e.g.
+    /// main's, for before/after figures).
+    static var proxym: String { ProcessEnvironment.value("PROXYM_TEST_PROXYM") ?? directory + "/proxym" }
     static var backend: String { directory + "/proxym-test-backend" }
     static var fakeMarathon: String { directory + "/proxym-fake-marathon" }
 

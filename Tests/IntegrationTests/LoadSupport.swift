@@ -161,12 +161,20 @@ final class LoadGenerator {
 }
 
 /// Reads a process's resident set size (kB) from /proc.
-func residentKilobytes(_ pid: Int32) -> Int? {
+func residentKilobytes(_ pid: Int32) -> Int? { procStatusKilobytes(pid, "VmRSS") }
+
+/// A kB figure of /proc/PID/status: VmRSS (resident now), VmHWM (peak resident).
+func procStatusKilobytes(_ pid: Int32, _ field: String) -> Int? {
     guard let text = try? readTextFile("/proc/\(pid)/status") else { return nil }
-    for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+    for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
         return Int(line.split(separator: " ").dropFirst().first ?? "")
     }
     return nil
+}
+
+/// How many fds a process has open.
+func openFDCount(_ pid: Int32) -> Int? {
+    (try? FileSystem.listDirectory("/proc/\(pid)/fd"))?.count
 }
 
 /// Prints a table in Markdown, so it can go into the README as it is.

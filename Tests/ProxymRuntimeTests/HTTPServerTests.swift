@@ -54,8 +54,8 @@ struct HTTPServerTests {
     init() throws { loop = try EventLoop() }
 
     /// Echoes the method and path; counts requests.
-    func server(_ options: HTTPServer.Options = HTTPServer.Options(), seen: (() -> Void)? = nil) throws -> HTTPServer {
-        try HTTPServer(loop: loop, host: "127.0.0.1", port: 0, options: options, logger: logger) { request in
+    func server(_ limits: HTTPServer.Limits = .default, seen: (() -> Void)? = nil) throws -> HTTPServer {
+        try HTTPServer(loop: loop, host: "127.0.0.1", port: 0, limits: limits, logger: logger) { request in
             seen?()
             return HTTPResponse(status: .ok, text: "\(request.method) \(request.path) \(request.body.count)\n")
         }
@@ -79,11 +79,11 @@ struct HTTPServerTests {
         ("\u{16}\u{03}\u{01}\u{02}\u{00}\r\n\r\n", 400),
     ])
     func limitsAndMalformedRequestsGetTheirStatusAndClose(request: String, status: Int) throws {
-        var options = HTTPServer.Options()
-        options.limits = HTTPLimits(
+        var limits = HTTPServer.Limits()
+        limits.request = HTTPLimits(
             maxRequestLineLength: 64, maxHeaderSectionLength: 128, maxHeaderCount: 4, maxBodyLength: 16)
         var handled = 0
-        let server = try server(options) { handled += 1 }
+        let server = try server(limits) { handled += 1 }
         let client = try RawClient(port: server.port)
         try client.send(request)
         #expect(try pumpUntil(client) { client.closed }, "not closed; got \(client.text)")
@@ -97,9 +97,9 @@ struct HTTPServerTests {
     /// A client that starts a request and trickles the rest gets 408 once the request timeout has
     /// passed since its first byte, whatever it sends meanwhile.
     @Test func aSlowClientGets408WithinTheRequestTimeout() throws {
-        var options = HTTPServer.Options()
-        options.requestTimeout = .milliseconds(400)
-        let server = try server(options)
+        var limits = HTTPServer.Limits()
+        limits.requestTimeout = .milliseconds(400)
+        let server = try server(limits)
         let client = try RawClient(port: server.port)
         let started = loop.now
         try client.send("POST /callback HTTP/1.1\r\n")
@@ -115,9 +115,9 @@ struct HTTPServerTests {
 
     /// Keep-alive: a second request is timed from its own first byte, not from the first request's.
     @Test func eachPipelinedRequestIsTimedFromItsOwnFirstByte() throws {
-        var options = HTTPServer.Options()
-        options.requestTimeout = .milliseconds(600)
-        let server = try server(options)
+        var limits = HTTPServer.Limits()
+        limits.requestTimeout = .milliseconds(600)
+        let server = try server(limits)
         let client = try RawClient(port: server.port)
         try client.send("GET /a HTTP/1.1\r\nHost: x\r\n")
         _ = try pumpUntil(client, timeout: .milliseconds(400)) { false }
@@ -136,9 +136,9 @@ struct HTTPServerTests {
     }
 
     @Test func anIdleKeepAliveConnectionIsClosedQuietly() throws {
-        var options = HTTPServer.Options()
-        options.idleTimeout = .milliseconds(300)
-        let server = try server(options)
+        var limits = HTTPServer.Limits()
+        limits.idleTimeout = .milliseconds(300)
+        let server = try server(limits)
         let client = try RawClient(port: server.port)
         try client.send("POST /callback HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
         #expect(try pumpUntil(client) { client.statuses == [200] })
@@ -151,32 +151,125 @@ struct HTTPServerTests {
         #expect(server.connectionCount == 0)
     }
 
-    @Test func connectionsOverTheCapGet503() throws {
-        var options = HTTPServer.Options()
-        options.maxConnections = 2
-        let server = try server(options)
-        let first = try RawClient(port: server.port)
+    /// At the cap the newcomer is served and the connection that has gone longest without a
+    /// complete request is closed: silent connections cannot lock a real client out.
+    @Test func atTheCapTheOldestIdleOrIncompleteConnectionMakesRoom() throws {
+        var limits = HTTPServer.Limits()
+        limits.maxConnections = 3
+        let server = try server(limits)
+        // `busy` completes a request after the silent ones connected: it is not the oldest.
+        let silent1 = try RawClient(port: server.port)
+        try pump(loop, timeout: .seconds(2)) { server.connectionCount == 1 }
+        let silent2 = try RawClient(port: server.port)
+        let busy = try RawClient(port: server.port)
+        try pump(loop, timeout: .seconds(2)) { server.connectionCount == 3 }
+        try busy.send("GET /busy HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try pumpUntil(busy) { busy.statuses == [200] })
+        try silent2.send("POST /slow HTTP/1.1\r\n")  // incomplete
+        _ = try pumpUntil(silent2, timeout: .milliseconds(50)) { false }
+
+        let newcomer = try RawClient(port: server.port)
+        try newcomer.send("GET /new HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try pumpUntil(newcomer) { newcomer.statuses == [200] }, "\(newcomer.text)")
+        #expect(try pumpUntil(silent1) { silent1.closed }, "the oldest silent connection was closed")
+        #expect(silent1.received.isEmpty, "closed without an answer: \(silent1.text)")
+        silent2.poll()
+        #expect(!silent2.closed)
+        #expect(server.counters.evicted == 1)
+        // A second newcomer evicts the incomplete one, not the connection that made progress.
         let second = try RawClient(port: server.port)
-        try pump(loop, timeout: .seconds(2)) { server.connectionCount == 2 }
-        #expect(server.connectionCount == 2)
-        let third = try RawClient(port: server.port)
-        #expect(try pumpUntil(third) { third.closed })
-        #expect(third.statuses == [503], "\(third.text)")
-        #expect(server.connectionCount == 2)
-        // The accepted ones still work.
-        try first.send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n")
-        try second.send("GET /2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        #expect(
-            try pumpUntil(second) {
-                first.poll()
-                return second.closed && first.statuses == [200]
-            })
-        #expect(second.statuses == [200])
-        // A slot is free again.
-        let fourth = try RawClient(port: server.port)
-        try fourth.send("GET /4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        #expect(try pumpUntil(fourth) { fourth.closed })
-        #expect(fourth.statuses == [200], "\(fourth.text)")
+        try second.send("GET /new2 HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try pumpUntil(second) { second.statuses == [200] })
+        #expect(try pumpUntil(silent2) { silent2.closed })
+        busy.poll()
+        #expect(!busy.closed)
+        try busy.send("GET /again HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try pumpUntil(busy) { busy.statuses == [200, 200] })
+        #expect(server.counters.evicted == 2)
+    }
+
+    /// A connection that sends nothing gets the request timeout from its start, not the idle
+    /// timeout of a keep-alive connection.
+    @Test func aSilentConnectionIsClosedAfterTheRequestTimeout() throws {
+        var limits = HTTPServer.Limits()
+        limits.requestTimeout = .milliseconds(300)
+        limits.idleTimeout = .seconds(30)
+        let server = try server(limits)
+        let started = loop.now
+        let client = try RawClient(port: server.port)
+        #expect(try pumpUntil(client) { client.closed })
+        let elapsed = loop.now - started
+        #expect(elapsed >= .milliseconds(290) && elapsed < .milliseconds(1500), "closed after \(elapsed)")
+        #expect(client.received.isEmpty)
+        #expect(server.counters.timedOut == 1)
+    }
+
+    /// Pipelining without reading the answers: once the unsent answers pass the limit the
+    /// connection is not read any more, so what it holds stays bounded, others are served, and a
+    /// client that never reads is closed after the request timeout.
+    @Test func aClientThatDoesNotReadIsNotReadEither() throws {
+        var limits = HTTPServer.Limits()
+        limits.maxOutputBytes = 4 << 10
+        limits.readChunkBytes = 2 << 10
+        limits.requestTimeout = .milliseconds(800)
+        var handled = 0
+        let server = try server(limits) { handled += 1 }
+        let hog = try RawClient(port: server.port)
+        let request = Array("POST /callback HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}".utf8)
+        let batch = Array([[UInt8]](repeating: request, count: 256).joined())
+        var sentBytes = 0
+        var peakBuffered = 0
+        let started = loop.now
+        // Send as fast as the kernel takes it, never reading, until the server gives up on it
+        // (at most 10 s); meanwhile another client is served.
+        var other: RawClient?
+        var closedByServer = false
+        while loop.now - started < .seconds(10), !closedByServer {
+            do {
+                if case .ready(let count) = try Socket.send(hog.socket.rawValue, batch) { sentBytes += count }
+            } catch {
+                closedByServer = true  // reset: the server closed it
+            }
+            try loop.runOnce(timeout: .milliseconds(1))
+            peakBuffered = max(peakBuffered, server.bufferedByteCount)
+            if other == nil, loop.now - started > .milliseconds(200) {
+                other = try RawClient(port: server.port)
+                try other?.send("GET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            }
+            other?.poll()
+            if server.connectionCount == 0 { closedByServer = true }
+        }
+        #expect(closedByServer, "a client that never reads is closed (sent \(sentBytes) bytes)")
+        #expect(server.counters.timedOut >= 1)
+        #expect(handled < sentBytes / request.count, "it stopped answering a client that does not read")
+        let perConnection = limits.request.maxRequestLineLength + limits.request.maxHeaderSectionLength
+            + limits.request.maxBodyLength + limits.readChunkBytes + 2 * limits.maxOutputBytes
+        #expect(peakBuffered <= perConnection + 1024, "held \(peakBuffered) bytes")
+        let served = try #require(other)
+        #expect(try pumpUntil(served) { served.closed })
+        #expect(served.statuses == [200], "another client is served meanwhile")
+    }
+
+    /// A client that reads slowly gets every answer, in order, and is read again as it catches up.
+    @Test func aSlowReaderGetsEveryAnswerInOrder() throws {
+        var limits = HTTPServer.Limits()
+        limits.maxOutputBytes = 1 << 10
+        limits.readChunkBytes = 1 << 10
+        let server = try server(limits)
+        let client = try RawClient(port: server.port)
+        let count = 400
+        var text = ""
+        for index in 0..<count { text += "GET /\(index) HTTP/1.1\r\nHost: x\r\n\r\n" }
+        text += "GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        try client.send(text)
+        #expect(try pumpUntil(client, timeout: .seconds(10)) { client.closed })
+        #expect(client.statuses.count == count + 1, "\(client.statuses.count) answers")
+        #expect(client.text.hasSuffix("GET /last 0\n"))
+        var position = client.text.startIndex
+        for index in [0, 1, 199, 399] {
+            let found = try #require(client.text[position...].firstRange(of: "GET /\(index) 0\n"), "answer \(index) missing or out of order")
+            position = found.upperBound
+        }
     }
 
     @Test func pipelinedRequestsAreAnsweredInOrder() throws {

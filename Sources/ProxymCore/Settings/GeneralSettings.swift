@@ -93,6 +93,8 @@ extension Settings {
     public struct Log: Sendable, Equatable {
         public var appLogLevel: Logger.Level = .info
         public var format = LogFormat.defaultFormat
+        /// `PROXYM_LOG_REPEAT_INTERVAL`: repeated lines collapsed per kind and interval (zero: off).
+        public var repeatInterval: Duration = .seconds(10)
 
         static let group = SettingGroup(
             "Log",
@@ -118,6 +120,9 @@ extension Settings {
                         }
                     },
                     "go-logging format: %{time:<Go layout>} %{level} %{longfunc} %{shortfunc} %{module} %{message} ..."),
+                SettingDeclaration(
+                    "PROXYM_LOG_REPEAT_INTERVAL", \.log.repeatInterval, .duration,
+                    "Repeated log lines are collapsed: of one kind (level, place and message; NOTICE and above) at most 5 lines per interval are written, then one line per interval with the count of those left out, e.g. \"... (8,812 more in the last 10 s)\". 0 writes every line."),
             ])
     }
 }

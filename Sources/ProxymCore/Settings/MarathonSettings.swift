@@ -42,6 +42,8 @@ extension Settings {
         public var group: String?
         /// Honour `proxym.port.<n>.config` labels (raw HAProxy lines).
         public var labelConfig = false
+        /// Expose only app ports labelled `HAPROXY_<n>_ENABLED=true` (marathon-lb's `--strict-mode`).
+        public var strict = false
         public var username: String?
         public var password: String?
         /// DC/OS ACS token, sent as `Authorization: token=<value>`.
@@ -130,6 +132,10 @@ extension Settings {
                 SettingDeclaration(
                     "PROXYM_MARATHON_LABEL_CONFIG", \.marathon.labelConfig, .bool,
                     "Honour proxym.port.<n>.config labels (raw HAProxy lines for a backend). Off by default: anyone who can deploy an app could rewrite the proxy."
+                ),
+                SettingDeclaration(
+                    "PROXYM_MARATHON_STRICT", \.marathon.strict, .bool,
+                    "Expose only app ports labelled HAPROXY_<n>_ENABLED=true (marathon-lb's --strict-mode). Without it every port is exposed unless HAPROXY_<n>_ENABLED=false."
                 ),
                 SettingDeclaration(
                     "PROXYM_MARATHON_USERNAME", \.marathon.username, .string,

@@ -50,6 +50,8 @@ public struct MarathonAppsStream {
 
     public let name: String
     private let limits: JSONLimits
+    /// The most bytes one step (an app and its tasks) may take: what the stream holds at most.
+    public let maxAppBytes: Int
     private var state = State.start
     /// Received and not decoded yet: the start of the next step (an app that is still arriving).
     private var pending: [UInt8] = []
@@ -68,11 +70,19 @@ public struct MarathonAppsStream {
     public private(set) var problems: [String] = []
     /// Apps handed out so far.
     public private(set) var appCount = 0
+    /// The largest app handed out so far, in body bytes.
+    public private(set) var largestAppBytes = 0
+    /// Body bytes received so far.
+    public var byteCount: Int { received }
 
-    /// - Parameter name: the body's name in errors, as in ``MarathonDecodeError/body``.
-    public init(name: String = "/v2/apps", limits: JSONLimits = .default) {
+    /// - Parameters:
+    ///   - name: the body's name in errors, as in ``MarathonDecodeError/body``.
+    ///   - maxAppBytes: an app (with its tasks) still arriving when this much of it is pending makes
+    ///     the body unusable: the stream never holds more than this (an endless app costs no more).
+    public init(name: String = "/v2/apps", limits: JSONLimits = .default, maxAppBytes: Int = .max) {
         self.name = name
         self.limits = limits
+        self.maxAppBytes = maxAppBytes
     }
 
     /// Takes the next piece of the body; `app` is called for every app it completes, in order.
@@ -86,11 +96,20 @@ public struct MarathonAppsStream {
         guard pending.isEmpty else {
             pending.append(contentsOf: bytes)
             if pending.count >= retryAt { try decodePending(final: false, app: app) }
+            try checkPending()
             return
         }
         // Nothing left over: decode the piece where it is, keep only what it ends with.
         let consumed = try advance(over: bytes, final: false, app: app)
         pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[consumed...]))
+        try checkPending()
+    }
+
+    private func checkPending() throws(MarathonDecodeError) {
+        guard pending.count > maxAppBytes else { return }
+        throw MarathonDecodeError(
+            body: name,
+            message: "app \(appCount + 1) is over \(maxAppBytes) bytes and still arriving (the limit: a few times the largest app seen)")
     }
 
     public mutating func feed(_ bytes: [UInt8], app: (MarathonApp) -> Void) throws(MarathonDecodeError) {
@@ -155,12 +174,14 @@ public struct MarathonAppsStream {
                 retryAt = available + 1
                 return consumed
             }
+            let consumedBefore = consumed
             consumed = step.index
             state = step.state
             problems += step.problems
             sawApps = sawApps || step.sawApps
             if failure == nil { failure = step.failure }
             if let decoded = step.app, failure == nil {
+                largestAppBytes = max(largestAppBytes, step.index - consumedBefore)
                 appCount += 1
                 app(decoded)
             }

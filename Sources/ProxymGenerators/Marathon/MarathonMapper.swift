@@ -71,8 +71,13 @@ public enum MarathonMapper {
                 mapping.problems.append("app \(quoted(app.id)): listed twice; the first is used")
                 return
             }
-            if let group, !MarathonLabels.hasGroup(app.labels, group) { return }
-            var appMapping = AppMapping(app: app, options: options)
+            // The app's groups decide unless a port has groups of its own (HAPROXY_<n>_GROUP).
+            var appInGroup = true
+            if let group {
+                appInGroup = MarathonLabels.hasGroup(app.labels, group)
+                if !appInGroup && !MarathonLabels.hasPortGroups(app.labels) { return }
+            }
+            var appMapping = AppMapping(app: app, options: options, group: group, appInGroup: appInGroup)
             let servicesBefore = mapping.services.count
             do {
                 try appMapping.map(into: &mapping, remembered: remembered, nextHealth: &nextHealth)
@@ -114,18 +119,25 @@ private struct PortPlan {
     var servicePort: Int?
     var transport: String?
     var backend: Backend
+    /// What `proxym.port.<n>.*` may call it besides its index.
+    var numbers = MarathonLabels.PortNumbers()
 }
 
 /// The mapping of one app; throws (a ``ValidationError``) when the app must be left out.
 private struct AppMapping {
     let app: MarathonApp
     let options: MarathonOptions
+    /// The LB's group (`nil`: every app), and whether the app's `HAPROXY_GROUP` lists it.
+    let group: Substring?
+    let appInGroup: Bool
     /// Where warnings go (the mapping's problems), set for the duration of ``map(into:remembered:nextHealth:)``.
     var warnings: [String] = []
 
-    init(app: MarathonApp, options: MarathonOptions) {
+    init(app: MarathonApp, options: MarathonOptions, group: Substring? = nil, appInGroup: Bool = true) {
         self.app = app
         self.options = options
+        self.group = group
+        self.appInGroup = appInGroup
     }
 
     var name: String { MarathonMapper.quoted(app.id) }
@@ -144,7 +156,7 @@ private struct AppMapping {
         var labelWarnings: [String] = []
         let labels: MarathonLabels
         do {
-            labels = try MarathonLabels(app.labels, portCount: plans.count, warnings: &labelWarnings)
+            labels = try MarathonLabels(app.labels, ports: plans.map(\.numbers), warnings: &labelWarnings)
         } catch {
             for warning in labelWarnings { warnings.append("app \(name): \(warning)") }
             throw error
@@ -173,6 +185,15 @@ private struct AppMapping {
         for plan in plans {
             let n = plan.index
             let portLabels = labels.ports[n]
+            if let group {
+                let inGroup = portLabels?.groups.map { $0.contains(group) } ?? appInGroup
+                if !inGroup { continue }
+            }
+            if options.strict ? portLabels?.enabled != true : portLabels?.enabled == false { continue }
+            if let problem = portLabels?.problem {
+                warnings.append("app \(name): port \(n) skipped: \(problem)")
+                continue
+            }
             let vhost = portLabels?.domains ?? (n == 0 ? labels.domains : nil) ?? portLabels?.vhost
             guard let transport = transportProtocol(plan.transport) else {
                 warnings.append(
@@ -180,16 +201,17 @@ private struct AppMapping {
                 )
                 continue
             }
+            let planned = portLabels?.servicePort.map(Int.init) ?? plan.servicePort
             let applicationProtocol: ApplicationProtocol
-            if let explicit = portLabels?.applicationProtocol {
+            if let explicit = portLabels?.applicationProtocol ?? portLabels?.mode {
                 applicationProtocol = explicit
-            } else if vhost != nil || plan.servicePort == Int(options.httpPort) {
+            } else if vhost != nil || planned == Int(options.httpPort) {
                 applicationProtocol = .http
             } else {
                 applicationProtocol = .tcp
             }
             guard
-                let servicePort = plan.servicePort.map(UInt16.init)
+                let servicePort = planned.map(UInt16.init)
                     ?? (applicationProtocol == .http ? options.httpPort : nil)
             else {
                 warnings.append(
@@ -250,7 +272,8 @@ private struct AppMapping {
                     index: i,
                     servicePort: servicePort(i, explicit: m.servicePort),
                     transport: m.protocol,
-                    backend: .hostPort(index: i)
+                    backend: .hostPort(index: i),
+                    numbers: .init(containerPort: m.containerPort, hostPort: m.hostPort)
                 )
             }
         case .container:
@@ -263,7 +286,8 @@ private struct AppMapping {
                     index: i,
                     servicePort: servicePort(i, explicit: nil),
                     transport: d.protocol,
-                    backend: .container(port: d.port ?? 0, hostPortIndex: nil)
+                    backend: .container(port: d.port ?? 0, hostPortIndex: nil),
+                    numbers: .init(containerPort: d.port)
                 )
             }
         }
@@ -277,7 +301,10 @@ private struct AppMapping {
                 index: i,
                 servicePort: servicePort(i, explicit: nil),
                 transport: app.portDefinitions[i].protocol,
-                backend: .hostPort(index: i)
+                backend: .hostPort(index: i),
+                // The original keyed host-networking ports by this port (the service port, which is also
+                // the host port with requirePorts).
+                numbers: .init(hostPort: app.portDefinitions[i].port)
             )
         }
     }
@@ -309,7 +336,8 @@ private struct AppMapping {
                     index: i,
                     servicePort: servicePort(i, explicit: m.servicePort),
                     transport: m.protocol,
-                    backend: backend
+                    backend: backend,
+                    numbers: .init(containerPort: m.containerPort, hostPort: m.hostPort)
                 )
             )
         }

@@ -14,16 +14,21 @@ public struct MarathonOptions: Sendable, Hashable {
     public var group: String?
     /// `PROXYM_MARATHON_LABEL_CONFIG`: honour `proxym.port.<n>.config` labels (raw HAProxy lines).
     public var allowLabelConfig: Bool
+    /// `PROXYM_MARATHON_STRICT`: expose only ports whose `HAPROXY_<n>_ENABLED` label says true
+    /// (marathon-lb's `--strict-mode`); without it, `HAPROXY_<n>_ENABLED=false` hides a port.
+    public var strict: Bool
 
     public init(
         domainStrategy: DomainStrategy = .idToDomainReverse,
         httpPort: UInt16 = 80,
         group: String? = nil,
-        allowLabelConfig: Bool = false
+        allowLabelConfig: Bool = false,
+        strict: Bool = false
     ) {
         self.domainStrategy = domainStrategy
         self.httpPort = httpPort
         self.group = group
         self.allowLabelConfig = allowLabelConfig
+        self.strict = strict
     }
 }

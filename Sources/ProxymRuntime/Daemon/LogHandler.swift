@@ -19,10 +19,26 @@ public final class LogSink: Sendable {
     let program: String
     let pid: Int32
     private let sequence = Atomic<UInt64>(0)
+    /// Repeated lines (notice and above) collapsed per kind; nil = every line is written.
+    private let repeats: Mutex<LogRateLimiter<String, Suppressed>?>
+    private let collapsesRepeats: Bool
 
+    /// A line left out, kept for the summary that counts it.
+    struct Suppressed: @unchecked Sendable {
+        var event: LogEvent
+        var handlerMetadata: Logger.Metadata
+    }
+
+    /// - Parameter repeatInterval: `PROXYM_LOG_REPEAT_INTERVAL`: at most `LogSink.repeatBurst` lines of one
+    ///   kind (level, call site, message) per interval, then one line with the count; zero = off.
     public init(
-        format: LogFormat, appLevel: Logger.Level, allToStderr: Bool, environment: [String: String], program: String
+        format: LogFormat, appLevel: Logger.Level, allToStderr: Bool, environment: [String: String], program: String,
+        repeatInterval: Duration = .zero
     ) {
+        self.collapsesRepeats = repeatInterval > .zero
+        self.repeats = Mutex(
+            repeatInterval > .zero
+                ? LogRateLimiter(interval: repeatInterval, burst: LogSink.repeatBurst, overflowKey: "(other lines)") : nil)
         self.format = format
         self.appLevel = appLevel
         self.allToStderr = allToStderr
@@ -48,7 +64,39 @@ public final class LogSink: Sendable {
     /// The lowest level any destination accepts (errors always pass, as the original's ErrorLog).
     var threshold: Logger.Level { min(appLevel, .error) }
 
+    /// Lines of one kind written per interval before they are collapsed.
+    public static let repeatBurst = 5
+
     func write(_ event: LogEvent, handlerMetadata: Logger.Metadata) {
+        guard collapsesRepeats, event.level >= .notice else {
+            render(event, handlerMetadata: handlerMetadata)
+            return
+        }
+        let key = "\(event.level)|\(event.file):\(event.line)|\(event.message)"
+        let now = Instant(nanoseconds: MonotonicClock.nanoseconds())
+        let suppressed = Suppressed(event: event, handlerMetadata: handlerMetadata)
+        let (write, summaries) = repeats.withLock { $0?.admit(key, suppressed, at: now) ?? (true, []) }
+        writeSummaries(summaries)
+        if write { render(event, handlerMetadata: handlerMetadata) }
+    }
+
+    /// Writes the counts of collapsed lines whose interval is over (the daemon calls it every second,
+    /// so the count of a flood that stopped is still said).
+    public func flushRepeats() {
+        guard collapsesRepeats else { return }
+        let now = Instant(nanoseconds: MonotonicClock.nanoseconds())
+        writeSummaries(repeats.withLock { $0?.expire(at: now) ?? [] })
+    }
+
+    private func writeSummaries(_ summaries: [LogRateLimiter<String, Suppressed>.Summary]) {
+        for summary in summaries {
+            var event = summary.last.event
+            event.message = "\(event.message) \(LogRateLimiter<String, Suppressed>.note(summary))"
+            render(event, handlerMetadata: summary.last.handlerMetadata)
+        }
+    }
+
+    private func render(_ event: LogEvent, handlerMetadata: Logger.Metadata) {
         let toStderr = allToStderr || event.level >= .error
         if !toStderr && event.level < appLevel { return }
         var metadata = handlerMetadata
@@ -135,7 +183,7 @@ public final class LogSink: Sendable {
 public struct ProxymLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
-    private let sink: LogSink
+    public let sink: LogSink
 
     public init(sink: LogSink) {
         self.sink = sink
@@ -154,5 +202,16 @@ extension Logger {
     /// A logger writing through `sink`, for the daemon and the one-shot commands.
     public static func proxym(sink: LogSink) -> Logger {
         Logger(label: "proxym") { _ in ProxymLogHandler(sink: sink) }
+    }
+}
+
+extension LogSink {
+    /// Says the counts of collapsed lines every `period` on `loop` (for as long as the loop runs).
+    public func flushRepeats(every period: Duration, on loop: EventLoop) {
+        loop.schedule(after: period) { [weak self, weak loop] in
+            guard let self, let loop else { return }
+            self.flushRepeats()
+            self.flushRepeats(every: period, on: loop)
+        }
     }
 }

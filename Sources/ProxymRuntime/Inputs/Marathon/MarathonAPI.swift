@@ -29,7 +29,14 @@ final class MarathonAPI {
     /// The current server, for logs (credentials removed).
     var currentServer: String { HTTPClient.redact(settings.servers[current]) }
 
-    func makeRequest(_ method: HTTPClient.Method, server: Int, path: String, body: [UInt8] = []) -> HTTPClient.Request {
+    /// What a buffered answer may weigh unless the caller says otherwise: `/v2/info`, the event
+    /// subscriptions and their errors are a few hundred bytes (snapshots are streamed, or bounded by
+    /// what the last good one weighed: `MarathonModule.BodyLimits`).
+    static let smallBodyLimit = 1 << 20
+
+    func makeRequest(
+        _ method: HTTPClient.Method, server: Int, path: String, body: [UInt8] = [], maxBodySize: Int = smallBodyLimit
+    ) -> HTTPClient.Request {
         var request = HTTPClient.Request(method, settings.servers[server] + path, body: body)
         request.headers.append(name: "Accept", value: "application/json")
         if !body.isEmpty { request.headers.append(name: "Content-Type", value: "application/json") }
@@ -40,7 +47,7 @@ final class MarathonAPI {
         }
         if let token = settings.authToken { request.authorization = "token=\(token)" }
         request.caFile = settings.caFile
-        request.maxBodySize = 512 << 20
+        request.maxBodySize = maxBodySize
         return request
     }
 
@@ -108,12 +115,14 @@ final class MarathonAPI {
     /// connection was made may have reached the server; retry elsewhere only for idempotent calls.
     func send(
         _ method: HTTPClient.Method, _ path: String, body: [UInt8] = [], retryTimeouts: Bool = true,
-        completion: @escaping (Result<HTTPClient.Response, Failure>) -> Void
+        maxBodySize: Int = smallBodyLimit, completion: @escaping (Result<HTTPClient.Response, Failure>) -> Void
     ) {
         failover(
             { [weak self] this, end in
                 guard let self else { return }
-                self.client.send(self.makeRequest(method, server: this.index, path: path, body: body)) { [weak self] result in
+                self.client.send(
+                    self.makeRequest(method, server: this.index, path: path, body: body, maxBodySize: maxBodySize)
+                ) { [weak self] result in
                     guard let self else { return }
                     switch result {
                     case .success(let response) where response.isServerError:

@@ -167,7 +167,9 @@ final class MarathonEvents {
         }
         let endpoint = settings.endpoint
         let logger = self.logger
-        server = try HTTPServer(loop: loop, host: settings.bindAddress, port: settings.httpPort, logger: logger) {
+        server = try HTTPServer(
+            loop: loop, host: settings.bindAddress, port: settings.httpPort, limits: .default, logger: logger
+        ) {
             [weak self] request in
             guard request.path == endpoint else {
                 return HTTPResponse(status: .notFound, text: "not found\n")

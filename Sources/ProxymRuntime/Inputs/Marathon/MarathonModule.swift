@@ -1,6 +1,7 @@
 import Logging
 import ProxymCore
 import ProxymGenerators
+import ProxymJSON
 import ProxymModel
 import ProxymObserve
 
@@ -32,6 +33,8 @@ public final class MarathonModule: ServiceSource {
     private let record: SourceRecord
 
     private var health = MarathonHealthMemory()
+    /// What the last good snapshot weighed: the next reads' limits derive from it.
+    private var bodyLimits = BodyLimits()
     private var snapshotGuard = MarathonSnapshotGuard()
     private var lastProblems: Set<String> = []
 
@@ -49,7 +52,7 @@ public final class MarathonModule: ServiceSource {
         self.settings = settings
         self.options = MarathonOptions(
             domainStrategy: settings.domainStrategy, httpPort: httpPort, group: settings.group,
-            allowLabelConfig: settings.labelConfig)
+            allowLabelConfig: settings.labelConfig, strict: settings.strict)
         self.loop = loop
         var logger = logger
         logger[metadataKey: "module"] = "marathon"
@@ -219,7 +222,8 @@ public final class MarathonModule: ServiceSource {
     /// `/v2/apps?embed=apps.tasks`, decoded and mapped app by app while it arrives (the body and the
     /// decoded apps are never held whole); else `/v2/apps` + `/v2/tasks`.
     private func fetchServices(completion: @escaping (Result<Fetched, MarathonAPI.Failure>) -> Void) {
-        var decoder = MarathonAppsStream()
+        let limits = bodyLimits
+        var decoder = MarathonAppsStream(limits: JSONLimits(maxBytes: limits.streamedBody), maxAppBytes: limits.app)
         var builder = MarathonMapper.Builder(options: options, health: health)
         var decodeError: MarathonDecodeError?
         api.stream(
@@ -263,6 +267,7 @@ public final class MarathonModule: ServiceSource {
                     let (mapping, health) = builder.finish()
                     let fetched = Fetched(
                         appCount: decoder.appCount, problems: decoder.problems, mapping: mapping, health: health)
+                    self.bodyLimits.learn(bodyBytes: decoder.byteCount, largestApp: decoder.largestAppBytes)
                     // The transfer holding these closures outlives this call: let go of the decoder's
                     // buffer and the old health memory now, not after the whole refresh.
                     decoder = MarathonAppsStream()
@@ -294,23 +299,53 @@ public final class MarathonModule: ServiceSource {
     }
 
     private func fetchSnapshotSeparately(completion: @escaping (Result<MarathonSnapshot, MarathonAPI.Failure>) -> Void) {
-        api.send(.get, "/v2/apps") { [weak self] apps in
+        // Each half is held whole: bounded by what the last good snapshot weighed.
+        let limit = bodyLimits.bufferedHalf
+        api.send(.get, "/v2/apps", maxBodySize: limit) { [weak self] apps in
             guard let self else { return }
             guard case .success(let appsResponse) = apps, appsResponse.status == 200 else {
                 completion(.failure(Self.describe(apps, "/v2/apps")))
                 return
             }
-            self.api.send(.get, "/v2/tasks") { tasks in
+            self.api.send(.get, "/v2/tasks", maxBodySize: limit) { [weak self] tasks in
                 guard case .success(let tasksResponse) = tasks, tasksResponse.status == 200 else {
                     completion(.failure(Self.describe(tasks, "/v2/tasks")))
                     return
                 }
                 do {
-                    completion(.success(try MarathonApps.decode(apps: appsResponse.body, tasks: tasksResponse.body)))
+                    let snapshot = try MarathonApps.decode(apps: appsResponse.body, tasks: tasksResponse.body)
+                    self?.bodyLimits.learn(bodyBytes: appsResponse.body.count + tasksResponse.body.count, largestApp: nil)
+                    completion(.success(snapshot))
                 } catch {
                     completion(.failure(MarathonAPI.Failure(message: "invalid answer from Marathon: \(error)")))
                 }
             }
+        }
+    }
+
+    /// Limits of Marathon's answers, derived from the last good snapshot (`growth` times what it
+    /// weighed), with floors for the first read (and for a Marathon that grows fast):
+    /// - the streamed `/v2/apps?embed=apps.tasks` body: at least 64 MiB in all (it costs time, not
+    ///   memory: only the app still arriving is held), and at least 8 MiB for that one app;
+    /// - the `/v2/apps` + `/v2/tasks` fallback, each held whole: at least 8 MiB each.
+    /// Whatever Marathon sends (an endless body, one endless app), proxym holds a few times these.
+    struct BodyLimits {
+        static let growth = 4
+        static let streamedFloor = 64 << 20
+        static let appFloor = 8 << 20
+        static let bufferedFloor = 8 << 20
+
+        private var lastBody = 0
+        private var lastLargestApp = 0
+
+        var streamedBody: Int { max(Self.streamedFloor, Self.growth * lastBody) }
+        var app: Int { max(Self.appFloor, Self.growth * lastLargestApp) }
+        var bufferedHalf: Int { max(Self.bufferedFloor, Self.growth * lastBody) }
+
+        /// A good snapshot weighed `bodyBytes` (its largest app `largestApp`, when known).
+        mutating func learn(bodyBytes: Int, largestApp: Int?) {
+            lastBody = bodyBytes
+            if let largestApp { lastLargestApp = largestApp }
         }
     }
 
