@@ -132,7 +132,7 @@ let package = Package(
         .testTarget(
             name: "ProxymHAProxyTests",
             dependencies: ["ProxymHAProxy", "ProxymModel", "ProxymTestSupport", "ProxymTestBuilders"],
-            exclude: ["Golden", "GoldenHTTPS", "Fixtures"],
+            exclude: ["Golden", "GoldenHTTPS", "GoldenRouting", "Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -42,7 +42,16 @@ public enum ServiceMerger {
         case id(ServiceID)
         case proxyName(String)
         case tcpPort(UInt16)
-        case domain(DomainName)
+        /// A virtual host, or one path prefix under it (``ServiceRouting/paths``): services may share a
+        /// domain under different paths, never the same route.
+        case domain(DomainName, path: PathPrefix?)
+    }
+
+    /// The routes a HTTP service claims: each domain, or each domain and path.
+    static func routes(of service: Service) -> [Claim] {
+        let paths = service.routing.paths
+        if paths.isEmpty { return service.domains.map { Claim.domain($0, path: nil) } }
+        return service.domains.flatMap { domain in paths.map { Claim.domain(domain, path: $0) } }
     }
 
     /// The service of the same id and source that established a claim.
@@ -54,7 +63,7 @@ public enum ServiceMerger {
     static func claims(of service: Service, httpPort: UInt16) -> [Claim] {
         var claims: [Claim] = [.id(service.id), .proxyName(service.id.proxyName)]
         if service.isHTTP(httpPort: httpPort) {
-            claims += service.domains.map(Claim.domain)
+            claims += routes(of: service)
         } else {
             claims.append(.tcpPort(service.servicePort))
         }
@@ -83,7 +92,8 @@ public enum ServiceMerger {
         case .id: return "its id"
         case .proxyName(let name): return "its HAProxy name \"\(name)\""
         case .tcpPort(let port): return "TCP service port \(port)"
-        case .domain(let domain): return "domain \(domain)"
+        case .domain(let domain, nil): return "domain \(domain)"
+        case .domain(let domain, let path?): return "domain \(domain) path \(path)"
         }
     }
 
@@ -102,7 +112,7 @@ public enum ServiceMerger {
         var byProxyName: [String: Int] = [:]
         byProxyName.reserveCapacity(total)
         var byTCPPort: [UInt16: Int] = [:]
-        var byDomain: [DomainName: Int] = [:]
+        var byDomain: [Claim: Int] = [:]
         func owner(_ index: Int) -> String { "\(services[index].id) (\(services[index].source))" }
 
         for source in sources {
@@ -145,11 +155,12 @@ public enum ServiceMerger {
                             reject("is served over HTTP but has no domain; skipped", conflict: false)
                             continue
                         }
-                        if let clash = service.domains.first(where: { byDomain[$0] != nil }) {
-                            reject("domain \(clash) is already routed to \(owner(byDomain[clash]!)); skipped")
+                        let routes = routes(of: service)
+                        if let clash = routes.first(where: { byDomain[$0] != nil }) {
+                            reject("\(describe(clash)) is already routed to \(owner(byDomain[clash]!)); skipped")
                             continue
                         }
-                        for domain in service.domains { byDomain[domain] = index }
+                        for route in routes { byDomain[route] = index }
                     } else {
                         if service.servicePort == httpPort {
                             reject("TCP service port \(httpPort) is the HTTP frontend's port; skipped", conflict: false)

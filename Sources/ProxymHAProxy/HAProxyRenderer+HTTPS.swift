@@ -24,9 +24,16 @@ struct RoutedFrontend {
     var port: UInt16
     /// 80 for HTTP, 443 for HTTPS.
     var standardPort: UInt16
+    /// HTTP: services with `redirectToHttps` are redirected here (443 when no HTTPS frontend: TLS ends
+    /// in front of proxym).
+    var redirects = false
+    var redirectPort: UInt16? = nil
+    /// HTTP with ACME: the challenge path is exempt from redirects (and its `use_backend` follows them).
+    var acme = false
 
     static func http(port: UInt16, https: HTTPSOptions?) -> RoutedFrontend {
-        RoutedFrontend(port: port, standardPort: 80)
+        RoutedFrontend(
+            port: port, standardPort: 80, redirects: true, redirectPort: https?.port, acme: https?.acmePort != nil)
     }
 
     static func https(port: UInt16) -> RoutedFrontend {
@@ -110,6 +117,7 @@ extension HAProxyRenderer {
     /// rules (the original's bytes on the HTTP frontend; nothing when no HTTP service has a domain).
     static func appendRouting<Output: ConfigOutput>(_ plan: Plan, frontend: RoutedFrontend, to out: inout Output) {
         guard plan.http.contains(where: { !$0.domains.isEmpty }) else { return }
+        let routes = plan.routes()
         out.append(byte: UInt8(ascii: "\n"))
         for planned in plan.http where !planned.domains.isEmpty {
             for domain in planned.domains {
@@ -121,11 +129,16 @@ extension HAProxyRenderer {
             }
         }
         out.append(byte: UInt8(ascii: "\n"))
-        for planned in plan.http where !planned.domains.isEmpty {
+        if frontend.redirects && plan.hasRedirect {
+            appendRedirects(plan, routes: routes, frontend: frontend, to: &out)
+            if frontend.acme { appendACMEUseBackend(plan, to: &out) }
+        }
+        for route in routes {
+            let planned = plan.http[route.http]
             out.append("  use_backend ")
             out.append(planned.name)
-            out.append("_cluster if host_")
-            out.append(planned.name)
+            out.append("_cluster")
+            appendCondition(planned.name, path: route.path, to: &out)
             out.append(byte: UInt8(ascii: "\n"))
         }
     }
@@ -151,6 +164,12 @@ extension HAProxyRenderer {
         out.append("  http-request set-header X-Forwarded-Proto http\n")
         guard https.acmePort != nil else { return }
         out.append("  acl proxym_acme path_beg /.well-known/acme-challenge/\n")
+        // With redirects, after them (an http-request rule after a use_backend draws a warning).
+        if !plan.hasRedirect { appendACMEUseBackend(plan, to: &out) }
+    }
+
+    /// `use_backend proxym_acme` for the challenge path (ACME opt-outs excepted).
+    static func appendACMEUseBackend<Output: ConfigOutput>(_ plan: Plan, to out: inout Output) {
         if !plan.tls.acmeOptOut.isEmpty {
             out.append("  acl proxym_acme_optout req.hdr(host),field(1,:),lower -m str")
             for domain in plan.tls.acmeOptOut {

@@ -158,11 +158,16 @@ public enum HAProxyRenderer {
             appendHTTPSFrontends(plan, https: https, bindHost: bindHost, idleClose: options.idleCloseOnResponse, to: &out)
         }
 
+        if let port = options.appIDPort { appendAppIDFrontend(plan, port: port, bindHost: bindHost, to: &out) }
         for planned in services {
+            appendServicePortFrontend(planned, plan.services[planned.index], bindHost: bindHost, to: &out)
+            appendUserlist(planned, plan.services[planned.index], to: &out)
             out.append("\nbackend ")
             out.append(planned.name)
             out.append("_cluster\n")
-            appendBody(planned, plan.services[planned.index], slots: options.slots?.sections[planned.name + "_cluster"], to: &out)
+            appendBody(
+                planned, plan.services[planned.index], isHTTP: true, slots: options.slots?.sections[planned.name + "_cluster"],
+                to: &out)
         }
     }
 
@@ -171,18 +176,23 @@ public enum HAProxyRenderer {
             out.append("\nlisten ")
             out.append(planned.name)
             out.append("\n  bind ")
-            if let bindHost { out.append(bindHost) }
+            if let address = plan.services[planned.index].routing.bindAddress {
+                out.append(address.haproxyText)
+            } else if let bindHost {
+                out.append(bindHost)
+            }
             out.append(byte: UInt8(ascii: ":"))
             out.append(decimal: UInt32(plan.services[planned.index].servicePort))
             out.append("\n  mode tcp\n")
-            appendBody(planned, plan.services[planned.index], slots: slots?.sections[planned.name], to: &out)
+            appendBody(planned, plan.services[planned.index], isHTTP: false, slots: slots?.sections[planned.name], to: &out)
         }
     }
 
     /// Option lines, a blank line, the server lines (one per host, or one per slot).
     private static func appendBody<Output: ConfigOutput>(
-        _ planned: borrowing PlannedService, _ service: borrowing Service, slots: [Slot]?, to out: inout Output
+        _ planned: borrowing PlannedService, _ service: borrowing Service, isHTTP: Bool, slots: [Slot]?, to out: inout Output
     ) {
+        if service.routing != .none { appendBackendRouting(planned, service, isHTTP: isHTTP, to: &out) }
         if let maxAge = planned.hstsMaxAge { appendHSTS(maxAge, to: &out) }
         for line in planned.optionLines {
             out.append("  ")
@@ -193,7 +203,7 @@ public enum HAProxyRenderer {
         guard let slots else {
             var number: UInt32 = 1
             for host in service.hosts {
-                appendServer(number, host, to: &out)
+                appendServer(number, host, check: service.routing.healthCheck, to: &out)
                 number += 1
             }
             return
@@ -201,13 +211,15 @@ public enum HAProxyRenderer {
         var number: UInt32 = 1
         for slot in slots {
             if case .active(let host) = slot {
-                appendServer(number, host, to: &out)
+                appendServer(number, host, check: service.routing.healthCheck, to: &out)
             } else {
                 out.append("  server node")
                 out.append(decimal: number)
                 out.append(byte: UInt8(ascii: " "))
                 out.append(freeSlotAddress)
-                out.append(" check disabled\n")
+                out.append(" check")
+                appendCheckOptions(service.routing.healthCheck, to: &out)
+                out.append(" disabled\n")
             }
             number += 1
         }
@@ -215,12 +227,15 @@ public enum HAProxyRenderer {
 
     /// `  server node<number> <host> check[ init-addr last,libc,none]` (the name is
     /// ``Slot/serverName(_:)`` of `number - 1`).
-    private static func appendServer<Output: ConfigOutput>(_ number: UInt32, _ host: Host, to out: inout Output) {
+    private static func appendServer<Output: ConfigOutput>(
+        _ number: UInt32, _ host: Host, check: HealthCheck?, to out: inout Output
+    ) {
         out.append("  server node")
         out.append(decimal: number)
         out.append(byte: UInt8(ascii: " "))
         out.append(host: host)
         out.append(" check")
+        appendCheckOptions(check, to: &out)
         if host.address.isHostname { out.append(" init-addr last,libc,none") }
         out.append(byte: UInt8(ascii: "\n"))
     }
@@ -242,6 +257,8 @@ struct PlannedService {
     var domains: [DomainName]
     /// HTTPS only: `Strict-Transport-Security` max-age on its HTTPS answers.
     var hstsMaxAge: Int? = nil
+    /// HTTP only: also listens on its service port (`bindServicePort`, the port was free).
+    var bindsServicePort = false
 }
 
 /// Which services are rendered where: sorted, UDP and conflicts removed, options resolved.
@@ -262,6 +279,10 @@ struct Plan {
         var ports: [UInt16: ServiceID?] = [options.httpPort: nil]
         ports.reserveCapacity(services.count + 1)
         Plan.reserveTLS(options, names: &names, ports: &ports)
+        if let port = options.appIDPort {
+            ports[port] = .some(nil)
+            names["proxym_appid"] = .some(nil)
+        }
         let hasServiceOptions = !options.serviceOptions.isEmpty
         // The merge step hands them over sorted already: checking is linear, sorting is not.
         self.services =
@@ -334,7 +355,26 @@ struct Plan {
         }
         if service.hosts.isEmpty { note(.noHosts) }
 
-        let planned = PlannedService(index: index, name: name, optionLines: optionLines, domains: domains)
+        var planned = PlannedService(index: index, name: name, optionLines: optionLines, domains: domains)
+        if isHTTP && service.routing.bindServicePort && service.servicePort != options.httpPort {
+            if let owner = ports[service.servicePort] {
+                note(.routingIgnored(reason: "its service port \(service.servicePort) is already bound by \(owner.map { "service \($0)" } ?? "proxym")"))
+            } else if let owner = names[name + "_port"] {
+                note(.nameTaken(name: name + "_port", by: owner))
+            } else {
+                ports[service.servicePort] = .some(service.id)
+                names[name + "_port"] = .some(service.id)
+                planned.bindsServicePort = true
+            }
+        }
+        if !isHTTP {
+            let routing = service.routing
+            if !routing.paths.isEmpty || routing.redirectToHttps || routing.sticky || routing.auth != nil
+                || routing.proxyPassPath != nil
+            {
+                note(.routingIgnored(reason: "paths, redirectToHttps, sticky, auth and proxyPassPath apply to HTTP services only"))
+            }
+        }
         if isHTTP { http.append(planned) } else { tcp.append(planned) }
     }
 
@@ -361,27 +401,45 @@ struct Plan {
             }
             size += ConfigCounter.size { HAProxyRenderer.appendTLSSections(self, https: https, to: &$0) }
         }
+        if let port = options.appIDPort {
+            size += ConfigCounter.size { HAProxyRenderer.appendAppIDFrontend(self, port: port, bindHost: bindHost, to: &$0) }
+        }
         for planned in http {
             let name = planned.name.utf8.count
             // "\nbackend " + name + "_cluster\n"
-            size += 9 + name + 9 + bodySize(planned, slots: options.slots?.sections[planned.name + "_cluster"])
+            size += 9 + name + 9 + bodySize(planned, isHTTP: true, slots: options.slots?.sections[planned.name + "_cluster"])
+            if services[planned.index].routing != .none {
+                size += ConfigCounter.size {
+                    HAProxyRenderer.appendServicePortFrontend(planned, services[planned.index], bindHost: bindHost, to: &$0)
+                    HAProxyRenderer.appendUserlist(planned, services[planned.index], to: &$0)
+                }
+            }
         }
         for planned in tcp {
             // "\nlisten " + name + "\n  bind " + host + ":" + port + "\n  mode tcp\n"
             let port = ConfigSize.digits(UInt32(services[planned.index].servicePort))
-            size += 8 + planned.name.utf8.count + 8 + (bindHost?.utf8.count ?? 0) + 1 + port + 12
-                + bodySize(planned, slots: options.slots?.sections[planned.name])
+            let host = services[planned.index].routing.bindAddress.map { $0.haproxyText.utf8.count } ?? (bindHost?.utf8.count ?? 0)
+            size += 8 + planned.name.utf8.count + 8 + host + 1 + port + 12
+                + bodySize(planned, isHTTP: false, slots: options.slots?.sections[planned.name])
         }
         return size
     }
 
-    private func bodySize(_ planned: PlannedService, slots: [Slot]?) -> Int {
+    private func bodySize(_ planned: PlannedService, isHTTP: Bool, slots: [Slot]?) -> Int {
         var size = 1  // the blank line
+        let service = services[planned.index]
+        let checkSize: Int
+        if service.routing != .none {
+            size += ConfigCounter.size { HAProxyRenderer.appendBackendRouting(planned, service, isHTTP: isHTTP, to: &$0) }
+            checkSize = ConfigCounter.size { HAProxyRenderer.appendCheckOptions(service.routing.healthCheck, to: &$0) }
+        } else {
+            checkSize = 0
+        }
         if let maxAge = planned.hstsMaxAge { size += ConfigCounter.size { HAProxyRenderer.appendHSTS(maxAge, to: &$0) } }
         for line in planned.optionLines { size += 2 + line.utf8.count + 1 }
         // "  server node" + n + " " + host + " check" + [" init-addr last,libc,none"] + "\n"
         func server(_ number: UInt32, _ host: Host) -> Int {
-            13 + ConfigSize.digits(number) + 1 + ConfigSize.host(host) + 6 + (host.address.isHostname ? 25 : 0) + 1
+            13 + ConfigSize.digits(number) + 1 + ConfigSize.host(host) + 6 + checkSize + (host.address.isHostname ? 25 : 0) + 1
         }
         var number: UInt32 = 1
         guard let slots else {
@@ -396,7 +454,7 @@ struct Plan {
                 size += server(number, host)
             } else {
                 // "  server node" + n + " " + free address + " check disabled\n"
-                size += 13 + ConfigSize.digits(number) + 1 + HAProxyRenderer.freeSlotAddress.utf8.count + 16
+                size += 13 + ConfigSize.digits(number) + 1 + HAProxyRenderer.freeSlotAddress.utf8.count + 16 + checkSize
             }
             number += 1
         }

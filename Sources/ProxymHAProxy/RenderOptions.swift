@@ -28,6 +28,9 @@ public struct RenderOptions: Sendable, Hashable {
     /// The shared HTTPS frontend (`PROXYM_HAPROXY_HTTPS_PORT`); nil: none, and the output is exactly
     /// what it is without HTTPS.
     public var https: HTTPSOptions? = nil
+    /// `PROXYM_HAPROXY_APPID_PORT`: a frontend on this port routing by `X-Marathon-App-Id` to the HTTP
+    /// services that carry an app id (marathon-lb's :9091); nil: none.
+    public var appIDPort: UInt16? = nil
 
     public init(
         globalConfig: String,

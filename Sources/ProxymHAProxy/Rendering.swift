@@ -38,6 +38,8 @@ public struct RenderNote: Sendable, Hashable, CustomStringConvertible {
         /// `tlsPassthrough` cannot be honoured (or only for some of its names); the service is
         /// rendered otherwise as usual.
         case passthroughIgnored(reason: String)
+        /// Part of the service's routing (``ServiceRouting``) cannot be honoured; the rest is rendered.
+        case routingIgnored(reason: String)
     }
 
     public var serviceID: ServiceID
@@ -55,7 +57,7 @@ public struct RenderNote: Sendable, Hashable, CustomStringConvertible {
     public var isSkipped: Bool {
         switch kind {
         case .udpSkipped, .nameTaken, .portTaken: return true
-        case .noHosts, .noDomains, .optionLineDropped, .passthroughIgnored: return false
+        case .noHosts, .noDomains, .optionLineDropped, .passthroughIgnored, .routingIgnored: return false
         }
     }
 
@@ -78,6 +80,8 @@ public struct RenderNote: Sendable, Hashable, CustomStringConvertible {
             return "\(subject): option line \"\(ValidationError.escaped(line))\" would start a new section, left out"
         case .passthroughIgnored(let reason):
             return "\(subject): TLS passthrough left out: \(reason)"
+        case .routingIgnored(let reason):
+            return "\(subject): routing option left out: \(reason)"
         }
     }
 }

@@ -236,9 +236,9 @@ public struct BasicAuth: Hashable, Sendable {
 
     public init(realm: String, users: [User], field: String = "auth") throws(ValidationError) {
         guard !realm.isEmpty, realm.utf8.count <= 64,
-            realm.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") })
+            realm.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") && $0 != UInt8(ascii: "$") })
         else {
-            throw ValidationError(field: field + ".realm", reason: "must be 1-64 printable characters without '\"' or '\\'", value: realm)
+            throw ValidationError(field: field + ".realm", reason: "must be 1-64 printable characters without '\"', '\\' or '$'", value: realm)
         }
         guard !users.isEmpty, users.count <= 256 else {
             throw ValidationError(field: field + ".users", reason: "must name between 1 and 256 users")

@@ -17,7 +17,8 @@ public struct SkippedInput: Sendable, Equatable {
 }
 
 /// `GET /api/v1/services`: every routed service and every skipped input. A service's own haproxy
-/// lines (`configLines`) are left out: they come from labels and may hold anything.
+/// lines (`configLines`) are left out: they come from labels and may hold anything; of basic auth
+/// only whether it is on.
 public enum ServicesReport {
     public static func render(services: [Service], skipped: [SkippedInput], httpPort: UInt16, time: Int64) -> String {
         var out = JSONText()
@@ -33,10 +34,13 @@ public enum ServicesReport {
                         s.field("domains", strings: service.domains.map(\.rawValue))
                         s.field("protocol", service.transport == .tcp ? "tcp" : "udp")
                         s.field("http", service.isHTTP(httpPort: httpPort))
+                        s.field("paths", strings: service.routing.paths.map(\.rawValue))
                         s.field("servicePort", Int(service.servicePort))
                         s.field("servers", strings: service.hosts.map(\.description))
                         s.field("hsts", service.tls.hstsMaxAge.map { Int64($0) })
                         s.field("tlsPassthrough", service.tls.passthrough)
+                        // Whether basic auth guards it; never the users or their hashes.
+                        s.field("basicAuth", service.routing.auth != nil)
                         s.field("extraConfigLines", service.configLines.count)
                     }
                 }

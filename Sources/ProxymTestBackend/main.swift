@@ -1,12 +1,14 @@
 // proxym-test-backend: a tiny HTTP/1.1 server used as a "real backend" by the example (`make run`)
 // and by the end-to-end tests. Not shipped in the .deb.
 //
-//   proxym-test-backend --name blue [--host 127.0.0.1] [--port 0]
+//   proxym-test-backend --name blue [--host 127.0.0.1] [--port 0] [--fail-path /health]
 //
 // Answers every request with `200 OK` and the body "<name>\n" (HEAD: no body), keeps connections
 // alive unless the client says `Connection: close`, and prints "listening on <host>:<port>" once the
 // socket is bound, so a caller that asked for port 0 learns the port. Single-threaded, poll(2)-driven.
-// The request's X-Forwarded-Proto, if any, comes back as `X-Seen-Forwarded-Proto`.
+// The request's X-Forwarded-Proto, if any, comes back as `X-Seen-Forwarded-Proto`, its path as
+// `X-Seen-Path`. With `--fail-path P`, requests whose path starts with P get `503` (a failing health
+// check).
 import Glibc
 import ProxymModel
 
@@ -14,6 +16,7 @@ struct Options {
     var name = "backend"
     var host = "127.0.0.1"
     var port: UInt16 = 0
+    var failPath: String? = nil
 }
 
 func fail(_ message: String) -> Never {
@@ -30,10 +33,11 @@ func parseOptions() -> Options {
         switch arg {
         case "--name": options.name = value
         case "--host": options.host = value
+        case "--fail-path": options.failPath = value
         case "--port":
             guard let port = UInt16(value) else { fail("bad port \(value)") }
             options.port = port
-        default: fail("unknown option \(arg) (use --name, --host, --port)")
+        default: fail("unknown option \(arg) (use --name, --host, --port, --fail-path)")
         }
     }
     return options
@@ -69,7 +73,7 @@ final class Connection {
 
 /// Finds one complete request head in `input`; returns (method, closeAfter, totalLength, the
 /// X-Forwarded-Proto values) or nil.
-func parseRequest(_ input: [UInt8]) -> (method: String, close: Bool, length: Int, forwardedProto: [String])? {
+func parseRequest(_ input: [UInt8]) -> (method: String, close: Bool, length: Int, forwardedProto: [String], path: String)? {
     guard input.count >= 4 else { return nil }
     var end = -1
     for i in 0...(input.count - 4)
@@ -81,7 +85,10 @@ func parseRequest(_ input: [UInt8]) -> (method: String, close: Bool, length: Int
     let head = String(decoding: input[0..<end], as: UTF8.self)
     let lines = head.split(separator: "\r\n", omittingEmptySubsequences: true)
     let requestLine = lines.first.map(String.init) ?? ""
-    let method = requestLine.split(separator: " ").first.map(String.init) ?? "GET"
+    let words = requestLine.split(separator: " ")
+    let method = words.first.map(String.init) ?? "GET"
+    let target = words.count > 1 ? String(words[1]) : "/"
+    let path = String(target.prefix(while: { $0 != "?" && $0 != "\r" && $0 != "\n" }))
     var close = requestLine.hasSuffix("HTTP/1.0")
     var bodyLength = 0
     var forwardedProto: [String] = []
@@ -95,7 +102,7 @@ func parseRequest(_ input: [UInt8]) -> (method: String, close: Bool, length: Int
         if name == "x-forwarded-proto" { forwardedProto.append(value) }
     }
     guard input.count >= end + bodyLength else { return nil }
-    return (method, close, end + bodyLength, forwardedProto)
+    return (method, close, end + bodyLength, forwardedProto, path)
 }
 
 func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
@@ -154,8 +161,10 @@ while true {
         var closeNow = false
         while let request = parseRequest(connection.input) {
             connection.input.removeFirst(request.length)
-            var head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(body.count)\r\n"
-            head += "X-Backend: \(options.name)\r\n"
+            let failing = options.failPath.map { request.path.hasPrefix($0) } ?? false
+            var head = failing ? "HTTP/1.1 503 Service Unavailable\r\n" : "HTTP/1.1 200 OK\r\n"
+            head += "Content-Type: text/plain\r\nContent-Length: \(body.count)\r\n"
+            head += "X-Backend: \(options.name)\r\nX-Seen-Path: \(request.path)\r\n"
             if !request.forwardedProto.isEmpty {
                 head += "X-Seen-Forwarded-Proto: \(request.forwardedProto.joined(separator: ","))\r\n"
             }

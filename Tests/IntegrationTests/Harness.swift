@@ -128,11 +128,11 @@ final class Backend {
     let port: UInt16
     private let child: LoggedChild
 
-    init(name: String, directory: String) throws {
+    init(name: String, directory: String, arguments: [String] = []) throws {
         self.name = name
         let log = directory + "/backend-\(name).log"
         let child = try LoggedChild(
-            executable: Binaries.backend, arguments: ["--name", name, "--port", "0"], environment: [:], logPath: log)
+            executable: Binaries.backend, arguments: ["--name", name, "--port", "0"] + arguments, environment: [:], logPath: log)
         self.child = child
         var port: UInt16?
         _ = waitUntil(timeout: .seconds(10)) {

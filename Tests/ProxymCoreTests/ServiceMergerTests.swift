@@ -45,6 +45,21 @@ import Testing
         #expect(r.problems[1].reason.contains("already routed to /b"))
     }
 
+    /// One virtual host may be shared under different path prefixes (issue 14), never on the same route.
+    @Test func servicesShareADomainUnderDifferentPaths() throws {
+        func routed(_ id: String, _ paths: [String]) throws -> Service {
+            var service = try svc(id, port: 80, domains: ["shop.example.com"])
+            service.routing = try ServiceRouting(paths: paths.map { try PathPrefix($0) })
+            return service
+        }
+        let r = ServiceMerger.merge(
+            [[try routed("/web", []), try routed("/api", ["/api"]), try routed("/v2", ["/api/v2"]), try routed("/again", ["/api"])]],
+            httpPort: 80)
+        #expect(r.services.map(\.id.rawValue) == ["/api", "/v2", "/web"])
+        #expect(r.problems.map(\.serviceID) == ["/again"])
+        #expect(r.problems.first?.reason.contains("domain shop.example.com path /api is already routed to /api") == true, "\(r.problems)")
+    }
+
     @Test func tcpServiceOnTheHTTPPortIsRejected() throws {
         let r = ServiceMerger.merge([[try svc("/a", port: 8080, app: .tcp)]], httpPort: 8080)
         #expect(r.services.isEmpty)

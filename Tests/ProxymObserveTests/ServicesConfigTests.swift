@@ -40,10 +40,14 @@ import Testing
             id: try ServiceID("web"), domains: [try DomainName("web.example.com")], transport: .tcp, servicePort: 80,
             hosts: [Host(address: try HostAddress("10.0.0.2"), port: 31000)], source: "file")
         service.configLines = ["http-request set-header X-Secret s3cret"]
+        service.routing = try ServiceRouting(
+            paths: [try PathPrefix("/api")],
+            auth: try BasicAuth(realm: "shop", users: [try .init(name: "ann", passwordHash: "$6$salt$hashhashhash")]))
         let text = ServicesReport.render(
             services: [service],
             skipped: [SkippedInput(source: "file", item: "bad.json", reason: "invalid JSON")], httpPort: 80, time: 5)
         #expect(!text.contains("s3cret"))
+        #expect(!text.contains("hashhash") && !text.contains("ann"))
         let root = try #require(try JSONReader.parse(text).objectValue)
         let first = try #require(root["services"]?.arrayValue?.first?.objectValue)
         #expect(first["id"]?.stringValue == "web")
@@ -51,6 +55,8 @@ import Testing
         #expect(first["servers"]?.arrayValue == [.string("10.0.0.2:31000")])
         #expect(first["domains"]?.arrayValue == [.string("web.example.com")])
         #expect(first["extraConfigLines"]?.numberValue?.int == 1)
+        #expect(first["paths"]?.arrayValue == [.string("/api")])
+        #expect(first["basicAuth"]?.boolValue == true)
         let skipped = try #require(root["skipped"]?.arrayValue?.first?.objectValue)
         #expect(skipped["item"]?.stringValue == "bad.json")
         #expect(skipped["reason"]?.stringValue == "invalid JSON")

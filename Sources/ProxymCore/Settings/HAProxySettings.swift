@@ -50,6 +50,9 @@ extension Settings {
         /// haproxy's own Prometheus exporter (PROMEX): a `frontend proxym-prometheus` on this address
         /// answering `/metrics`; nil = none.
         public var prometheusAddress: StatusSettings.ListenAddress?
+        /// marathon-lb's :9091: a frontend routing `X-Marathon-App-Id` to the HTTP services that carry
+        /// an app id; nil = none.
+        public var appIDPort: UInt16?
 
         /// The directory of the config file (for default socket paths).
         public var configDirectory: String {
@@ -159,6 +162,10 @@ extension Settings {
                         }), default: "(none)",
                     "IP:port of a frontend the rendered config gets for haproxy's own Prometheus exporter (GET /metrics there: haproxy_* metrics of every frontend, backend and server). Unset: no such frontend."
                 ),
+                SettingDeclaration(
+                    "PROXYM_HAPROXY_APPID_PORT", \.haproxy.appIDPort, .optional(.port), default: "(unset: none)",
+                    "Port of a frontend (proxym_appid, same bind address as HTTP) that routes by the X-Marathon-App-Id header to the first HTTP port of that Marathon app (marathon-lb's :9091). Unset: no such frontend."
+                ),
             ],
             check: check)
 
@@ -166,6 +173,9 @@ extension Settings {
         static func check(_ reader: inout EnvironmentReader, _ s: inout Settings) {
             let h = s.haproxy
             guard h.enabled else { return }
+            if let port = h.appIDPort, port == h.httpPort || port == s.tls.httpsPort {
+                reader.errors.append("PROXYM_HAPROXY_APPID_PORT: \(port) is already the HTTP or HTTPS port")
+            }
 
             if h.configFilePath.isEmpty {
                 reader.errors.append("PROXYM_HAPROXY_CONFIG_FILE_PATH: required when PROXYM_HAPROXY_ENABLED is set")

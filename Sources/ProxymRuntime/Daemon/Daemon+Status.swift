@@ -20,7 +20,10 @@ extension Daemon {
         var listenerLogger = logger
         listenerLogger[metadataKey: "module"] = "status"
         do {
-            statusServer = try HTTPServer(loop: loop, host: address.host, port: address.port, logger: listenerLogger) {
+            // The callback receiver's limits (connections, sizes, deadlines, per-client caps).
+            statusServer = try HTTPServer(
+                loop: loop, host: address.host, port: address.port, limits: .default, logger: listenerLogger
+            ) {
                 request in router.respond(to: request)
             }
             statusListenerAlert = nil

@@ -210,6 +210,7 @@ public final class HAProxyModule: ConfigGenerator {
         var options = RenderOptions(
             globalConfig: globalConfig, httpPort: settings.httpPort, bindAddress: settings.bindAddress,
             serviceOptions: inputs.serviceOptions)
+        options.appIDPort = settings.appIDPort
         if let port = tls.httpsPort {
             options.https = HTTPSOptions(
                 port: port, crtList: tls.crtListPath, acmePort: tls.acme.enabled ? tls.acme.httpPort : nil)

@@ -1,0 +1,119 @@
+import ProxymPosix
+import ProxymTestSupport
+import Testing
+
+/// Issue 14's routing through the built daemon, service files and a real haproxy on 127.0.0.1:
+/// path routing (longest prefix first, vhost+path before the vhost alone) with a prefix rewrite,
+/// sticky sessions holding across a scale applied through the Runtime API, a failing health-check path
+/// taking its server out (haproxy's own check, seen in `show servers state`), a redirect to HTTPS and
+/// basic auth.
+@Suite(.serialized, .enabled(if: haveHAProxy, "needs haproxy (CI installs it)"), .timeLimit(.minutes(2)))
+struct RoutingEndToEndTests {
+    /// `openssl passwd -6 -salt proxymsalt s3cret`
+    static let hash = "$6$proxymsalt$vZra7LmY77nYmH9ih79.JK/W7hRH6FEU.e6U4NiaPOA8KQz7aB4/9jXCg7x6nqbhTf6YRSu.iNLe7jK1cG1K20"
+
+    func hosts(_ backends: [Backend]) -> String {
+        backends.map { "{\"ip\": \"127.0.0.1\", \"port\": \($0.port)}" }.joined(separator: ", ")
+    }
+
+    func request(_ sandbox: Sandbox, host: String, path: String = "/", headers: [(String, String)] = []) -> HTTPTestResponse? {
+        httpRequest(port: sandbox.httpPort, path: path, headers: [("Host", host)] + headers, timeout: .seconds(2))
+    }
+
+    func name(_ response: HTTPTestResponse?) -> String? {
+        guard let response, response.status == 200 else { return nil }
+        return response.header("X-Backend")
+    }
+
+    @Test func routingFeaturesThroughARealHAProxy() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let sandbox = try Sandbox(root: dir)
+            let a = try Backend(name: "a", directory: dir)
+            let b = try Backend(name: "b", directory: dir)
+            let c = try Backend(name: "c", directory: dir, arguments: ["--fail-path", "/health"])
+            let d = try Backend(name: "d", directory: dir)
+            let e = try Backend(name: "e", directory: dir)
+            let port = sandbox.httpPort
+            func write(_ file: String, _ members: String) throws {
+                try sandbox.writeService(file, "{\"servicePort\": \(port), " + members + "}")
+            }
+            try write("web.json", #""id": "/web", "domain": "web.example.com", "hosts": [\#(hosts([a]))]"#)
+            try write(
+                "api.json",
+                #""id": "/api", "domain": "web.example.com", "paths": ["/api"], "proxyPassPath": "/api", "hosts": [\#(hosts([b]))]"#)
+            try write("apiv2.json", #""id": "/apiv2", "domain": "web.example.com", "paths": ["/api/v2"], "hosts": [\#(hosts([d]))]"#)
+            try write("sticky.json", #""id": "/sticky", "domain": "sticky.example.com", "sticky": true, "hosts": [\#(hosts([a, b]))]"#)
+            try write(
+                "checked.json",
+                #""id": "/checked", "domain": "checked.example.com", "hosts": [\#(hosts([a, c]))], "#
+                    + #""healthCheck": {"protocol": "http", "path": "/health", "intervalSeconds": 1, "timeoutSeconds": 1, "fall": 1, "rise": 1}"#)
+            try write("redirect.json", #""id": "/redirect", "domain": "redirect.example.com", "redirectToHttps": true, "hosts": [\#(hosts([e]))]"#)
+            try write(
+                "auth.json",
+                #""id": "/auth", "domain": "auth.example.com", "hosts": [\#(hosts([e]))], "#
+                    + #""auth": {"realm": "staff", "users": [{"name": "ann", "passwordHash": "\#(Self.hash)"}]}"#)
+            let proxym = try sandbox.start(sandbox.masterWorker(runtimeAPI: true))
+            #expect(sandbox.notify.waitFor { $0.contains("READY=1") }, "\(proxym.log)")
+            #expect(waitUntil(timeout: .seconds(5)) { name(request(sandbox, host: "web.example.com")) == "a" }, "\(proxym.log)")
+
+            // Path routing: longest prefix first, the vhost alone last; /api is stripped for b.
+            #expect(name(request(sandbox, host: "web.example.com", path: "/other")) == "a")
+            let api = request(sandbox, host: "web.example.com", path: "/api/users")
+            #expect(name(api) == "b")
+            #expect(api?.header("X-Seen-Path") == "/users")
+            #expect(request(sandbox, host: "web.example.com", path: "/api")?.header("X-Seen-Path") == "/")
+            #expect(name(request(sandbox, host: "web.example.com", path: "/api/v2/x")) == "d")
+            #expect(request(sandbox, host: "web.example.com", path: "/api/v2/x")?.header("X-Seen-Path") == "/api/v2/x")
+
+            // Sticky: the cookie haproxy sets keeps the client on its server, across a scale 2 -> 3
+            // applied through the Runtime API (no reload).
+            let first = try #require(request(sandbox, host: "sticky.example.com"))
+            let setCookie = try #require(first.header("Set-Cookie"), "no cookie: \(first.headers)")
+            #expect(setCookie.hasPrefix("proxym_server_id="))
+            let cookie = String(setCookie.split(separator: ";")[0])
+            let pinned = try #require(name(first))
+            for _ in 0..<6 {
+                #expect(name(request(sandbox, host: "sticky.example.com", headers: [("Cookie", cookie)])) == pinned)
+            }
+            let runtimeBefore = proxym.log.ranges(of: "servers changed through the Runtime API, no reload").count
+            try write("sticky.json", #""id": "/sticky", "domain": "sticky.example.com", "sticky": true, "hosts": [\#(hosts([a, b, d]))]"#)
+            #expect(
+                waitUntil(timeout: .seconds(5)) {
+                    proxym.log.ranges(of: "servers changed through the Runtime API, no reload").count == runtimeBefore + 1
+                }, "\(proxym.log)")
+            var seen = Set<String>()
+            for _ in 0..<12 {
+                let plain = name(request(sandbox, host: "sticky.example.com"))
+                if let plain { seen.insert(plain) }
+                #expect(name(request(sandbox, host: "sticky.example.com", headers: [("Cookie", cookie)])) == pinned)
+            }
+            #expect(seen.contains("d"), "the new server takes new clients: \(seen)")
+
+            // A failing check path takes c out: haproxy's own check, in `show servers state`.
+            #expect(
+                waitUntil(timeout: .seconds(8)) {
+                    guard let state = cliRequest(path: sandbox.statsSocket, "show servers state checked_cluster") else { return false }
+                    // srv_op_state (6th field): 0 = stopped (down), 2 = running.
+                    let rows = state.split(separator: "\n").map { $0.split(separator: " ") }.filter { $0.count > 18 }
+                    let byPort = Dictionary(rows.map { (String($0[18]), String($0[5])) }, uniquingKeysWith: { x, _ in x })
+                    return byPort[String(c.port)] == "0" && byPort[String(a.port)] == "2"
+                }, "\(cliRequest(path: sandbox.statsSocket, "show servers state checked_cluster") ?? "no socket")")
+            for _ in 0..<6 { #expect(name(request(sandbox, host: "checked.example.com")) == "a") }
+
+            // Redirect to HTTPS: 301 to the same host and path.
+            let redirect = request(sandbox, host: "redirect.example.com", path: "/x?y=1")
+            #expect(redirect?.status == 301)
+            #expect(redirect?.header("Location") == "https://redirect.example.com/x?y=1")
+
+            // Basic auth: 401 without or with a wrong password, 200 with the right one.
+            let denied = request(sandbox, host: "auth.example.com")
+            #expect(denied?.status == 401)
+            #expect(denied?.header("WWW-Authenticate")?.contains("staff") == true)
+            #expect(request(sandbox, host: "auth.example.com", headers: [("Authorization", "Basic YW5uOndyb25n")])?.status == 401)
+            // ann:s3cret
+            #expect(name(request(sandbox, host: "auth.example.com", headers: [("Authorization", "Basic YW5uOnMzY3JldA==")])) == "e")
+            sandbox.tearDown()
+        }
+    }
+}
