@@ -117,25 +117,30 @@ let package = Package(
 
         // Test-only helpers: temp dirs, child processes, a blocking HTTP client, haproxy runner.
         .target(name: "ProxymTestSupport", dependencies: ["ProxymPosix", "ProxymModel"], swiftSettings: strict),
+        // Test-only and pure: the model builders (`makeService`) every test target shares.
+        .target(name: "ProxymTestBuilders", dependencies: ["ProxymModel"], swiftSettings: strict),
 
         // Tests mirror the source targets.
         .testTarget(name: "ProxymJSONTests", dependencies: ["ProxymJSON"], swiftSettings: strict),
         .testTarget(name: "ProxymHTTPTests", dependencies: ["ProxymHTTP"], swiftSettings: strict),
-        .testTarget(name: "ProxymModelTests", dependencies: ["ProxymModel"], swiftSettings: strict),
+        .testTarget(name: "ProxymModelTests", dependencies: ["ProxymModel", "ProxymTestBuilders"], swiftSettings: strict),
         .testTarget(
             name: "ProxymGeneratorsTests",
-            dependencies: ["ProxymGenerators", "ProxymModel", "ProxymJSON", "ProxymTestSupport"],
+            dependencies: ["ProxymGenerators", "ProxymModel", "ProxymJSON", "ProxymTestSupport", "ProxymTestBuilders"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "ProxymHAProxyTests",
-            dependencies: ["ProxymHAProxy", "ProxymModel", "ProxymTestSupport"],
+            dependencies: ["ProxymHAProxy", "ProxymModel", "ProxymTestSupport", "ProxymTestBuilders"],
             exclude: ["Golden", "GoldenHTTPS", "GoldenRouting", "Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "ProxymCoreTests",
-            dependencies: ["ProxymCore", "ProxymModel", "ProxymTestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ProxymCore", "ProxymModel", "ProxymTestSupport", "ProxymTestBuilders",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
@@ -156,7 +161,8 @@ let package = Package(
         .testTarget(
             name: "ProxymRuntimeTests",
             dependencies: [
-                "ProxymRuntime", "ProxymPosix", "ProxymCore", "ProxymModel", "ProxymTestSupport", "ProxymTLS", "ProxymHAProxy",
+                "ProxymRuntime", "ProxymPosix", "ProxymCore", "ProxymModel", "ProxymTestSupport", "ProxymTestBuilders", "ProxymTLS",
+                "ProxymHAProxy",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],

@@ -41,6 +41,7 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { text }
 
+    @usableFromInline
     enum Scan {
         /// A number ends (exclusive) at `end`.
         case number(end: Int, isInteger: Bool)
@@ -50,7 +51,7 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
 
     /// Scans the number that starts at `start` (a `-` or a digit) and stops at the first byte that
     /// cannot continue it; the caller decides whether what follows is acceptable.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func scan(_ base: UnsafeRawPointer, from start: Int, end: Int) -> Scan {
         @inline(__always) func at(_ i: Int) -> UInt8 { base.load(fromByteOffset: i, as: UInt8.self) }
         @inline(__always) func isDigit(_ i: Int) -> Bool { i < end && at(i) &- 0x30 < 10 }

@@ -40,7 +40,6 @@ public enum JSONReader {
 
 private enum ASCII {
     static let quote = UInt8(ascii: "\"")
-    static let backslash = UInt8(ascii: "\\")
     static let slash = UInt8(ascii: "/")
     static let comma = UInt8(ascii: ",")
     static let colon = UInt8(ascii: ":")
@@ -49,38 +48,43 @@ private enum ASCII {
     static let openBracket = UInt8(ascii: "[")
     static let closeBracket = UInt8(ascii: "]")
     static let minus = UInt8(ascii: "-")
-    static let newline = UInt8(ascii: "\n")
 }
 
-/// The parser's state: a read position over a buffer it does not own. Recursion depth is bounded by
-/// `maxDepth`, which `JSONLimits` caps.
+/// The parser's state: structure and depth over a ``JSONLexer``, which scans the tokens. Recursion
+/// depth is bounded by `maxDepth`, which `JSONLimits` caps.
 private struct Parser {
-    let base: UnsafeRawPointer
-    let end: Int
+    var lexer: JSONLexer
     let maxDepth: Int
-    var index = 0
     var depth = 0
     /// Reused for strings that contain escapes, so decoding them allocates only the result.
     var scratch: [UInt8] = []
 
     init(base: UnsafeRawPointer, end: Int, maxDepth: Int) {
-        self.base = base
-        self.end = end
+        self.lexer = JSONLexer(base: base, end: end)
         self.maxDepth = maxDepth
     }
 
+    var index: Int {
+        @inline(__always) get { lexer.index }
+        @inline(__always) set { lexer.index = newValue }
+    }
+    var end: Int { @inline(__always) get { lexer.end } }
+
     @inline(__always)
-    func byte(_ i: Int) -> UInt8 { base.load(fromByteOffset: i, as: UInt8.self) }
+    func byte(_ i: Int) -> UInt8 { lexer.byte(i) }
+
+    @inline(__always)
+    mutating func skipWhitespace() { lexer.skipWhitespace() }
 
     // MARK: Structure
 
     mutating func parseDocument() throws(JSONError) -> JSONValue {
-        if end >= 3 && byte(0) == 0xEF && byte(1) == 0xBB && byte(2) == 0xBF { index = 3 }
+        if lexer.startsWithByteOrderMark { index = 3 }
         skipWhitespace()
         let value = try parseValue()
         skipWhitespace()
         guard index == end else {
-            throw error(at: index, "unexpected \(describe(index)) after the JSON value")
+            throw error(at: index, "unexpected \(lexer.describe(index)) after the JSON value")
         }
         return value
     }
@@ -104,7 +108,7 @@ private struct Parser {
         case ASCII.slash:
             throw error(at: index, "comments are not allowed in JSON")
         default:
-            throw error(at: index, "unexpected \(describe(index)), expected a JSON value")
+            throw error(at: index, "unexpected \(lexer.describe(index)), expected a JSON value")
         }
     }
 
@@ -182,205 +186,30 @@ private struct Parser {
         return elements
     }
 
+    // MARK: Tokens (scanned by the lexer)
+
     mutating func expectLiteral(_ literal: StaticString) throws(JSONError) {
-        let start = index
-        let count = literal.utf8CodeUnitCount
-        let bytes = literal.utf8Start
-        for k in 0..<count {
-            guard start + k < end, byte(start + k) == bytes[k] else {
-                throw error(at: start, "invalid literal, expected '\(literal)'")
-            }
-        }
-        index = start + count
+        do throws(JSONLexFailure) { try lexer.expectLiteral(literal) } catch { throw lexFailure(error) }
     }
-
-    @inline(__always)
-    mutating func skipWhitespace() {
-        while index < end {
-            switch byte(index) {
-            case 0x20, 0x0A, 0x0D, 0x09: index += 1
-            default: return
-            }
-        }
-    }
-
-    // MARK: Numbers
 
     mutating func parseNumber() throws(JSONError) -> JSONNumber {
         let start = index
-        switch JSONNumber.scan(base, from: start, end: end) {
-        case .invalid(let offset, let message):
-            throw error(at: offset, message)
-        case .number(let stop, let isInteger):
-            index = stop
-            return JSONNumber(validatedText: makeString(from: start, to: stop), isIntegerLiteral: isInteger)
-        }
+        let isInteger: Bool
+        do throws(JSONLexFailure) { isInteger = try lexer.scanNumber() } catch { throw lexFailure(error) }
+        return JSONNumber(validatedText: lexer.text(from: start, to: index), isIntegerLiteral: isInteger)
     }
 
-    // MARK: Strings
-
-    /// Reads a string starting at its opening quote. Plain strings (no escapes) are copied straight
-    /// from the buffer; UTF-8 is validated on the way.
+    /// Reads a string starting at its opening quote (UTF-8 validated on the way).
     mutating func parseString() throws(JSONError) -> String {
-        let open = index
-        index += 1
-        let start = index
-        while index < end {
-            let b = byte(index)
-            if b == ASCII.quote {
-                let s = makeString(from: start, to: index)
-                index += 1
-                return s
-            }
-            if b == ASCII.backslash { break }
-            if b < 0x20 { throw controlCharacter(at: index) }
-            if b < 0x80 {
-                index += 1
-            } else {
-                index += try utf8SequenceLength(at: index)
-            }
-        }
-        guard index < end else {
-            throw error(at: index, "unexpected end of input in the string that starts at \(position(of: open))")
-        }
-        return try parseEscapedString(from: start, open: open)
-    }
-
-    /// The slow path, from the first backslash on: decodes into `scratch`.
-    mutating func parseEscapedString(from start: Int, open: Int) throws(JSONError) -> String {
-        scratch.removeAll(keepingCapacity: true)
-        appendRaw(from: start, to: index)
-        var run = index
-        while index < end {
-            let b = byte(index)
-            if b == ASCII.quote {
-                appendRaw(from: run, to: index)
-                index += 1
-                return String(decoding: scratch, as: UTF8.self)
-            }
-            if b == ASCII.backslash {
-                appendRaw(from: run, to: index)
-                try parseEscape()
-                run = index
-                continue
-            }
-            if b < 0x20 { throw controlCharacter(at: index) }
-            if b < 0x80 {
-                index += 1
-            } else {
-                index += try utf8SequenceLength(at: index)
-            }
-        }
-        throw error(at: index, "unexpected end of input in the string that starts at \(position(of: open))")
-    }
-
-    /// At a backslash: decodes one escape (a surrogate pair counts as one) into `scratch`.
-    mutating func parseEscape() throws(JSONError) {
-        let escape = index
-        index += 1
-        guard index < end else { throw error(at: index, "unexpected end of input in an escape sequence") }
-        let b = byte(index)
-        index += 1
-        switch b {
-        case ASCII.quote, ASCII.backslash, ASCII.slash: scratch.append(b)
-        case UInt8(ascii: "b"): scratch.append(0x08)
-        case UInt8(ascii: "f"): scratch.append(0x0C)
-        case UInt8(ascii: "n"): scratch.append(0x0A)
-        case UInt8(ascii: "r"): scratch.append(0x0D)
-        case UInt8(ascii: "t"): scratch.append(0x09)
-        case UInt8(ascii: "u"):
-            let first = try hex4()
-            var scalar = UInt32(first)
-            if first >= 0xDC00 && first <= 0xDFFF {
-                throw error(at: escape, "lone low surrogate \\u\(hex(first)) is not allowed")
-            }
-            if first >= 0xD800 && first <= 0xDBFF {
-                guard index + 1 < end, byte(index) == ASCII.backslash, byte(index + 1) == UInt8(ascii: "u") else {
-                    if index >= end || (index + 1 >= end && byte(index) == ASCII.backslash) {
-                        throw error(at: index, "unexpected end of input after high surrogate \\u\(hex(first))")
-                    }
-                    throw error(at: escape, "lone high surrogate \\u\(hex(first)) is not allowed")
-                }
-                let secondEscape = index
-                index += 2
-                let second = try hex4()
-                guard second >= 0xDC00 && second <= 0xDFFF else {
-                    throw error(
-                        at: secondEscape,
-                        "high surrogate \\u\(hex(first)) must be followed by a low surrogate, got \\u\(hex(second))")
-                }
-                scalar = 0x10000 + ((UInt32(first) - 0xD800) << 10) + (UInt32(second) - 0xDC00)
-            }
-            appendScalar(scalar)
-        default:
-            if b >= 0x20 && b < 0x7F {
-                throw error(at: escape, "invalid escape '\\\(Character(Unicode.Scalar(b)))'")
-            }
-            throw error(at: escape, "invalid escape: backslash followed by \(describeByte(b))")
-        }
-    }
-
-    /// Four hex digits after `\u`.
-    mutating func hex4() throws(JSONError) -> UInt16 {
-        var value: UInt16 = 0
-        for _ in 0..<4 {
-            guard index < end else { throw error(at: index, "unexpected end of input in a \\u escape") }
-            let b = byte(index)
-            let digit: UInt8
-            switch b {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = b - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = b - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = b - UInt8(ascii: "A") + 10
-            default: throw error(at: index, "expected a hex digit in a \\u escape, got \(describe(index))")
-            }
-            value = value << 4 | UInt16(digit)
-            index += 1
-        }
-        return value
-    }
-
-    /// Length of the well-formed UTF-8 sequence (2-4 bytes) that starts with a non-ASCII byte at `i`
-    /// (``UTF8Sequence/length(_:at:end:)``).
-    @inline(__always)
-    func utf8SequenceLength(at i: Int) throws(JSONError) -> Int {
-        if let length = UTF8Sequence.length(base, at: i, end: end) { return length }
-        throw error(at: i, "invalid UTF-8 (byte 0x\(hex(UInt16(byte(i)), digits: 2)))")
-    }
-
-    @inline(__always)
-    func makeString(from start: Int, to stop: Int) -> String {
-        // Already validated, so `decoding` never has to repair anything.
-        String(decoding: UnsafeRawBufferPointer(start: base + start, count: stop - start), as: UTF8.self)
-    }
-
-    mutating func appendRaw(from start: Int, to stop: Int) {
-        guard stop > start else { return }
-        scratch.append(contentsOf: UnsafeRawBufferPointer(start: base + start, count: stop - start))
-    }
-
-    mutating func appendScalar(_ v: UInt32) {
-        switch v {
-        case 0..<0x80:
-            scratch.append(UInt8(v))
-        case 0x80..<0x800:
-            scratch.append(UInt8(0xC0 | v >> 6))
-            scratch.append(UInt8(0x80 | v & 0x3F))
-        case 0x800..<0x10000:
-            scratch.append(UInt8(0xE0 | v >> 12))
-            scratch.append(UInt8(0x80 | (v >> 6) & 0x3F))
-            scratch.append(UInt8(0x80 | v & 0x3F))
-        default:
-            scratch.append(UInt8(0xF0 | v >> 18))
-            scratch.append(UInt8(0x80 | (v >> 12) & 0x3F))
-            scratch.append(UInt8(0x80 | (v >> 6) & 0x3F))
-            scratch.append(UInt8(0x80 | v & 0x3F))
-        }
+        let span: JSONStringSpan
+        do throws(JSONLexFailure) { span = try lexer.scanString() } catch { throw lexFailure(error) }
+        return lexer.string(span, scratch: &scratch)
     }
 
     // MARK: Errors
 
-    func controlCharacter(at i: Int) -> JSONError {
-        error(at: i, "control character U+\(hex(UInt16(byte(i)))) must be escaped in a string")
+    func lexFailure(_ failure: JSONLexFailure) -> JSONError {
+        error(at: failure.offset, failure.message(naming: position(of:)))
     }
 
     /// "expected X" at the current position, or "unexpected end of input, expected X" at the end.
@@ -399,38 +228,10 @@ private struct Parser {
         return "line \(line), column \(column)"
     }
 
-    /// Only computed for errors: counts newlines and, on the last line, UTF-8 lead bytes.
+    /// Only computed for errors (``TextPosition``: lines by `\n`, columns by scalars, a BOM not counted).
     func lineAndColumn(of offset: Int) -> (Int, Int) {
-        var line = 1
-        var column = 1
-        var i = end >= 3 && byte(0) == 0xEF && byte(1) == 0xBB && byte(2) == 0xBF ? 3 : 0
-        let stop = min(offset, end)
-        while i < stop {
-            let b = byte(i)
-            if b == ASCII.newline {
-                line += 1
-                column = 1
-            } else if b & 0xC0 != 0x80 {
-                column += 1
-            }
-            i += 1
-        }
-        return (line, column)
-    }
-
-    /// `'x'` for printable ASCII, `byte 0xNN` otherwise; never echoes a control character.
-    func describe(_ i: Int) -> String {
-        guard i < end else { return "end of input" }
-        return describeByte(byte(i))
-    }
-
-    func describeByte(_ b: UInt8) -> String {
-        if b >= 0x20 && b < 0x7F { return "character '\(Character(Unicode.Scalar(b)))'" }
-        return "byte 0x\(hex(UInt16(b), digits: 2))"
-    }
-
-    func hex(_ v: UInt16, digits: Int = 4) -> String {
-        let s = String(v, radix: 16, uppercase: true)
-        return String(repeating: "0", count: max(0, digits - s.count)) + s
+        var position = TextPosition()
+        position.advance(over: UnsafeRawBufferPointer(start: lexer.base, count: min(offset, end)))
+        return (position.line, position.column)
     }
 }

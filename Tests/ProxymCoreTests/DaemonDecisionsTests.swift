@@ -1,6 +1,7 @@
 import ProxymCore
 import ProxymModel
 import Testing
+import ProxymTestBuilders
 
 /// The daemon's sequencing values, stepped with explicit instants.
 @Suite struct DaemonDecisionsTests {
@@ -158,9 +159,9 @@ import Testing
 /// The one refresh pipeline: merge, guard, what to render.
 @Suite struct RefreshPipelineTests {
     func service(_ id: String, port: UInt16, hosts: Int = 1) throws -> Service {
-        Service(
-            id: try ServiceID(id), domains: [try DomainName("\(id.dropFirst()).example.com")], servicePort: port,
-            hosts: try (0..<hosts).map { try Host(ip: "10.0.0.\($0 + 1)", port: 8000) }, source: "file")
+        try makeService(
+            id, domains: ["\(id.dropFirst()).example.com"], port: port, hosts: (0..<hosts).map { ("10.0.0.\($0 + 1)", 8000) },
+            source: "file")
     }
 
     @Test func problemsAreNewOnceThenRepeated() throws {

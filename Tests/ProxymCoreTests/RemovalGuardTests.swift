@@ -2,11 +2,12 @@ import ProxymCore
 import ProxymModel
 import ProxymTestSupport
 import Testing
+import ProxymTestBuilders
 
 private func service(_ id: String, _ ports: [Int]) throws -> Service {
-    Service(
-        id: try ServiceID(id), domains: [try DomainName("\(id.dropFirst()).example.com")], servicePort: 80,
-        hosts: try ports.map { try Host(ip: "10.0.0.1", port: $0) }, source: "file:\(id.dropFirst()).json")
+    try makeService(
+        id, domains: ["\(id.dropFirst()).example.com"], port: 80, hosts: ports.map { ("10.0.0.1", $0) },
+        source: "file:\(id.dropFirst()).json")
 }
 
 private func at(_ seconds: Int) -> Instant { Instant(nanoseconds: UInt64(seconds) * 1_000_000_000) }

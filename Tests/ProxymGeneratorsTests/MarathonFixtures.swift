@@ -2,6 +2,7 @@ import FoundationEssentials
 import ProxymGenerators
 import ProxymModel
 import Testing
+import ProxymTestBuilders
 
 /// The recorded Marathon payloads in the repository (`Tests/Fixtures/marathon`; SOURCES.md there says
 /// where each was recorded), found relative to this file. A missing file fails the test that needs it.
@@ -50,15 +51,7 @@ func marathonService(
     port: UInt16,
     hosts: [(String, Int)] = []
 ) -> Service {
-    Service(
-        id: try! ServiceID(id),
-        domains: domains.map { try! DomainName($0) },
-        transport: transport,
-        applicationProtocol: app,
-        servicePort: port,
-        hosts: hosts.map { try! Host(ip: $0.0, port: $0.1) },
-        source: "marathon"
-    )
+    try! makeService(id, domains: domains, port: port, hosts: hosts, transport: transport, protocol: app, source: "marathon")
 }
 
 extension Service {

@@ -1,6 +1,7 @@
 import ProxymGenerators
 import ProxymModel
 import Testing
+import ProxymTestBuilders
 
 /// A file that must decode, with the service and warnings it must give.
 struct DecodeCase: Sendable, CustomTestStringConvertible {
@@ -24,14 +25,8 @@ func service(
     port: UInt16, hosts: [(String, Int)] = []
 ) -> Service {
     // The tables below are literals; a typo in them should fail loudly.
-    Service(
-        id: try! ServiceID(id),
-        domains: domains.map { try! DomainName($0) },
-        transport: transport,
-        applicationProtocol: app,
-        servicePort: port,
-        hosts: hosts.map { try! Host(ip: $0.0, port: $0.1) },
-        source: "file:web.json")
+    try! makeService(
+        id, domains: domains, port: port, hosts: hosts, transport: transport, protocol: app, source: "file:web.json")
 }
 
 @Suite("ServiceFileDecoder decodes")

@@ -2,26 +2,7 @@ import ProxymHAProxy
 import ProxymModel
 import ProxymTestSupport
 import Testing
-
-func makeService(
-    _ id: String,
-    domains: [String] = [],
-    port: UInt16,
-    hosts: [(String, Int)] = [],
-    transport: TransportProtocol = .tcp,
-    protocol applicationProtocol: ApplicationProtocol? = nil,
-    source: String = "test"
-) throws -> Service {
-    Service(
-        id: try ServiceID(id),
-        domains: try domains.map { try DomainName($0) },
-        transport: transport,
-        applicationProtocol: applicationProtocol,
-        servicePort: port,
-        hosts: try hosts.map { try Host(ip: $0.0, port: $0.1) },
-        source: source
-    )
-}
+import ProxymTestBuilders
 
 /// The text after the global config.
 private func body(_ services: [Service], _ options: RenderOptions = RenderOptions(globalConfig: "")) -> String {

@@ -5,6 +5,7 @@ import ProxymTestSupport
 import Testing
 
 @testable import ProxymHAProxy
+import ProxymTestBuilders
 
 /// The HTTPS frontend: rendered text against `GoldenHTTPS/<case>.cfg` (byte for byte, `RECORD_GOLDEN=1`
 /// rewrites them), every golden through `haproxy -c` with a real crt-list and certificate, and the text's
@@ -31,11 +32,7 @@ import Testing
     static func service(
         _ id: String, _ domains: [String], port: UInt16, hosts: [(String, Int)], tls: ServiceTLS = .none
     ) throws -> Service {
-        var service = Service(
-            id: try ServiceID(id), domains: try domains.map { try DomainName($0) }, servicePort: port,
-            hosts: try hosts.map { try Host(ip: $0.0, port: $0.1) }, source: "test")
-        service.tls = tls
-        return service
+        try makeService(id, domains: domains, port: port, hosts: hosts, tls: tls)
     }
 
     struct Case: CustomStringConvertible, Sendable {

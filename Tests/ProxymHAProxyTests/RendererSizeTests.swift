@@ -2,6 +2,7 @@ import ProxymModel
 import Testing
 
 @testable import ProxymHAProxy
+import ProxymTestBuilders
 
 /// The renderer writes the text straight into a buffer of the size it computed first; should that size
 /// ever be off, it still renders right (more slowly). These keep it exact for every shape of input.

@@ -2,6 +2,7 @@ import FoundationEssentials
 import ProxymHAProxy
 import ProxymModel
 import Testing
+import ProxymTestBuilders
 
 private func host(_ ip: String, _ port: Int) throws -> Host { try Host(ip: ip, port: port) }
 private func hosts(_ ports: [Int]) throws -> [Host] { try ports.map { try host("10.0.0.1", $0) } }

@@ -1,4 +1,5 @@
 import ProxymHTTP
+import Testing
 
 /// Everything a caller can observe after feeding a byte stream to a request parser.
 struct RequestOutcome: Hashable, CustomStringConvertible {
@@ -83,6 +84,24 @@ func everySplit(_ bytes: [UInt8]) -> [(label: String, chunks: [ArraySlice<UInt8>
     }
     splits.append((label: "byte by byte", chunks: bytes.indices.map { bytes[$0..<($0 + 1)] }))
     return splits
+}
+
+/// Whole, cut in two at every offset and byte by byte give the same observable outcome (`parse` feeds
+/// the chunks to a fresh parser and says what a caller would see).
+func expectSameAtEverySplit<Outcome: Equatable & CustomStringConvertible>(
+    _ bytes: [UInt8],
+    label: String = "",
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ parse: ([ArraySlice<UInt8>]) -> Outcome
+) {
+    let whole = parse([bytes[...]])
+    for split in everySplit(bytes) {
+        let outcome = parse(split.chunks)
+        if outcome != whole {
+            Issue.record("\(label) \(split.label): \(outcome)\nwhole: \(whole)", sourceLocation: sourceLocation)
+            return
+        }
+    }
 }
 
 extension [UInt8] {

@@ -1,5 +1,6 @@
 import ProxymModel
 import Testing
+import ProxymTestBuilders
 
 @Suite("Host, Port and Service")
 struct ServiceTests {
@@ -37,13 +38,7 @@ struct ServiceTests {
         hosts: [(String, Int)] = [], domains: [String] = ["web.example.com"], port: UInt16 = 80,
         app: ApplicationProtocol? = nil
     ) throws -> Service {
-        Service(
-            id: try ServiceID("/web"),
-            domains: try domains.map { try DomainName($0) },
-            applicationProtocol: app,
-            servicePort: port,
-            hosts: try hosts.map { try Host(ip: $0.0, port: $0.1) },
-            source: "test")
+        try ProxymTestBuilders.makeService("/web", domains: domains, port: port, hosts: hosts, protocol: app)
     }
 
     @Test func hostsAreSortedAndDeduplicated() throws {

@@ -5,6 +5,7 @@ import ProxymPosix
 import ProxymRuntime
 import ProxymTestSupport
 import Testing
+import ProxymTestBuilders
 
 /// The HAProxy module against real files, a real `haproxy -c`, real reload commands and, in
 /// start/stop mode, a real daemonized haproxy on a free 127.0.0.1 port.

@@ -5,6 +5,7 @@ import ProxymPosix
 import ProxymRuntime
 import ProxymTestSupport
 import Testing
+import ProxymTestBuilders
 
 /// Where haproxy is, if installed (tests that need it are gated on this).
 let haproxyPath: String? = which("haproxy")
@@ -35,13 +36,7 @@ func serviceJSON(id: String, domain: String, servicePort: Int, hostPort: Int, ip
 }
 
 func makeService(id: String, domain: String, servicePort: UInt16, hostPorts: [Int]) throws -> Service {
-    Service(
-        id: try ServiceID(id),
-        domains: [try DomainName(domain)],
-        servicePort: servicePort,
-        hosts: try hostPorts.map { try Host(ip: "127.0.0.1", port: $0) },
-        source: "test"
-    )
+    try makeService(id, domains: [domain], port: servicePort, hosts: hostPorts.map { ("127.0.0.1", $0) })
 }
 
 /// A logger that keeps every entry (debug and up) in memory.

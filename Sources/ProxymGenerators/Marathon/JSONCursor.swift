@@ -29,13 +29,8 @@ struct FieldError: Error, Sendable {
     var description: String { path.isEmpty ? message : path + ": " + message }
 }
 
-/// A string in the buffer, between its quotes (exclusive).
-struct StringSpan {
-    var start: Int
-    var end: Int
-    var hasEscapes: Bool
-    var count: Int { end - start }
-}
+/// A string in the buffer, between its quotes (exclusive); the lexer's span.
+typealias StringSpan = JSONStringSpan
 
 /// A strict pull reader over a byte buffer, for large bodies where building a ``JSONValue`` tree would
 /// cost more than the decoding itself: the decoder asks for the members it needs and skips the rest.
@@ -63,11 +58,11 @@ struct JSONCursor {
         }
     }
 
-    let base: UnsafeRawPointer
-    let end: Int
+    /// The read position and the byte-level scanners (strings, numbers, literals) shared with
+    /// ``JSONReader``; the cursor adds structure, depth and typed reads.
+    private var lexer: JSONLexer
     let maxDepth: Int
     private(set) var depth = 0
-    var index = 0
     /// Reused when a string with escapes is decoded.
     private var scratch: [UInt8] = []
     /// Where `base` sits in the whole document, for error positions: a cursor over a piece of a body
@@ -92,12 +87,11 @@ struct JSONCursor {
                 JSONError(line: 1, column: 1, offset: 0, message: "unexpected end of input, expected a JSON value")
             )
         }
-        self.base = base
-        self.end = bytes.count
+        self.lexer = JSONLexer(base: base, end: bytes.count)
         self.maxDepth = limits.maxDepth
         self.origin = TextPosition()
         self.positionsLater = false
-        if end >= 3 && byte(0) == 0xEF && byte(1) == 0xBB && byte(2) == 0xBF { index = 3 }
+        if lexer.startsWithByteOrderMark { index = 3 }
     }
 
     /// A cursor over the part of a document received so far that is not yet consumed: `bytes` starts
@@ -111,16 +105,13 @@ struct JSONCursor {
         exactPositions: Bool = false
     ) {
         // Never read when `end` is 0: every read is guarded by `index < end`.
-        self.base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 0x10)!
-        self.end = bytes.count
+        self.lexer = JSONLexer(
+            base: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 0x10)!, end: bytes.count, index: index)
         self.maxDepth = limits.maxDepth
         self.origin = origin
         self.positionsLater = !exactPositions
-        self.index = index
         self.depth = depth
-        if origin.offset == 0 && index == 0 && end >= 3 && byte(0) == 0xEF && byte(1) == 0xBB && byte(2) == 0xBF {
-            self.index = 3
-        }
+        if origin.offset == 0 && index == 0 && lexer.startsWithByteOrderMark { self.index = 3 }
     }
 
     /// Position and depth, to come back to after a field error and skip the value whole.
@@ -136,8 +127,15 @@ struct JSONCursor {
         depth = mark.depth
     }
 
+    var index: Int {
+        @inline(__always) get { lexer.index }
+        @inline(__always) set { lexer.index = newValue }
+    }
+    var base: UnsafeRawPointer { @inline(__always) get { lexer.base } }
+    var end: Int { @inline(__always) get { lexer.end } }
+
     @inline(__always)
-    func byte(_ i: Int) -> UInt8 { base.load(fromByteOffset: i, as: UInt8.self) }
+    func byte(_ i: Int) -> UInt8 { lexer.byte(i) }
 
     // MARK: Structure
 
@@ -148,14 +146,7 @@ struct JSONCursor {
     }
 
     @inline(__always)
-    mutating func skipWhitespace() {
-        while index < end {
-            switch byte(index) {
-            case 0x20, 0x0A, 0x0D, 0x09: index += 1
-            default: return
-            }
-        }
-    }
+    mutating func skipWhitespace() { lexer.skipWhitespace() }
 
     /// The kind of the next value, without consuming it (whitespace before it is skipped).
     mutating func peek() throws(CursorError) -> Kind {
@@ -313,26 +304,17 @@ struct JSONCursor {
     }
 
     /// The text of the number ``peek()`` saw, consumed (for error messages).
-    func numberText(from start: Int, to stop: Int) -> String {
-        String(decoding: UnsafeRawBufferPointer(start: base + start, count: stop - start), as: UTF8.self)
-    }
+    func numberText(from start: Int, to stop: Int) -> String { lexer.text(from: start, to: stop) }
 
     /// The decoded text of a span from ``nextKey(_:)`` or ``scanString()``.
-    mutating func string(_ span: StringSpan) -> String {
-        if !span.hasEscapes {
-            return String(decoding: UnsafeRawBufferPointer(start: base + span.start, count: span.count), as: UTF8.self)
-        }
-        scratch.removeAll(keepingCapacity: true)
-        decodeEscaped(span)
-        return String(decoding: scratch, as: UTF8.self)
-    }
+    mutating func string(_ span: StringSpan) -> String { lexer.string(span, scratch: &scratch) }
 
     /// Whether the span's text is exactly `literal` (escapes decoded first).
     mutating func spanEquals(_ span: StringSpan, _ literal: StaticString) -> Bool {
         let count = literal.utf8CodeUnitCount
         if span.hasEscapes {
             scratch.removeAll(keepingCapacity: true)
-            decodeEscaped(span)
+            lexer.decodeEscaped(span, into: &scratch)
             guard scratch.count == count else { return false }
             let bytes = literal.utf8Start
             for k in 0..<count where scratch[k] != bytes[k] { return false }
@@ -354,221 +336,30 @@ struct JSONCursor {
         return true
     }
 
-    // MARK: Lexing
+    // MARK: Lexing (``JSONLexer``'s scanners, their failures told the cursor's way)
 
     /// Scans (and checks) the string that starts at the current `"`; returns its contents' span.
+    @inline(__always)
     mutating func scanString() throws(CursorError) -> StringSpan {
-        let open = index
-        index += 1
-        let start = index
-        var escapes = false
-        while true {
-            // Eight plain bytes at a time: none of `"`, `\`, a control character or a non-ASCII byte.
-            while index + 8 <= end {
-                let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                if JSONCursor.isPlain(word) { index += 8 } else { break }
-            }
-            guard index < end else { break }
-            let b = byte(index)
-            if b == UInt8(ascii: "\"") {
-                let span = StringSpan(start: start, end: index, hasEscapes: escapes)
-                index += 1
-                return span
-            }
-            if b == UInt8(ascii: "\\") {
-                escapes = true
-                try checkEscape()
-            } else if b < 0x20 {
-                throw syntax(at: index, "control character U+\(hex(UInt16(b))) must be escaped in a string")
-            } else if b < 0x80 {
-                index += 1
-            } else {
-                index += try utf8SequenceLength(at: index)
-            }
-        }
-        throw syntax(at: index, "unexpected end of input in the string that starts at \(position(of: open))")
-    }
-
-    /// True when none of the eight bytes is `"`, `\`, below 0x20 or above 0x7F.
-    @inline(__always)
-    static func isPlain(_ word: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let high: UInt64 = 0x8080_8080_8080_8080
-        @inline(__always) func hasZeroByte(_ v: UInt64) -> Bool { (v &- ones) & ~v & high != 0 }
-        if word & high != 0 { return false }
-        // With every high bit clear, a byte below 0x20 borrows into its own high bit.
-        if (word &- ones &* 0x20) & high != 0 { return false }
-        return !hasZeroByte(word ^ (ones &* 0x22)) && !hasZeroByte(word ^ (ones &* 0x5C))
-    }
-
-    /// At a backslash inside a string: checks one escape (a surrogate pair counts as one).
-    private mutating func checkEscape() throws(CursorError) {
-        let escape = index
-        index += 1
-        guard index < end else { throw syntax(at: index, "unexpected end of input in an escape sequence") }
-        let b = byte(index)
-        index += 1
-        switch b {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-            UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-            return
-        case UInt8(ascii: "u"):
-            let first = try hex4()
-            if first >= 0xDC00 && first <= 0xDFFF {
-                throw syntax(at: escape, "lone low surrogate \\u\(hex(first)) is not allowed")
-            }
-            guard first >= 0xD800 && first <= 0xDBFF else { return }
-            guard index + 1 < end, byte(index) == UInt8(ascii: "\\"), byte(index + 1) == UInt8(ascii: "u") else {
-                if index >= end || (index + 1 >= end && byte(index) == UInt8(ascii: "\\")) {
-                    throw syntax(at: index, "unexpected end of input after high surrogate \\u\(hex(first))")
-                }
-                throw syntax(at: escape, "lone high surrogate \\u\(hex(first)) is not allowed")
-            }
-            let secondEscape = index
-            index += 2
-            let second = try hex4()
-            guard second >= 0xDC00 && second <= 0xDFFF else {
-                throw syntax(
-                    at: secondEscape,
-                    "high surrogate \\u\(hex(first)) must be followed by a low surrogate, got \\u\(hex(second))"
-                )
-            }
-        default:
-            if b >= 0x20 && b < 0x7F {
-                throw syntax(at: escape, "invalid escape '\\\(Character(Unicode.Scalar(b)))'")
-            }
-            throw syntax(at: escape, "invalid escape: backslash followed by \(describeByte(b))")
-        }
-    }
-
-    private mutating func hex4() throws(CursorError) -> UInt16 {
-        var value: UInt16 = 0
-        for _ in 0..<4 {
-            guard index < end else { throw syntax(at: index, "unexpected end of input in a \\u escape") }
-            let b = byte(index)
-            let digit: UInt8
-            switch b {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = b - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = b - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = b - UInt8(ascii: "A") + 10
-            default: throw syntax(at: index, "expected a hex digit in a \\u escape, got \(describe(index))")
-            }
-            value = value << 4 | UInt16(digit)
-            index += 1
-        }
-        return value
-    }
-
-    /// Decodes an already checked span into `scratch`.
-    private mutating func decodeEscaped(_ span: StringSpan) {
-        var i = span.start
-        func hexValue(_ at: Int) -> UInt32 {
-            var v: UInt32 = 0
-            for k in 0..<4 {
-                let b = byte(at + k)
-                let d: UInt8 = b <= 0x39 ? b - 0x30 : (b | 0x20) - 0x61 + 10
-                v = v << 4 | UInt32(d)
-            }
-            return v
-        }
-        while i < span.end {
-            let b = byte(i)
-            guard b == UInt8(ascii: "\\") else {
-                scratch.append(b)
-                i += 1
-                continue
-            }
-            let e = byte(i + 1)
-            i += 2
-            switch e {
-            case UInt8(ascii: "b"): scratch.append(0x08)
-            case UInt8(ascii: "f"): scratch.append(0x0C)
-            case UInt8(ascii: "n"): scratch.append(0x0A)
-            case UInt8(ascii: "r"): scratch.append(0x0D)
-            case UInt8(ascii: "t"): scratch.append(0x09)
-            case UInt8(ascii: "u"):
-                var scalar = hexValue(i)
-                i += 4
-                if scalar >= 0xD800 && scalar <= 0xDBFF {
-                    let low = hexValue(i + 2)
-                    i += 6
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                }
-                appendScalar(scalar)
-            default: scratch.append(e)  // `"`, `\`, `/`
-            }
-        }
-    }
-
-    private mutating func appendScalar(_ v: UInt32) {
-        switch v {
-        case 0..<0x80:
-            scratch.append(UInt8(v))
-        case 0x80..<0x800:
-            scratch.append(UInt8(0xC0 | v >> 6))
-            scratch.append(UInt8(0x80 | v & 0x3F))
-        case 0x800..<0x10000:
-            scratch.append(UInt8(0xE0 | v >> 12))
-            scratch.append(UInt8(0x80 | (v >> 6) & 0x3F))
-            scratch.append(UInt8(0x80 | v & 0x3F))
-        default:
-            scratch.append(UInt8(0xF0 | v >> 18))
-            scratch.append(UInt8(0x80 | (v >> 12) & 0x3F))
-            scratch.append(UInt8(0x80 | (v >> 6) & 0x3F))
-            scratch.append(UInt8(0x80 | v & 0x3F))
-        }
-    }
-
-    /// Length of the well-formed UTF-8 sequence (2-4 bytes) that starts with a non-ASCII byte at `i`
-    /// (``UTF8Sequence/length(_:at:end:)``).
-    @inline(__always)
-    private func utf8SequenceLength(at i: Int) throws(CursorError) -> Int {
-        if let length = UTF8Sequence.length(base, at: i, end: end) { return length }
-        throw syntax(at: i, "invalid UTF-8 (byte 0x\(hex(UInt16(byte(i)), digits: 2)))")
+        do throws(JSONLexFailure) { return try lexer.scanString() } catch { throw lexFailure(error) }
     }
 
     /// Scans (and checks) the number at the current position; returns whether it is an integer literal.
+    @inline(__always)
     mutating func scanNumber() throws(CursorError) -> Bool {
-        @inline(__always) func isDigit(_ i: Int) -> Bool { i < end && byte(i) &- 0x30 < 10 }
-        var i = index
-        if byte(i) == UInt8(ascii: "-") { i += 1 }
-        guard isDigit(i) else { throw syntax(at: i, "expected a digit after '-'") }
-        if byte(i) == UInt8(ascii: "0") {
-            i += 1
-            if isDigit(i) { throw syntax(at: i - 1, "numbers must not have leading zeros") }
-        } else {
-            while isDigit(i) { i += 1 }
-        }
-        var isInteger = true
-        if i < end && byte(i) == UInt8(ascii: ".") {
-            i += 1
-            guard isDigit(i) else { throw syntax(at: i, "expected a digit after '.'") }
-            while isDigit(i) { i += 1 }
-            isInteger = false
-        }
-        if i < end && (byte(i) | 0x20) == UInt8(ascii: "e") {
-            i += 1
-            if i < end && (byte(i) == UInt8(ascii: "+") || byte(i) == UInt8(ascii: "-")) { i += 1 }
-            guard isDigit(i) else { throw syntax(at: i, "expected a digit in the exponent") }
-            while isDigit(i) { i += 1 }
-            isInteger = false
-        }
-        index = i
-        return isInteger
+        do throws(JSONLexFailure) { return try lexer.scanNumber() } catch { throw lexFailure(error) }
     }
 
+    @inline(__always)
     private mutating func expectLiteral(_ literal: StaticString) throws(CursorError) {
-        let count = literal.utf8CodeUnitCount
-        let bytes = literal.utf8Start
-        for k in 0..<count {
-            guard index + k < end, byte(index + k) == bytes[k] else {
-                throw syntax(at: index, "invalid literal, expected '\(literal)'")
-            }
-        }
-        index += count
+        do throws(JSONLexFailure) { try lexer.expectLiteral(literal) } catch { throw lexFailure(error) }
     }
 
     // MARK: Errors
+
+    private func lexFailure(_ failure: JSONLexFailure) -> CursorError {
+        syntax(at: failure.offset, failure.message(naming: position(of:)))
+    }
 
     func syntax(at offset: Int, _ message: String) -> CursorError {
         if positionsLater {
@@ -598,78 +389,5 @@ struct JSONCursor {
         return (position.line, position.column)
     }
 
-    private func describe(_ i: Int) -> String {
-        guard i < end else { return "end of input" }
-        return describeByte(byte(i))
-    }
-
-    private func describeByte(_ b: UInt8) -> String {
-        if b >= 0x20 && b < 0x7F { return "character '\(Character(Unicode.Scalar(b)))'" }
-        return "byte 0x\(hex(UInt16(b), digits: 2))"
-    }
-
-    private func hex(_ v: UInt16, digits: Int = 4) -> String {
-        let s = String(v, radix: 16, uppercase: true)
-        return String(repeating: "0", count: max(0, digits - s.count)) + s
-    }
-}
-
-/// A place in a document as ``JSONReader`` reports it: byte offset, line (by `\n`) and column (by
-/// Unicode scalars, a leading byte order mark not counted).
-struct TextPosition: Hashable {
-    var offset = 0
-    var line = 1
-    var column = 1
-
-    /// Moves past `bytes`, which start at this position: one pass, eight bytes at a time.
-    mutating func advance(over bytes: UnsafeRawBufferPointer) {
-        guard let start = bytes.baseAddress else { return }
-        var i = 0
-        if offset == 0 && bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { i = 3 }
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let high: UInt64 = 0x8080_8080_8080_8080
-        let low: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
-        @inline(__always) func hasNewline(_ w: UInt64) -> Bool {
-            // Exactly the bytes equal to '\n' get their high bit set (no borrow between bytes).
-            let x = w ^ (ones &* 0x0A)
-            return ~(((x & low) &+ low) | x) & high != 0
-        }
-        while i + 8 <= bytes.count {
-            // Most bodies are one line of ASCII: 32 bytes at a time where that holds.
-            if i + 32 <= bytes.count {
-                let a = start.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                let b = start.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
-                let c = start.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self)
-                let d = start.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self)
-                if (a | b | c | d) & high == 0 && !hasNewline(a) && !hasNewline(b) && !hasNewline(c) && !hasNewline(d) {
-                    column += 32
-                    i += 32
-                    continue
-                }
-            }
-            let word = start.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            if !hasNewline(word) {
-                // A continuation byte has bit 7 set and bit 6 clear.
-                column += 8 - (word & ~(word << 1) & high).nonzeroBitCount
-            } else {
-                for k in i..<(i + 8) { step(bytes[k]) }
-            }
-            i += 8
-        }
-        while i < bytes.count {
-            step(bytes[i])
-            i += 1
-        }
-        offset += bytes.count
-    }
-
-    @inline(__always)
-    private mutating func step(_ byte: UInt8) {
-        if byte == UInt8(ascii: "\n") {
-            line += 1
-            column = 1
-        } else if byte & 0xC0 != 0x80 {
-            column += 1
-        }
-    }
+    private func describe(_ i: Int) -> String { lexer.describe(i) }
 }

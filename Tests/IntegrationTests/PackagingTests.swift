@@ -6,7 +6,7 @@ import Testing
 /// name every variable the settings parser reads, the changelog carries `ProxymVersion.string`, the
 /// default proxym.conf is valid, and the paths the unit, the haproxy drop-in and proxym.conf share agree.
 @Suite struct PackagingTests {
-    /// The repository root: this file is Tests/ProxymCoreTests/PackagingTests.swift.
+    /// The repository root: this file is Tests/IntegrationTests/PackagingTests.swift.
     static let repository: String = {
         var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
         parts.removeLast(3)
