@@ -160,9 +160,23 @@ public enum ServiceFuzzCheck {
             guard body.count >= 4, body[1].hasPrefix("node"), let n = Int(body[1].dropFirst(4)), n >= 1,
                 isAddressAndPort(body[2], allowEmptyHost: false), body[3] == "check"
             else { return .option }
-            let tail = body.dropFirst(4).joined(separator: " ")
+            // haproxy's own check from a Marathon health check: inter <d> fall <n> rise <n> [port <p>].
+            var rest = body.dropFirst(4)
+            if rest.first == "inter", rest.count >= 6, isDuration(rest[rest.startIndex + 1]),
+                rest[rest.startIndex + 2] == "fall", Int(rest[rest.startIndex + 3]) != nil,
+                rest[rest.startIndex + 4] == "rise", Int(rest[rest.startIndex + 5]) != nil
+            {
+                rest = rest.dropFirst(6)
+                if rest.first == "port" {
+                    guard rest.count >= 2, let port = Int(rest[rest.startIndex + 1]), (1...65535).contains(port) else { return .option }
+                    rest = rest.dropFirst(2)
+                }
+            }
+            let tail = rest.joined(separator: " ")
             return tail.isEmpty || tail == "init-addr last,libc,none"
                 || (tail == "disabled" && body[2] == Substring(HAProxyRenderer.freeSlotAddress)) ? .known : .option
+        case "timeout":
+            return body.count == 3 && body[1] == "check" && isDuration(body[2]) ? .known : .option
         default:
             // An option line: one line, not opening a section (the renderer drops those).
             let first = String(body[0])
@@ -172,6 +186,12 @@ public enum ServiceFuzzCheck {
             ]
             return first.isEmpty || sectionWords.contains(first) ? .unknown : .option
         }
+    }
+
+    /// `20s`, `1500ms`: what the renderer writes for check intervals and timeouts.
+    static func isDuration(_ text: Substring) -> Bool {
+        let digits = text.prefix { $0.isASCII && $0.isNumber }
+        return !digits.isEmpty && ["s", "ms", "m"].contains(String(text.dropFirst(digits.count)))
     }
 
     static func isName(_ text: Substring) -> Bool {

@@ -81,14 +81,14 @@ extension MarathonEndToEndTests {
                 #expect(sandbox.waitForBackend("blue", host: Self.webHost, timeout: .seconds(5)) != nil, "\(proxym.log)")
                 #expect(proxym.waitForLog("differs from the state kept from events"), "\(proxym.log)")
                 #expect(proxym.log.contains("/shop/web"))
-                #expect(marathon.requests.contains { $0.target == "/v2/apps?embed=apps.tasks" })
+                #expect(marathon.requests.contains { $0.target == "/v2/apps?embed=apps.tasks&embed=apps.readiness" })
 
                 // An event that names no app reads everything.
                 try marathon.clearRequests()
                 try marathon.setApps([Self.web([.init(green)])] + others)
                 try marathon.push("deployment_success")
                 #expect(sandbox.waitForBackend("green", host: Self.webHost, timeout: .seconds(5)) != nil, "\(proxym.log)")
-                #expect(marathon.requests.contains { $0.target == "/v2/apps?embed=apps.tasks" })
+                #expect(marathon.requests.contains { $0.target == "/v2/apps?embed=apps.tasks&embed=apps.readiness" })
                 print("Marathon incremental: task event -> haproxy serving \(latency.map(ms) ?? "-"), \(bytes) bytes read")
 
                 try proxym.signal(.term)
@@ -115,7 +115,7 @@ extension MarathonEndToEndTests {
                 try marathon.statusUpdate(appID: "/shop/web", taskID: "green-1")
                 #expect(sandbox.waitForBackend("green", host: Self.webHost) != nil, "\(proxym.log)")
                 let targets = marathon.requests.map(\.target)
-                #expect(targets == ["/v2/apps?embed=apps.tasks"], "\(targets)")
+                #expect(targets == ["/v2/apps?embed=apps.tasks&embed=apps.readiness"], "\(targets)")
                 sandbox.tearDown()
             }
         }

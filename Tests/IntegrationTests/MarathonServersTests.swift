@@ -42,9 +42,11 @@ extension MarathonEndToEndTests {
                 // Every later request went straight to the second.
                 let failovers = proxym.log.split(separator: "\n").filter { $0.contains(failover) }.count
                 #expect(failovers == startupFailovers, "\(proxym.log)")
-                // The startup's whole reads, then one app read per event.
-                #expect(marathon.requests.filter { $0.target == "/v2/apps?embed=apps.tasks&embed=apps.readiness" }.count >= 1)
-                #expect(marathon.requests.filter { $0.target == "/v2/apps/web?embed=app.tasks&embed=app.readiness" }.count >= 3)
+                // The startup's whole reads, then a read per event: the app alone, unless the event
+                // came while a whole read was under way (then that read answers it).
+                let whole = marathon.requests.filter { $0.target == "/v2/apps?embed=apps.tasks&embed=apps.readiness" }.count
+                let app = marathon.requests.filter { $0.target == "/v2/apps/web?embed=app.tasks&embed=app.readiness" }.count
+                #expect(whole >= 1 && app >= 2 && whole + app >= 4, "whole reads \(whole), app reads \(app)")
                 sandbox.tearDown()
             }
         }

@@ -260,7 +260,6 @@ private struct AppMapping {
                 continue
             }
             if http { appIDTaken = true }
-            mapping.services.append(service)
             if let raw = portLabels?.config {
                 if options.allowLabelConfig {
                     // Only lines that stay inside the service's own section, as haproxy reads them;
