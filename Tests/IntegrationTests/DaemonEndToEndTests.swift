@@ -190,6 +190,71 @@ struct DaemonEndToEndTests {
         }
     }
 
+    /// The unit's ExecReload: `proxym reload --pid` returns only once the daemon has re-applied
+    /// (READY=1 sent, haproxy reloaded), so `systemctl reload` cannot return early whatever order
+    /// systemd reads RELOADING=1 and the control process's exit in (CI saw `/bin/kill` lose that race).
+    @Test func reloadCommandReturnsOnlyAfterTheResyncIsApplied() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let sandbox = try Sandbox(root: dir)
+            let blue = try Backend(name: "blue", directory: dir)
+            try sandbox.writeService(
+                "web.json", sandbox.service(id: "/web", domain: "web.example.com", port: sandbox.httpPort, backends: [blue]))
+            let proxym = try sandbox.start()
+            #expect(sandbox.notify.waitFor { $0.contains("READY=1") })
+            for round in 1...3 {
+                let haproxyBefore = try readTextFile(sandbox.pidFile)
+                let readyBefore = sandbox.notify.lines.filter { $0 == "READY=1" }.count
+                let reload = try LoggedChild(
+                    executable: Binaries.proxym, arguments: ["reload", "--pid", "\(proxym.pid)", "--timeout", "20"],
+                    environment: [:], logPath: dir + "/reload-\(round).log")
+                #expect(reload.waitForExit(timeout: .seconds(30)) == .exited(0), "\(reload.log)\n\(proxym.log)")
+                // Everything below was true at the moment `proxym reload` exited.
+                let lines = sandbox.notify.lines
+                #expect(lines.filter { $0 == "READY=1" }.count == readyBefore + 1, "\(lines)")
+                #expect(lines.lastIndex(of: "READY=1")! > lines.lastIndex(of: "RELOADING=1")!, "\(lines)")
+                #expect(try readTextFile(sandbox.pidFile) != haproxyBefore, "haproxy was reloaded before the answer")
+                #expect(reload.log.contains("resync applied by pid \(proxym.pid)"), "\(reload.log)")
+            }
+            #expect(sandbox.bodyFor(host: "web.example.com") == "blue")
+            // A plain SIGHUP (kill -HUP) still resyncs; nobody is answered.
+            try proxym.signal(.hup)
+            #expect(sandbox.notify.waitFor { $0.filter { $0 == "READY=1" }.count == 5 })
+            sandbox.tearDown()
+        }
+    }
+
+    /// `proxym reload` against a process that dies of SIGHUP, ignores it, or does not exist.
+    @Test func reloadCommandReportsADaemonThatIsGoneSilentOrMissing() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let dies = try LoggedChild(executable: "/bin/sleep", arguments: ["30"], environment: [:], logPath: dir + "/dies.log")
+            let gone = try LoggedChild(
+                executable: Binaries.proxym, arguments: ["reload", "--pid", "\(dies.pid)", "--timeout", "20"],
+                environment: [:], logPath: dir + "/gone.log")
+            #expect(gone.waitForExit(timeout: .seconds(25)) == .exited(1))
+            #expect(gone.log.contains("exited before the resync was applied"), "\(gone.log)")
+            #expect(dies.waitForExit() == .signaled(.hup))
+
+            let deaf = try LoggedChild(
+                executable: "/bin/sh", arguments: ["-c", "trap '' HUP; sleep 30 & wait"], environment: [:],
+                logPath: dir + "/deaf.log")
+            let silent = try LoggedChild(
+                executable: Binaries.proxym, arguments: ["reload", "--pid", "\(deaf.pid)", "--timeout", "1"],
+                environment: [:], logPath: dir + "/silent.log")
+            #expect(silent.waitForExit(timeout: .seconds(10)) == .exited(1))
+            #expect(silent.log.contains("did not answer within 1 s"), "\(silent.log)")
+            #expect(!deaf.hasExited)
+            deaf.kill()
+
+            let nobody = try LoggedChild(
+                executable: Binaries.proxym, arguments: ["reload", "--pid", "\(Int32.max)"], environment: [:],
+                logPath: dir + "/nobody.log")
+            #expect(nobody.waitForExit() == .exited(2))
+            #expect(nobody.log.contains("cannot signal pid \(Int32.max)"), "\(nobody.log)")
+        }
+    }
+
     @Test func sigintStopsWithStatusZeroAndUsr1IsIgnoredWhenTheSignalModuleIsOff() throws {
         try Binaries.require()
         try withTemporaryDirectory { dir in
