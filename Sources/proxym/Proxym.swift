@@ -174,7 +174,7 @@ struct RunCommand: ParsableCommand {
         let manager = SystemdServiceManager()
         do {
             let loop = try EventLoop()
-            if let sink = (logger.handler as? ProxymLogHandler)?.sink { sink.flushRepeats(every: .seconds(1), on: loop) }
+            if let sink = (logger.handler as? ProxymLogHandler)?.sink { sink.flushRepeats(on: loop) }
             let daemon = try Daemon(
                 settings: settings, loop: loop, logger: logger, serviceManager: manager, environment: process)
             let code = try daemon.run()

@@ -255,6 +255,41 @@ struct DaemonEndToEndTests {
         }
     }
 
+    /// Idle means asleep: no timer wakes the daemon (the status listener on, after a flood of
+    /// collapsed log lines whose count was said). The log collapser's timer exists only while lines
+    /// are being collapsed (it used to tick every second forever).
+    @Test func anIdleDaemonDoesNotWakeUpEvenAfterAFloodOfCollapsedLines() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let sandbox = try Sandbox(root: dir)
+            let proxym = try sandbox.start(["PROXYM_SIGNAL_ENABLED": "0", "PROXYM_LOG_REPEAT_INTERVAL": "1s"])
+            #expect(sandbox.notify.waitFor { $0.contains("READY=1") })
+            func wakeUps(over period: Duration) throws -> Int {
+                func count() throws -> Int {
+                    let status = try readTextFile("/proc/\(proxym.pid)/status")
+                    let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("voluntary_ctxt_switches:") })
+                    return try #require(Int(line.split(separator: ":")[1].filter { $0 != " " && $0 != "\t" }))
+                }
+                let before = try count()
+                MonotonicClock.sleep(period)
+                return try count() - before
+            }
+            MonotonicClock.sleep(.milliseconds(500))
+            #expect(try wakeUps(over: .seconds(3)) == 0, "idle after start")
+            // One at a time (a pending standard signal absorbs the next): 5 lines, then collapsed.
+            for _ in 0..<12 {
+                try proxym.signal(.usr1)
+                MonotonicClock.sleep(.milliseconds(40))
+            }
+            #expect(proxym.waitForLog("more in the last 1 s", timeout: .seconds(5)), "\(proxym.log)")
+            MonotonicClock.sleep(.milliseconds(2500))  // the collapsed kind's next interval ends with nothing to say
+            #expect(try wakeUps(over: .seconds(3)) == 0, "idle after the flood's count was said")
+            try proxym.signal(.term)
+            #expect(proxym.waitForExit() == .exited(0))
+            sandbox.tearDown()
+        }
+    }
+
     @Test func sigintStopsWithStatusZeroAndUsr1IsIgnoredWhenTheSignalModuleIsOff() throws {
         try Binaries.require()
         try withTemporaryDirectory { dir in
