@@ -149,7 +149,7 @@ struct DaemonEndToEndTests {
             try writeFile(sandbox.options + "/web.example.com_\(sandbox.httpPort)/config", "bogus_keyword 42\n")
             try proxym.signal(.usr1)
             #expect(proxym.waitForLog("haproxy rejected the new config"), "\(proxym.log)")
-            #expect(proxym.log.contains("[ALERT]"), "haproxy's own error text is logged")
+            #expect(proxym.waitForLog("[ALERT]", timeout: .seconds(5)), "haproxy's own error text is logged")
             #expect(try readTextFile(sandbox.config) == configBefore)
             #expect(try readTextFile(sandbox.config + ".rejected").contains("bogus_keyword 42"))
             #expect(sandbox.bodyFor(host: "web.example.com") == "blue")
