@@ -257,3 +257,39 @@ public struct StraySignalLog: Sendable, Equatable {
             : "stray \(signal) received (and \(more) more in the last \(interval) before)"
     }
 }
+
+/// Who is waiting for a SIGHUP resync to be applied. `proxym reload` (the unit's ExecReload) sends
+/// SIGHUP with sigqueue(3) and `marker`, then waits for an answer; the daemon answers each such
+/// sender once a refresh that began after its signal and carries the resync is over. So
+/// `systemctl reload` returns only after the re-apply, whatever order systemd reads RELOADING=1
+/// and the exit of its control process in (systemd 252 has no Type=notify-reload). A plain SIGHUP
+/// (`kill -HUP`) resyncs the same way and waits for no answer.
+public struct ReloadAnswers: Sendable, Equatable {
+    /// The sigqueue value that asks for an answer ("prxm").
+    public static let marker: Int32 = 0x7072_786D
+
+    /// Asked; the refresh that carries their resync has not begun.
+    public private(set) var waiting: [Int32] = []
+    /// Their resync's refresh is running.
+    public private(set) var inFlight: [Int32] = []
+
+    public init() {}
+
+    public mutating func asked(by pid: Int32) {
+        guard pid > 0, !waiting.contains(pid), !inFlight.contains(pid) else { return }
+        waiting.append(pid)
+    }
+
+    /// A refresh begins; `carriesResync`: it applies whole re-reads (SIGHUP's, or the start-up one).
+    public mutating func refreshStarted(carriesResync: Bool) {
+        guard carriesResync else { return }
+        inFlight += waiting
+        waiting = []
+    }
+
+    /// A refresh is over: the senders to answer now.
+    public mutating func refreshFinished() -> [Int32] {
+        defer { inFlight = [] }
+        return inFlight
+    }
+}

@@ -48,6 +48,13 @@ public struct LogRateLimiter<Key: Hashable, Payload> {
     /// Kinds currently tracked.
     public var trackedKinds: Int { windows.count }
 
+    /// Whether some kind is collapsed (its next line would be left out, or lines were left out whose
+    /// count is not said yet): only then is a timer calling `expire` needed.
+    public var isCollapsing: Bool { windows.values.contains { $0.passed >= burst } }
+
+    /// When `expire` next has something to do (the earliest end of a window), or nil.
+    public var nextExpiry: Instant? { nextEnd }
+
     /// One line of kind `key` at `now`: whether to write it, and the summaries of intervals that have
     /// ended (any kind's; write them first).
     public mutating func admit(_ key: Key, _ payload: Payload, at now: Instant) -> (write: Bool, summaries: [Summary]) {

@@ -117,6 +117,15 @@ public func kill(pid: Int32, signal: Signal) throws(SysError) {
     _ = try sysValue("kill(\(pid), \(signal))") { Glibc.kill(pid, signal.rawValue) }
 }
 
+/// sigqueue(3): send `signal` with `value` to the process `pid`; the receiver sees SI_QUEUE, our
+/// pid and the value (signalfd's ssi_code, ssi_pid, ssi_int).
+public func queueSignal(pid: Int32, signal: Signal, value: Int32) throws(SysError) {
+    precondition(pid > 0, "queueSignal(pid: \(pid)): only positive pids")
+    var carried = sigval()
+    carried.sival_int = value
+    _ = try sysValue("sigqueue(\(pid), \(signal))") { Glibc.sigqueue(pid, signal.rawValue, carried) }
+}
+
 /// A `sigset_t` with Swift operations.
 public struct SignalSet: Sendable, Equatable, CustomStringConvertible {
     var storage: sigset_t

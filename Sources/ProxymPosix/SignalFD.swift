@@ -10,15 +10,21 @@ public enum SignalFD {
         /// ssi_pid: who sent it (0 for kernel-generated signals).
         public var senderPID: Int32
         public var senderUID: UInt32
-        /// ssi_code (SI_USER, SI_TKILL, ...).
+        /// ssi_code (SI_USER, SI_TKILL, SI_QUEUE, ...).
         public var code: Int32
+        /// ssi_int: the value sigqueue(3) carried (meaningful when `isQueued`).
+        public var value: Int32
 
-        public init(signal: Signal, senderPID: Int32, senderUID: UInt32, code: Int32) {
+        public init(signal: Signal, senderPID: Int32, senderUID: UInt32, code: Int32, value: Int32 = 0) {
             self.signal = signal
             self.senderPID = senderPID
             self.senderUID = senderUID
             self.code = code
+            self.value = value
         }
+
+        /// Sent with sigqueue(3) (SI_QUEUE), so `value` is the sender's.
+        public var isQueued: Bool { code == SI_QUEUE }
 
         public var description: String { "\(signal) from pid \(senderPID) uid \(senderUID)" }
     }
@@ -58,7 +64,8 @@ public enum SignalFD {
                         signal: Signal(rawValue: Int32(bitPattern: record.ssi_signo)),
                         senderPID: Int32(bitPattern: record.ssi_pid),
                         senderUID: record.ssi_uid,
-                        code: record.ssi_code
+                        code: record.ssi_code,
+                        value: record.ssi_int
                     )
                 }
             )

@@ -31,7 +31,8 @@ struct ProxymCommand: ParsableCommand {
             unchanged), a --config file in the same KEY=VALUE format, or the flags below.
 
             SIGNALS: SIGUSR1 refreshes (with PROXYM_SIGNAL_ENABLED=1); SIGHUP re-reads every input \
-            and re-applies; SIGTERM/SIGINT stop gracefully (exit status 0).
+            and re-applies (`proxym reload --pid PID` does that and waits until it is applied); \
+            SIGTERM/SIGINT stop gracefully (exit status 0).
 
             SYSTEMD (Type=notify): READY=1 after the first refresh, STATUS= after each one, \
             RELOADING=1 then READY=1 around SIGHUP, STOPPING=1 on stop, WATCHDOG=1 when WatchdogSec= \
@@ -40,7 +41,7 @@ struct ProxymCommand: ParsableCommand {
             \(Settings.helpText(width: 78))
             """,
         version: ProxymVersion.string,
-        subcommands: [RunCommand.self, RenderCommand.self, CheckCommand.self, StatusCommand.self],
+        subcommands: [RunCommand.self, RenderCommand.self, CheckCommand.self, StatusCommand.self, ReloadCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }
@@ -173,7 +174,7 @@ struct RunCommand: ParsableCommand {
         let manager = SystemdServiceManager()
         do {
             let loop = try EventLoop()
-            if let sink = (logger.handler as? ProxymLogHandler)?.sink { sink.flushRepeats(every: .seconds(1), on: loop) }
+            if let sink = (logger.handler as? ProxymLogHandler)?.sink { sink.flushRepeats(on: loop) }
             let daemon = try Daemon(
                 settings: settings, loop: loop, logger: logger, serviceManager: manager, environment: process)
             let code = try daemon.run()
@@ -285,6 +286,49 @@ struct StatusCommand: ParsableCommand {
                 ProcessSetup.writeStderr("proxym status: \(url): \(failure)\n")
                 throw ExitCode(2)
             }
+        }
+    }
+}
+
+struct ReloadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reload",
+        abstract: "Make the running daemon re-read every input and re-apply, and wait until it has.",
+        discussion: """
+            Sends the daemon (--pid) SIGHUP and returns once it answers that the full resync is \
+            applied (haproxy reloaded, READY=1 sent). This is the systemd unit's ExecReload \
+            (`proxym reload --pid $MAINPID`), so `systemctl reload proxym` returns only when the \
+            re-apply is done. A plain `kill -HUP` resyncs the same way without waiting. Exit status: \
+            0 applied, 1 the daemon exited or did not answer within --timeout, 2 it could not be \
+            signalled.
+            """)
+
+    @Option(name: .customLong("pid"), help: ArgumentHelp("The daemon's process id (systemd: $MAINPID).", valueName: "pid"))
+    var pid: Int32
+
+    @Option(name: .customLong("timeout"), help: ArgumentHelp("Seconds to wait for the answer.", valueName: "seconds"))
+    var timeout: Int = 90
+
+    func validate() throws {
+        guard pid > 0 else { throw ValidationError("--pid expects the daemon's process id, a positive number") }
+        guard timeout > 0 else { throw ValidationError("--timeout expects a positive number of seconds") }
+    }
+
+    func run() throws {
+        do {
+            switch try ReloadRequest.send(to: pid, timeout: .seconds(timeout)) {
+            case .applied(let took):
+                ProcessSetup.writeStdout("proxym reload: resync applied by pid \(pid) in \(Int((took / .milliseconds(1)).rounded())) ms\n")
+            case .daemonGone:
+                ProcessSetup.writeStderr("proxym reload: pid \(pid) exited before the resync was applied\n")
+                throw ExitCode(1)
+            case .timedOut:
+                ProcessSetup.writeStderr("proxym reload: pid \(pid) did not answer within \(timeout) s (the resync goes on; see its log)\n")
+                throw ExitCode(1)
+            }
+        } catch let error as SysError {
+            ProcessSetup.writeStderr("proxym reload: cannot signal pid \(pid): \(error)\n")
+            throw ExitCode(2)
         }
     }
 }

@@ -149,7 +149,7 @@ struct DaemonEndToEndTests {
             try writeFile(sandbox.options + "/web.example.com_\(sandbox.httpPort)/config", "bogus_keyword 42\n")
             try proxym.signal(.usr1)
             #expect(proxym.waitForLog("haproxy rejected the new config"), "\(proxym.log)")
-            #expect(proxym.log.contains("[ALERT]"), "haproxy's own error text is logged")
+            #expect(proxym.waitForLog("[ALERT]", timeout: .seconds(5)), "haproxy's own error text is logged")
             #expect(try readTextFile(sandbox.config) == configBefore)
             #expect(try readTextFile(sandbox.config + ".rejected").contains("bogus_keyword 42"))
             #expect(sandbox.bodyFor(host: "web.example.com") == "blue")
@@ -186,6 +186,106 @@ struct DaemonEndToEndTests {
             #expect(proxym.log.contains("proxym stopped"))
             // proxym's stop does not take traffic down: haproxy keeps serving.
             #expect(sandbox.bodyFor(host: "web.example.com") == "blue")
+            sandbox.tearDown()
+        }
+    }
+
+    /// The unit's ExecReload: `proxym reload --pid` returns only once the daemon has re-applied
+    /// (READY=1 sent, haproxy reloaded), so `systemctl reload` cannot return early whatever order
+    /// systemd reads RELOADING=1 and the control process's exit in (CI saw `/bin/kill` lose that race).
+    @Test func reloadCommandReturnsOnlyAfterTheResyncIsApplied() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let sandbox = try Sandbox(root: dir)
+            let blue = try Backend(name: "blue", directory: dir)
+            try sandbox.writeService(
+                "web.json", sandbox.service(id: "/web", domain: "web.example.com", port: sandbox.httpPort, backends: [blue]))
+            let proxym = try sandbox.start()
+            #expect(sandbox.notify.waitFor { $0.contains("READY=1") })
+            for round in 1...3 {
+                let haproxyBefore = try readTextFile(sandbox.pidFile)
+                let readyBefore = sandbox.notify.lines.filter { $0 == "READY=1" }.count
+                let reload = try LoggedChild(
+                    executable: Binaries.proxym, arguments: ["reload", "--pid", "\(proxym.pid)", "--timeout", "20"],
+                    environment: [:], logPath: dir + "/reload-\(round).log")
+                #expect(reload.waitForExit(timeout: .seconds(30)) == .exited(0), "\(reload.log)\n\(proxym.log)")
+                // Everything below was true at the moment `proxym reload` exited.
+                let lines = sandbox.notify.lines
+                #expect(lines.filter { $0 == "READY=1" }.count == readyBefore + 1, "\(lines)")
+                #expect(lines.lastIndex(of: "READY=1")! > lines.lastIndex(of: "RELOADING=1")!, "\(lines)")
+                #expect(try readTextFile(sandbox.pidFile) != haproxyBefore, "haproxy was reloaded before the answer")
+                #expect(reload.log.contains("resync applied by pid \(proxym.pid)"), "\(reload.log)")
+            }
+            #expect(sandbox.bodyFor(host: "web.example.com") == "blue")
+            // A plain SIGHUP (kill -HUP) still resyncs; nobody is answered.
+            try proxym.signal(.hup)
+            #expect(sandbox.notify.waitFor { $0.filter { $0 == "READY=1" }.count == 5 })
+            sandbox.tearDown()
+        }
+    }
+
+    /// `proxym reload` against a process that dies of SIGHUP, ignores it, or does not exist.
+    @Test func reloadCommandReportsADaemonThatIsGoneSilentOrMissing() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let dies = try LoggedChild(executable: "/bin/sleep", arguments: ["30"], environment: [:], logPath: dir + "/dies.log")
+            let gone = try LoggedChild(
+                executable: Binaries.proxym, arguments: ["reload", "--pid", "\(dies.pid)", "--timeout", "20"],
+                environment: [:], logPath: dir + "/gone.log")
+            #expect(gone.waitForExit(timeout: .seconds(25)) == .exited(1))
+            #expect(gone.log.contains("exited before the resync was applied"), "\(gone.log)")
+            #expect(dies.waitForExit() == .signaled(.hup))
+
+            let deaf = try LoggedChild(
+                executable: "/bin/sh", arguments: ["-c", "trap '' HUP; sleep 30 & wait"], environment: [:],
+                logPath: dir + "/deaf.log")
+            let silent = try LoggedChild(
+                executable: Binaries.proxym, arguments: ["reload", "--pid", "\(deaf.pid)", "--timeout", "1"],
+                environment: [:], logPath: dir + "/silent.log")
+            #expect(silent.waitForExit(timeout: .seconds(10)) == .exited(1))
+            #expect(silent.log.contains("did not answer within 1 s"), "\(silent.log)")
+            #expect(!deaf.hasExited)
+            deaf.kill()
+
+            let nobody = try LoggedChild(
+                executable: Binaries.proxym, arguments: ["reload", "--pid", "\(Int32.max)"], environment: [:],
+                logPath: dir + "/nobody.log")
+            #expect(nobody.waitForExit() == .exited(2))
+            #expect(nobody.log.contains("cannot signal pid \(Int32.max)"), "\(nobody.log)")
+        }
+    }
+
+    /// Idle means asleep: no timer wakes the daemon (the status listener on, after a flood of
+    /// collapsed log lines whose count was said). The log collapser's timer exists only while lines
+    /// are being collapsed (it used to tick every second forever).
+    @Test func anIdleDaemonDoesNotWakeUpEvenAfterAFloodOfCollapsedLines() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let sandbox = try Sandbox(root: dir)
+            let proxym = try sandbox.start(["PROXYM_SIGNAL_ENABLED": "0", "PROXYM_LOG_REPEAT_INTERVAL": "1s"])
+            #expect(sandbox.notify.waitFor { $0.contains("READY=1") })
+            func wakeUps(over period: Duration) throws -> Int {
+                func count() throws -> Int {
+                    let status = try readTextFile("/proc/\(proxym.pid)/status")
+                    let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("voluntary_ctxt_switches:") })
+                    return try #require(Int(line.split(separator: ":")[1].filter { $0 != " " && $0 != "\t" }))
+                }
+                let before = try count()
+                MonotonicClock.sleep(period)
+                return try count() - before
+            }
+            MonotonicClock.sleep(.milliseconds(500))
+            #expect(try wakeUps(over: .seconds(3)) == 0, "idle after start")
+            // One at a time (a pending standard signal absorbs the next): 5 lines, then collapsed.
+            for _ in 0..<12 {
+                try proxym.signal(.usr1)
+                MonotonicClock.sleep(.milliseconds(40))
+            }
+            #expect(proxym.waitForLog("more in the last 1 s", timeout: .seconds(5)), "\(proxym.log)")
+            MonotonicClock.sleep(.milliseconds(2500))  // the collapsed kind's next interval ends with nothing to say
+            #expect(try wakeUps(over: .seconds(3)) == 0, "idle after the flood's count was said")
+            try proxym.signal(.term)
+            #expect(proxym.waitForExit() == .exited(0))
             sandbox.tearDown()
         }
     }

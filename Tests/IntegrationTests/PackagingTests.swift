@@ -75,7 +75,7 @@ import Testing
         let unit = try read("packaging/debian/proxym.service")
         for line in [
             "Type=notify", "NotifyAccess=main", "EnvironmentFile=/etc/proxym/proxym.conf",
-            "ExecStart=/usr/sbin/proxym run", "ExecReload=/bin/kill -HUP $MAINPID", "Restart=on-failure",
+            "ExecStart=/usr/sbin/proxym run", "ExecReload=/usr/sbin/proxym reload --pid $MAINPID", "Restart=on-failure",
             "RestartPreventExitStatus=78", "ProtectSystem=strict", "NoNewPrivileges=yes",
         ] {
             #expect(unit.split(separator: "\n").contains(Substring(line)), "proxym.service lacks \(line)")

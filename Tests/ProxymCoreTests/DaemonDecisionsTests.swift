@@ -244,6 +244,26 @@ import ProxymTestBuilders
     }
 }
 
+@Suite struct ReloadAnswersTests {
+    @Test func answersOnlyAfterARefreshThatBeganAfterTheAskAndCarriesTheResync() {
+        var answers = ReloadAnswers()
+        answers.asked(by: 41)
+        answers.refreshStarted(carriesResync: false)  // a file edit's refresh, already queued
+        #expect(answers.refreshFinished().isEmpty)
+        answers.refreshStarted(carriesResync: true)
+        answers.asked(by: 42)  // during the resync's refresh: waits for the next one
+        answers.asked(by: 41)  // asking twice is one answer
+        #expect(answers.refreshFinished() == [41])
+        #expect(answers.waiting == [42])
+        answers.refreshStarted(carriesResync: true)
+        #expect(answers.refreshFinished() == [42])
+        #expect(answers.refreshFinished().isEmpty)
+        answers.asked(by: 0)
+        answers.asked(by: -1)
+        #expect(answers.waiting.isEmpty, "no pid 0 or process group")
+    }
+}
+
 extension RefreshPipeline.Verdict {
     var isApply: Bool {
         if case .apply = self { return true }

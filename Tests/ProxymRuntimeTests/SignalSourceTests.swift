@@ -11,7 +11,7 @@ struct SignalSourceTests {
         defer { try? previous.setAsCurrentThreadMask() }
         let loop = try EventLoop()
         var received: [(Signal, Int32)] = []
-        let source = try SignalSource(loop: loop, signals: set) { signal, sender in received.append((signal, sender)) }
+        let source = try SignalSource(loop: loop, signals: set) { info in received.append((info.signal, info.senderPID)) }
         try loop.runOnce(timeout: .zero)
         #expect(received.isEmpty)
         try Signal.hup.raiseOnCurrentThread()

@@ -32,6 +32,7 @@ public final class Daemon {
     private let refreshes: ScheduledRuns
     private var pipeline: RefreshPipeline
     private var readiness = ReadinessSequence()
+    private var reloadAnswers = ReloadAnswers()
     private var retry = ApplyRetry()
     private var shutdown = ShutdownSequence()
     private var gate: SourceGate?
@@ -116,8 +117,8 @@ public final class Daemon {
     public func start(listenForSignals: Bool = true) throws {
         if listenForSignals {
             signalSource = try SignalSource(loop: loop, signals: ProcessSetup.daemonSignals) {
-                [weak self] signal, sender in
-                self?.handle(signal: signal, sender: sender)
+                [weak self] info in
+                self?.handle(signal: info)
             }
         }
         for output in outputs {
@@ -181,11 +182,18 @@ public final class Daemon {
 
     // MARK: Signals
 
-    private func handle(signal: Signal, sender: Int32) {
+    private func handle(signal info: SignalFD.Info) {
+        let signal = info.signal
+        let sender = info.senderPID
         logger.debug("signal received", metadata: ["signal": "\(signal)", "sender_pid": "\(sender)"])
         switch signal {
         case .usr1: handle(.refresh)
-        case .hup: handle(.reload)
+        case .hup:
+            // `proxym reload` asks to be answered once the resync is applied.
+            if info.isQueued && info.value == ReloadAnswers.marker && !shutdown.isStopping {
+                reloadAnswers.asked(by: sender)
+            }
+            handle(.reload)
         case .term, .int: handle(.stop(signal.description))
         default:
             // Our own writes to a closed pipe raise SIGPIPE too (the write itself returns EPIPE).
@@ -367,6 +375,7 @@ public final class Daemon {
     private func startRefresh(_ batch: RefreshScheduler.Batch) {
         running = (batch, SourceRecord.moment(on: loop))
         let forced = batch.reasons.contains(.sighup)
+        reloadAnswers.refreshStarted(carriesResync: forced || batch.reasons.contains(.startup))
         logger.info(
             "refresh",
             metadata: ["trigger": "\(batch.summary())"] + (batch.forcesFullResync ? ["mode": "full resync"] : [:]))
@@ -497,6 +506,7 @@ public final class Daemon {
         updateSourceStatus()
         lastSentStatus = status.line
         notify((lines + ["STATUS=\(status.line)"]).joined(separator: "\n"))
+        answerReloads()
         // What the refresh built and dropped (decoded apps, the old services) goes back to the kernel
         // rather than staying resident until the next refresh: on the next turn of the loop, once
         // the callbacks that ran this refresh have returned and let go of it.
@@ -508,6 +518,19 @@ public final class Daemon {
             return
         }
         refreshes.finished()
+    }
+
+    /// Tells each `proxym reload` whose resync this refresh applied that it may return (after
+    /// READY=1 went out). SIGWINCH is ignored by default, so even a sender that is gone and whose
+    /// pid was reused comes to no harm.
+    private func answerReloads() {
+        for pid in reloadAnswers.refreshFinished() {
+            do {
+                try queueSignal(pid: pid, signal: .winch, value: ReloadAnswers.marker)
+            } catch {
+                logger.notice("could not answer proxym reload", metadata: ["pid": "\(pid)", "error": "\(error)"])
+            }
+        }
     }
 
     /// A failed apply worth retrying is retried with backoff (`ApplyRetry`); success resets it.

@@ -22,6 +22,14 @@ public final class LogSink: Sendable {
     /// Repeated lines (notice and above) collapsed per kind; nil = every line is written.
     private let repeats: Mutex<LogRateLimiter<String, Suppressed>?>
     private let collapsesRepeats: Bool
+    /// Arms the timer that says the counts of collapsed lines (set by `flushRepeats(on:)`); armed
+    /// only while lines are being collapsed, so an idle daemon has no timer for it.
+    private let flushTimer = Mutex<FlushTimer>(FlushTimer())
+
+    struct FlushTimer: @unchecked Sendable {
+        var arm: ((Instant) -> Void)?
+        var armed = false
+    }
 
     /// A line left out, kept for the summary that counts it.
     struct Suppressed: @unchecked Sendable {
@@ -77,15 +85,36 @@ public final class LogSink: Sendable {
         let suppressed = Suppressed(event: event, handlerMetadata: handlerMetadata)
         let (write, summaries) = repeats.withLock { $0?.admit(key, suppressed, at: now) ?? (true, []) }
         writeSummaries(summaries)
-        if write { render(event, handlerMetadata: handlerMetadata) }
+        if write { render(event, handlerMetadata: handlerMetadata) } else { armFlush() }
     }
 
-    /// Writes the counts of collapsed lines whose interval is over (the daemon calls it every second,
-    /// so the count of a flood that stopped is still said).
+    /// A line was left out: make sure its count will be said when its interval ends, even if no
+    /// other line comes.
+    private func armFlush() {
+        guard let due = repeats.withLock({ $0?.nextExpiry }) else { return }
+        let arm = flushTimer.withLock { timer -> ((Instant) -> Void)? in
+            guard !timer.armed, let arm = timer.arm else { return nil }
+            timer.armed = true
+            return arm
+        }
+        arm?(due)
+    }
+
+    /// Writes the counts of collapsed lines whose interval is over (a timer calls it while lines are
+    /// collapsed, so the count of a flood that stopped is still said).
     public func flushRepeats() {
         guard collapsesRepeats else { return }
         let now = Instant(nanoseconds: MonotonicClock.nanoseconds())
         writeSummaries(repeats.withLock { $0?.expire(at: now) ?? [] })
+    }
+
+    /// After a flush: when to flush again (a kind is still collapsed), or nil (the timer rests until
+    /// the next line left out).
+    func nextFlush() -> Instant? {
+        repeats.withLock { limiter in
+            guard let limiter, limiter.isCollapsing else { return nil }
+            return limiter.nextExpiry
+        }
     }
 
     private func writeSummaries(_ summaries: [LogRateLimiter<String, Suppressed>.Summary]) {
@@ -206,12 +235,26 @@ extension Logger {
 }
 
 extension LogSink {
-    /// Says the counts of collapsed lines every `period` on `loop` (for as long as the loop runs).
-    public func flushRepeats(every period: Duration, on loop: EventLoop) {
-        loop.schedule(after: period) { [weak self, weak loop] in
+    /// Says the counts of collapsed lines on `loop` when their interval ends. The timer exists only
+    /// while lines are being collapsed: an idle daemon does not wake up for it.
+    public func flushRepeats(on loop: EventLoop) {
+        flushTimer.withLock { timer in
+            timer.arm = { [weak self, weak loop] due in
+                guard let self, let loop else { return }
+                self.scheduleFlush(at: due, on: loop)
+            }
+        }
+    }
+
+    private func scheduleFlush(at due: Instant, on loop: EventLoop) {
+        loop.schedule(at: due) { [weak self, weak loop] in
             guard let self, let loop else { return }
             self.flushRepeats()
-            self.flushRepeats(every: period, on: loop)
+            if let next = self.nextFlush() {
+                self.scheduleFlush(at: next, on: loop)
+            } else {
+                self.flushTimer.withLock { $0.armed = false }
+            }
         }
     }
 }

@@ -7,13 +7,14 @@ public final class SignalSource {
     private let loop: EventLoop
     private var fd: OwnedFD?
     private var registration: EventLoop.Registration?
-    private let onSignal: (Signal, Int32) -> Void
+    private let onSignal: (SignalFD.Info) -> Void
 
-    /// - Parameter onSignal: called with the signal and the sender's pid (0 if the kernel sent it).
+    /// - Parameter onSignal: called with each signal's record (signal, sender's pid — 0 if the
+    ///   kernel sent it —, code and sigqueue value).
     public init(
         loop: EventLoop,
         signals: SignalSet,
-        onSignal: @escaping (Signal, _ senderPID: Int32) -> Void
+        onSignal: @escaping (SignalFD.Info) -> Void
     ) throws(SysError) {
         self.loop = loop
         self.onSignal = onSignal
@@ -37,7 +38,7 @@ public final class SignalSource {
                 // signalfd reads fail only for programming errors (bad buffer size); stop reading.
                 return
             }
-            for info in batch { onSignal(info.signal, info.senderPID) }
+            for info in batch { onSignal(info) }
         }
     }
 
