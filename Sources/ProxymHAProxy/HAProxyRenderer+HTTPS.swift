@@ -119,7 +119,7 @@ extension HAProxyRenderer {
         guard plan.http.contains(where: { !$0.domains.isEmpty }) else { return }
         let routes = plan.routes()
         out.append(byte: UInt8(ascii: "\n"))
-        for planned in plan.http where !planned.domains.isEmpty {
+        for planned in plan.http where !planned.domains.isEmpty && !planned.mapped {
             for domain in planned.domains {
                 out.append("  acl host_")
                 out.append(planned.name)
@@ -135,12 +135,14 @@ extension HAProxyRenderer {
         }
         for route in routes {
             let planned = plan.http[route.http]
+            if planned.mapped { continue }
             out.append("  use_backend ")
             out.append(planned.name)
             out.append("_cluster")
             appendCondition(planned.name, path: route.path, to: &out)
             out.append(byte: UInt8(ascii: "\n"))
         }
+        if let map = plan.vhostMap { appendMapUseBackend(map, to: &out) }
     }
 
     /// `shop.example.com`, or `shop.example.com shop.example.com:8080` when the frontend's port is not

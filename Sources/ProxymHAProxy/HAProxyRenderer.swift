@@ -90,11 +90,11 @@ public enum HAProxyRenderer {
             complete = !out.overflowed
             return complete ? out.count : 0
         }
-        if complete { return Rendering(text: text, notes: notes) }
+        if complete { return Rendering(text: text, notes: notes, vhostMap: plan.vhostMap) }
         // Not expected (the tests compare the size with the text); the text must be right anyway.
         var out = ConfigBuffer(reservingCapacity: size * 2)
         write(plan, global: global, options: options, bindHost: bindHost, to: &out)
-        return Rendering(text: out.text, notes: notes)
+        return Rendering(text: out.text, notes: notes, vhostMap: plan.vhostMap)
     }
 
     /// Whether `textSize` gives the exact size of the text (for tests).
@@ -259,6 +259,8 @@ struct PlannedService {
     var hstsMaxAge: Int? = nil
     /// HTTP only: also listens on its service port (`bindServicePort`, the port was free).
     var bindsServicePort = false
+    /// HTTP only: its domains are routed through the vhost map (``Plan/planVHostMap(options:notes:)``).
+    var mapped = false
 }
 
 /// Which services are rendered where: sorted, UDP and conflicts removed, options resolved.
@@ -269,6 +271,8 @@ struct Plan {
     var tcp: [PlannedService] = []
     /// HTTPS: passthrough routes, ACME opt-outs (``planTLS(options:notes:)``).
     var tls = PlannedTLS()
+    /// The map the frontends route plain virtual hosts through (nil: acl rules only).
+    var vhostMap: VHostMap?
 
     init(_ services: [Service], options: RenderOptions, notes: inout [RenderNote]) {
         // Proxy names in use; the value is the owner (nil = proxym's own frontend). Frontends and
@@ -302,6 +306,7 @@ struct Plan {
             }
         }
         planTLS(options: options, notes: &notes)
+        if options.vhostMap != nil { planVHostMap(options: options, notes: &notes) }
     }
 
     /// Plans one service (borrowed: no copy of it is made for the plan).

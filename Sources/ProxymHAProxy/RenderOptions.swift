@@ -31,6 +31,9 @@ public struct RenderOptions: Sendable, Hashable {
     /// `PROXYM_HAPROXY_APPID_PORT`: a frontend on this port routing by `X-Marathon-App-Id` to the HTTP
     /// services that carry an app id (marathon-lb's :9091); nil: none.
     public var appIDPort: UInt16? = nil
+    /// `PROXYM_HAPROXY_VHOST_MAP_THRESHOLD`: plain virtual hosts through a map file above a threshold
+    /// (``VHostMap``); nil: acl rules only, the output is exactly what it is without.
+    public var vhostMap: VHostMapOptions? = nil
 
     public init(
         globalConfig: String,

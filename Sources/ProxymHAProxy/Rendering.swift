@@ -8,10 +8,14 @@ public struct Rendering: Sendable, Hashable {
     public var text: String
     /// In output order (services sorted by id), at most a few per service.
     public var notes: [RenderNote]
+    /// The map file `text` routes plain virtual hosts through (`RenderOptions.vhostMap`, above its
+    /// threshold); nil: none, `text` routes every host by acl rules.
+    public var vhostMap: VHostMap?
 
-    public init(text: String, notes: [RenderNote]) {
+    public init(text: String, notes: [RenderNote], vhostMap: VHostMap? = nil) {
         self.text = text
         self.notes = notes
+        self.vhostMap = vhostMap
     }
 }
 

@@ -53,6 +53,12 @@ extension Settings {
         /// marathon-lb's :9091: a frontend routing `X-Marathon-App-Id` to the HTTP services that carry
         /// an app id; nil = none.
         public var appIDPort: UInt16?
+        /// More plain virtual hosts than this: the frontends route them through a map file
+        /// (``vhostMapPath``); 0 = never.
+        public var vhostMapThreshold = 0
+
+        /// The vhost map, next to the config file: `<config>.vhosts.map`.
+        public var vhostMapPath: String { configFilePath + ".vhosts.map" }
 
         /// The directory of the config file (for default socket paths).
         public var configDirectory: String {
@@ -166,6 +172,10 @@ extension Settings {
                     "PROXYM_HAPROXY_APPID_PORT", \.haproxy.appIDPort, .optional(.port), default: "(unset: none)",
                     "Port of a frontend (proxym_appid, same bind address as HTTP) that routes by the X-Marathon-App-Id header to the first HTTP port of that Marathon app (marathon-lb's :9091). Unset: no such frontend."
                 ),
+                SettingDeclaration(
+                    "PROXYM_HAPROXY_VHOST_MAP_THRESHOLD", \.haproxy.vhostMapThreshold, .integer(0...10_000_000),
+                    "Above this many plain virtual hosts (no paths, no redirect to HTTPS, weight 0) the HTTP and HTTPS frontends route them through one map file, <config>.vhosts.map, instead of an acl and a use_backend line each (marathon-lb's --haproxy-map); with PROXYM_HAPROXY_RUNTIME_API a host added to, moved between or removed from existing backends then changes through the Runtime API (add/set/del map), without a reload. 0: never (the config stays as it always was)."
+                ),
             ],
             check: check)
 
@@ -177,6 +187,11 @@ extension Settings {
                 reader.errors.append("PROXYM_HAPROXY_APPID_PORT: \(port) is already the HTTP or HTTPS port")
             }
 
+            if h.vhostMapThreshold > 0 && !h.configFilePath.isEmpty && !HAProxyMapText.isUsablePath(h.vhostMapPath) {
+                reader.errors.append(
+                    "PROXYM_HAPROXY_VHOST_MAP_THRESHOLD: the map file \(h.vhostMapPath) (next to PROXYM_HAPROXY_CONFIG_FILE_PATH) needs an absolute path of printable ASCII without blanks, quotes, backslashes or any of ,();#%[]{}$"
+                )
+            }
             if h.configFilePath.isEmpty {
                 reader.errors.append("PROXYM_HAPROXY_CONFIG_FILE_PATH: required when PROXYM_HAPROXY_ENABLED is set")
             }

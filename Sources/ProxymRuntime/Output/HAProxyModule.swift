@@ -28,6 +28,11 @@ public final class HAProxyModule: ConfigGenerator {
 
     /// The text currently live (written and successfully applied), nil before the first apply.
     var liveText: String?
+    /// The vhost map `liveText` routes through (nil: none, or not known).
+    var liveVHostMap: VHostMap?
+    /// What the map file held before an apply replaced it (`.some(nil)`: there was none), until the
+    /// new config is installed.
+    var vhostMapBefore: [UInt8]??
     /// The last text haproxy rejected: not re-checked until the input changes (or SIGHUP).
     var rejectedText: String?
     /// An apply or a drain step is running; others wait in `queue`.
@@ -177,6 +182,8 @@ public final class HAProxyModule: ConfigGenerator {
         var statsSocket: String?
         /// HTTPS: the crt-list and certificates this text is to serve.
         var certificates: CertificateState?
+        /// The vhost map `text` routes through (`PROXYM_HAPROXY_VHOST_MAP_THRESHOLD`), nil: none.
+        var vhostMap: VHostMap?
     }
 
     /// The stats socket proxym uses, and whether it must add it to the global section.
@@ -212,6 +219,9 @@ public final class HAProxyModule: ConfigGenerator {
             globalConfig: globalConfig, httpPort: settings.httpPort, bindAddress: settings.bindAddress,
             serviceOptions: inputs.serviceOptions)
         options.appIDPort = settings.appIDPort
+        if settings.vhostMapThreshold > 0 {
+            options.vhostMap = VHostMapOptions(path: settings.vhostMapPath, threshold: settings.vhostMapThreshold)
+        }
         if let port = tls.httpsPort {
             options.https = HTTPSOptions(
                 port: port, crtList: tls.crtListPath, acmePort: tls.acme.enabled ? tls.acme.httpPort : nil)
@@ -246,7 +256,10 @@ public final class HAProxyModule: ConfigGenerator {
     private func candidate(_ services: [Service], live: SlotTable?) throws(GeneratorFailure) -> Candidate {
         let (options, socket) = try self.options(services)
         guard settings.runtimeAPI else {
-            return Candidate(text: HAProxyRenderer.render(services, options: options))
+            let rendering = HAProxyRenderer.renderWithNotes(services, options: options)
+            var candidate = Candidate(text: rendering.text)
+            candidate.vhostMap = rendering.vhostMap
+            return candidate
         }
         let sections = HAProxyRenderer.sections(services, options: options)
         let assignment = SlotPlanner.assign(
@@ -262,11 +275,11 @@ public final class HAProxyModule: ConfigGenerator {
         options.slots = table.skeleton
         let skeleton = HAProxyRenderer.render(services, options: options)
         options.slots = table
-        let text = HAProxyRenderer.render(services, options: options)
+        let rendering = HAProxyRenderer.renderWithNotes(services, options: options)
         let exposed = socket.flatMap { $0.exposesListeners && $0.isAdmin ? $0.path : nil }
         return Candidate(
-            text: text, slots: table, skeleton: skeleton, sections: sections, exposedSocket: exposed,
-            statsSocket: socket?.path)
+            text: rendering.text, slots: table, skeleton: skeleton, sections: sections, exposedSocket: exposed,
+            statsSocket: socket?.path, vhostMap: rendering.vhostMap)
     }
 
     // MARK: Applying
@@ -312,13 +325,15 @@ public final class HAProxyModule: ConfigGenerator {
         let tls = prepareCertificates(services)
         let renderBegan = loop.now
         guard settings.runtimeAPI else {
-            let text = HAProxyRenderer.render(services, options: options)
+            let rendering = HAProxyRenderer.renderWithNotes(services, options: options)
+            let text = rendering.text
             stageDurations.append(("render", loop.now - renderBegan))
             var candidate = Candidate(text: text)
+            candidate.vhostMap = rendering.vhostMap
             candidate.statsSocket = socket?.path
             if let socket, socket.exposesListeners && socket.isAdmin { candidate.exposedSocket = socket.path }
             candidate.certificates = tls
-            if !force, text == liveText, tls != nil {
+            if !force, text == liveText, rendering.vhostMap == liveVHostMap, tls != nil {
                 applyCertificates(candidate, completion: completion)
                 return
             }
@@ -337,11 +352,14 @@ public final class HAProxyModule: ConfigGenerator {
             applyText(candidate, force: force, completion: completion)
             return
         }
-        let decision =
+        var decision =
             force
             ? SlotPlanner.Decision.reload(reasons: ["SIGHUP: full re-apply"])
             : SlotPlanner.decide(
                 live: liveSlots, liveSkeleton: liveSkeleton, new: assignment, newSkeleton: candidate.skeleton ?? "")
+        if case .unchanged = decision, candidate.vhostMap != liveVHostMap {
+            decision = .reload(reasons: ["the vhost map changed"])
+        }
         switch decision {
         case .unchanged where candidate.text == liveText:
             if tls != nil {
@@ -380,7 +398,7 @@ public final class HAProxyModule: ConfigGenerator {
     func applyText(_ candidate: Candidate, force: Bool, completion: @escaping (ApplyOutcome) -> Void) {
         let text = candidate.text
         if !force {
-            if text == liveText {
+            if text == liveText && candidate.vhostMap == liveVHostMap {
                 completion(.unchanged("unchanged"))
                 return
             }
@@ -389,7 +407,7 @@ public final class HAProxyModule: ConfigGenerator {
                 return
             }
             if liveText == nil, !wroteOnce, let onDisk = try? FileSystem.readFile(settings.configFilePath, limit: 64 << 20),
-                onDisk == Array(text.utf8)
+                onDisk == Array(text.utf8), vhostMapOnDisk(is: candidate.vhostMap)
             {
                 // First refresh and the file is already current: do not disturb a running haproxy.
                 runner.ensureRunning { [weak self] outcome in
@@ -425,6 +443,19 @@ public final class HAProxyModule: ConfigGenerator {
             return
         }
         pendingTemp = tempPath
+        // The map the new config reads goes in place first, so `haproxy -c` checks the pair; the
+        // previous one comes back whenever the new config does not get installed.
+        do {
+            try installVHostMap(candidate.vhostMap)
+        } catch {
+            try? FileSystem.unlink(tempPath)
+            pendingTemp = nil
+            logger.error(
+                "cannot write the vhost map; the old config stays live",
+                metadata: ["path": "\(settings.vhostMapPath)", "error": "\(error)"])
+            completion(.failed("cannot write \(settings.vhostMapPath): \(error); the old config stays live", retry: true))
+            return
+        }
         guard let checkBinary else {
             install(candidate, from: tempPath, completion: completion)
             return
@@ -448,6 +479,7 @@ public final class HAProxyModule: ConfigGenerator {
                 case .failure(let failure) where failure.ranAndFailed && failure.outputLines.contains(where: { $0.contains("[ALERT]") }):
                     // haproxy's verdict: this config is wrong; only a change of input helps.
                     self.rejectedText = text
+                    self.restoreVHostMap()
                     do {
                         try FileSystem.rename(from: tempPath, to: self.rejectedPath)
                     } catch {
@@ -464,6 +496,7 @@ public final class HAProxyModule: ConfigGenerator {
                     // start. A failed attempt, retried; the same config gets checked again.
                     try? FileSystem.unlink(tempPath)
                     self.pendingTemp = nil
+                    self.restoreVHostMap()
                     let timedOut = failure.outcome?.timedOut == true
                     var metadata: Logger.Metadata = [
                         "binary": "\(checkBinary)", "check": "\(failure.status)", "bytes": "\(text.utf8.count)",
@@ -545,6 +578,7 @@ public final class HAProxyModule: ConfigGenerator {
             try AtomicFileWriter.commit(temporary: tempPath, to: settings.configFilePath)
         } catch {
             try? FileSystem.unlink(tempPath)
+            restoreVHostMap()
             logger.error(
                 "cannot install the new config; the old one stays live",
                 metadata: ["path": "\(settings.configFilePath)", "error": "\(error)"])
@@ -552,6 +586,11 @@ public final class HAProxyModule: ConfigGenerator {
             return
         }
         rejectedText = nil
+        vhostMapBefore = nil
+        if candidate.vhostMap == nil && settings.vhostMapThreshold > 0 {
+            // Below the threshold now: the config no longer reads the map.
+            try? FileSystem.unlink(settings.vhostMapPath)
+        }
         logger.info(
             "config written", metadata: ["path": "\(settings.configFilePath)", "bytes": "\(candidate.text.utf8.count)"])
         reloadInstalled(candidate, completion: completion)
@@ -578,6 +617,7 @@ public final class HAProxyModule: ConfigGenerator {
 
     func becameLive(_ candidate: Candidate) {
         liveText = candidate.text
+        liveVHostMap = candidate.vhostMap
         liveSlots = candidate.slots?.afterReload
         liveSkeleton = candidate.skeleton
         liveSections = candidate.sections
@@ -591,10 +631,52 @@ public final class HAProxyModule: ConfigGenerator {
 
     private func forgetLive() {
         liveText = nil
+        liveVHostMap = nil
         liveSlots = nil
         liveSkeleton = nil
         liveCertificates = nil
         if let drainTimer { loop.cancel(drainTimer) }
         drainTimer = nil
+    }
+}
+
+// MARK: - The vhost map file
+
+extension HAProxyModule {
+    /// Whether the map file holds `map` (true when there is none to hold).
+    func vhostMapOnDisk(is map: VHostMap?) -> Bool {
+        guard let map else { return true }
+        return (try? FileSystem.readFile(map.path, limit: 256 << 20)) == Array(map.text.utf8)
+    }
+
+    /// Writes `map` (atomically, the config file's mode) unless the file holds it already; remembers
+    /// what was there for ``restoreVHostMap()``.
+    func installVHostMap(_ map: VHostMap?) throws(SysError) {
+        guard let map, !vhostMapOnDisk(is: map) else { return }
+        if vhostMapBefore == nil {
+            vhostMapBefore = .some(try? FileSystem.readFile(map.path, limit: 256 << 20))
+        }
+        let mode = (try? FileSystem.stat(settings.configFilePath).permissions) ?? 0o644
+        try AtomicFileWriter.write(Array(map.text.utf8), to: map.path, mode: mode)
+    }
+
+    /// Puts back the map file an apply replaced before its config was installed (or removes it when
+    /// there was none).
+    func restoreVHostMap() {
+        guard let before = vhostMapBefore else { return }
+        vhostMapBefore = nil
+        let path = settings.vhostMapPath
+        do {
+            if let bytes = before {
+                let mode = (try? FileSystem.stat(path).permissions) ?? 0o644
+                try AtomicFileWriter.write(bytes, to: path, mode: mode)
+            } else {
+                try FileSystem.unlink(path)
+            }
+        } catch {
+            logger.warning(
+                "cannot put the previous vhost map back; the next reload reads the new one",
+                metadata: ["path": "\(path)", "error": "\(error)"])
+        }
     }
 }
