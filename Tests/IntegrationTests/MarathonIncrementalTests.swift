@@ -18,6 +18,15 @@ extension MarathonEndToEndTests {
             MarathonJSON.app("/shop/api", servicePort: 10002, tasks: tasks, labels: ["HAPROXY_0_VHOST": apiHost])
         }
 
+        /// A `deployment_step_success` body: a plan of one step per app in `apps`, `step` the current one.
+        static func deploymentStep(plan: String, apps: [String], step: [String]) -> String {
+            func actions(_ ids: [String]) -> String {
+                "[" + ids.map { #"{"action":"RestartApplication","app":"\#($0)"}"# }.joined(separator: ",") + "]"
+            }
+            let steps = apps.map { #"{"actions":\#(actions([$0]))}"# }.joined(separator: ",")
+            return #"{"eventType":"deployment_step_success","timestamp":"2024-01-01T00:00:00.000Z","plan":{"id":"\#(plan)","original":{"apps":[]},"target":{"apps":[]},"steps":[\#(steps)],"version":"2024-01-01T00:00:00.000Z"},"currentStep":{"actions":\#(actions(step))}}"#
+        }
+
         static func served(_ marathon: FakeMarathon) throws -> Int {
             let text = try marathon.control("GET", "/_fake/served")
             let field = try #require(text.split(separator: " ").first { $0.hasPrefix("body_bytes=") })
@@ -79,9 +88,44 @@ extension MarathonEndToEndTests {
                 #expect(sandbox.bodyFor(host: Self.webHost) == "green")
                 try proxym.signal(.hup)
                 #expect(sandbox.waitForBackend("blue", host: Self.webHost, timeout: .seconds(5)) != nil, "\(proxym.log)")
-                #expect(proxym.waitForLog("differs from the state kept from events"), "\(proxym.log)")
-                #expect(proxym.log.contains("/shop/web"))
                 #expect(marathon.requests.contains { $0.target == "/v2/apps?embed=apps.tasks&embed=apps.readiness" })
+                // No event follows within the grace: it was lost, and a WARNING says so.
+                #expect(proxym.waitForLog("differed from the state kept from events"), "\(proxym.log)")
+                #expect(proxym.log.split(separator: "\n").contains { $0.contains("an event was lost") && $0.contains("/shop/web") })
+
+                // A change whose event is only late: the whole read wins at once, the event comes
+                // within the grace, and nobody is warned.
+                let othersGreen = others.enumerated().map { i, app in
+                    i == 3
+                        ? MarathonJSON.app(
+                            "/other/app3", servicePort: 11003, tasks: [.init(green)], labels: ["HAPROXY_0_VHOST": "other3.example.com"])
+                        : app
+                }
+                try marathon.setApps([Self.web([.init(blue)])] + othersGreen)
+                try proxym.signal(.hup)
+                #expect(sandbox.waitForBackend("green", host: "other3.example.com", timeout: .seconds(5)) != nil, "\(proxym.log)")
+                try marathon.statusUpdate(appID: "/other/app3", taskID: "green-1")
+                MonotonicClock.sleep(.milliseconds(2600))
+                #expect(
+                    !proxym.log.split(separator: "\n").contains { $0.contains("kept from events") && $0.contains("/other/app3") },
+                    "a late event counted as lost:\n\(proxym.log)")
+
+                // Deployments: a step that succeeded reads its apps; the end of a plan seen before reads
+                // the plan's apps; the end of a plan never seen reads everything.
+                try marathon.clearRequests()
+                try marathon.setApps([Self.web([.init(green)])] + othersGreen)
+                try marathon.push("deployment_step_success", Self.deploymentStep(plan: "plan-1", apps: ["/shop/web", "/other/app3"], step: ["/shop/web"]))
+                #expect(sandbox.waitForBackend("green", host: Self.webHost, timeout: .seconds(5)) != nil, "\(proxym.log)")
+                MonotonicClock.sleep(.milliseconds(200))
+                #expect(marathon.requests.map(\.target) == ["/v2/apps/shop/web?embed=app.tasks&embed=app.readiness"])
+                try marathon.clearRequests()
+                try marathon.push("deployment_success", #"{"eventType":"deployment_success","timestamp":"2024-01-01T00:00:00.000Z","id":"plan-1"}"#)
+                #expect(waitUntil(timeout: .seconds(3)) { marathon.requests.count >= 2 })
+                MonotonicClock.sleep(.milliseconds(200))
+                #expect(
+                    Set(marathon.requests.map(\.target))
+                        == ["/v2/apps/shop/web?embed=app.tasks&embed=app.readiness", "/v2/apps/other/app3?embed=app.tasks&embed=app.readiness"],
+                    "\(marathon.requests.map(\.target))")
 
                 // An event that names no app reads everything.
                 try marathon.clearRequests()

@@ -263,4 +263,29 @@ struct MarathonKeptAppsTests {
         #expect(MarathonEvent.parse(fromJSON: Array(#"{"eventType":"status_update_event","appId":"shop"}"#.utf8)).appID == "/shop")
         #expect(MarathonEvent.parse(fromJSON: Array(#"{"eventType":"status_update_event","appId":"/x""#.utf8)).type == nil)
     }
+
+    @Test func deploymentEventsNameTheirPlanAndStep() throws {
+        func parsed(_ file: String) throws -> MarathonEvent.Parsed {
+            MarathonEvent.parse(fromJSON: try MarathonFixtures.bytes("events/" + file))
+        }
+        let grouped = try parsed("deployment_step_success__marathon-consul__apps-in-groups__m0.15.json")
+        #expect(grouped.deploymentID == "eaeaade6-f485-4271-9058-913a885efa27")
+        #expect(grouped.planApps == ["/com.example/things/something"])
+        #expect(grouped.stepApps == ["/com.example/things/something"])
+        let heavy = try parsed("deployment_step_success__marathon-consul__captured-heavy-plan__m0.15.json")
+        #expect(heavy.planApps == ["/a"] && heavy.stepApps == ["/a"])
+        let docs = try parsed("deployment_step_success__marathon-docs__m1.4.json")
+        #expect(docs.stepApps == ["/my-app"])
+        #expect(docs.planApps == [], "the docs' plan lists steps without actions")
+        let success = try parsed("deployment_success__marathon-docs__m1.4.json")
+        #expect(success.deploymentID == "867ed450-f6a8-4d33-9b0e-e11c5513990b" && success.planApps == nil)
+        // A pod or a hostile id in any action: no list (everything is read).
+        let pod = Array(
+            #"{"eventType":"deployment_step_success","plan":{"id":"p","steps":[{"actions":[{"action":"StartPod","pod":"/p"}]}]},"currentStep":{"actions":[{"action":"ScaleApplication","app":"/a/../b"}]}}"#.utf8)
+        #expect(MarathonEvent.parse(fromJSON: pod).planApps == nil)
+        #expect(MarathonEvent.parse(fromJSON: pod).stepApps == nil)
+        // Other events carry no deployment facts, whatever their keys.
+        let status = Array(#"{"eventType":"status_update_event","appId":"/a","id":"x","plan":{"id":"y"}}"#.utf8)
+        #expect(MarathonEvent.parse(fromJSON: status).deploymentID == nil)
+    }
 }

@@ -44,11 +44,103 @@ public enum MarathonEvent {
         "app_terminated_event", "unhealthy_task_kill_event", "unhealthy_instance_kill_event", "instance_changed_event",
     ]
 
+    /// The deployment events: `deployment_info` and `deployment_step_success` carry the plan (its
+    /// id and the apps of every step, and of the current step); `deployment_success` and
+    /// `deployment_failed` only the plan's id.
+    public static let deploymentTypes: Set<String> = [
+        "deployment_info", "deployment_step_success", "deployment_success", "deployment_failed",
+    ]
+
     /// One event body read: its type, and the app it names when its type concerns one app
     /// (``appTypes``) and the id is one ``appPath(_:)`` accepts.
     public struct Parsed: Sendable, Hashable {
         public var type: String?
         public var appID: String?
+        /// Deployment events: the plan's id (`plan.id`, or the top-level `id` of success/failure).
+        public var deploymentID: String?
+        /// Deployment events with a plan: the apps of all its steps (normalized, in order, unique);
+        /// `nil` when some action names no plain app id (a pod, a hostile id): then only a whole read
+        /// is safe.
+        public var planApps: [String]?
+        /// `deployment_step_success`: the apps of the step that just succeeded (same rules).
+        public var stepApps: [String]?
+    }
+
+    /// The apps of a list of deployment actions (`[{"action": ..., "app": "/id"}, ...]`), or nil
+    /// when one is not a plain app id.
+    private static func readActions(_ c: inout JSONCursor, into apps: inout [String]?) throws(CursorError) {
+        guard try c.peek() == .array else {
+            try c.skipValue()
+            return
+        }
+        try c.enterArray()
+        var firstAction = true
+        while try c.nextElement(&firstAction) {
+            guard try c.peek() == .object else {
+                try c.skipValue()
+                apps = nil
+                continue
+            }
+            try c.enterObject()
+            var firstKey = true
+            var named: String?
+            while let key = try c.nextKey(&firstKey) {
+                if c.spanEquals(key, "app"), try c.peek() == .string {
+                    named = try c.readString()
+                } else {
+                    try c.skipValue()
+                }
+            }
+            if let named, appPath(named) != nil {
+                let id = normalizedID(named)
+                if apps?.contains(id) == false { apps?.append(id) }
+            } else {
+                apps = nil  // a pod, or an id proxym would not put in a URL
+            }
+        }
+    }
+
+    /// `plan`: its id and the apps of all its steps.
+    private static func readPlan(_ c: inout JSONCursor, into parsed: inout Parsed) throws(CursorError) {
+        guard try c.peek() == .object else {
+            try c.skipValue()
+            return
+        }
+        try c.enterObject()
+        var apps: [String]? = []
+        var first = true
+        while let key = try c.nextKey(&first) {
+            if c.spanEquals(key, "id"), try c.peek() == .string {
+                parsed.deploymentID = try c.readString()
+            } else if c.spanEquals(key, "steps"), try c.peek() == .array {
+                try c.enterArray()
+                var firstStep = true
+                while try c.nextElement(&firstStep) {
+                    try readStep(&c, into: &apps)
+                }
+            } else {
+                try c.skipValue()
+            }
+        }
+        parsed.planApps = apps
+    }
+
+    /// One step, `{"actions": [...]}`.
+    private static func readStep(_ c: inout JSONCursor, into apps: inout [String]?) throws(CursorError) {
+        guard try c.peek() == .object else {
+            try c.skipValue()
+            apps = nil
+            return
+        }
+        try c.enterObject()
+        var first = true
+        while let key = try c.nextKey(&first) {
+            if c.spanEquals(key, "actions") {
+                try readActions(&c, into: &apps)
+            } else {
+                try c.skipValue()
+            }
+        }
     }
 
     public static func parse(fromJSON bytes: [UInt8]) -> Parsed {
@@ -61,10 +153,19 @@ public enum MarathonEvent {
                 var appId: String?
                 var runSpecId: String?
                 var definitionID: String?
+                var topLevelID: String?
                 var first = true
                 while let key = try c.nextKey(&first) {
                     if c.spanEquals(key, "eventType"), try c.peek() == .string {
                         parsed.type = try c.readString()
+                    } else if c.spanEquals(key, "id"), try c.peek() == .string {
+                        topLevelID = try c.readString()
+                    } else if c.spanEquals(key, "plan") {
+                        try readPlan(&c, into: &parsed)
+                    } else if c.spanEquals(key, "currentStep") {
+                        var apps: [String]? = []
+                        try readStep(&c, into: &apps)
+                        parsed.stepApps = apps
                     } else if c.spanEquals(key, "appId"), try c.peek() == .string {
                         appId = try c.readString()
                     } else if c.spanEquals(key, "runSpecId"), try c.peek() == .string {
@@ -87,6 +188,13 @@ public enum MarathonEvent {
                     let id = appId ?? runSpecId ?? definitionID, appPath(id) != nil
                 {
                     parsed.appID = normalizedID(id)
+                }
+                if let type = parsed.type, deploymentTypes.contains(type) {
+                    if parsed.deploymentID == nil { parsed.deploymentID = topLevelID }
+                } else {
+                    parsed.deploymentID = nil
+                    parsed.planApps = nil
+                    parsed.stepApps = nil
                 }
                 return parsed
             }

@@ -39,6 +39,10 @@ final class MarathonEvents {
     /// `maxEventTypes` are kept apart (the rest count as `other`).
     private(set) var eventCounts: [String: Int] = [:]
     static let maxEventTypes = 64
+    /// Deployments whose apps are remembered (plan id -> apps), oldest forgotten first.
+    private var deploymentApps: [String: [String]] = [:]
+    private var deploymentOrder: [String] = []
+    static let maxDeployments = 64
     /// Whether the event stream is in use (vs callbacks), for /metrics.
     private(set) var usesStream = false
 
@@ -316,6 +320,38 @@ final class MarathonEvents {
 
     // MARK: Both
 
+    /// A deployment's events: a step that succeeded re-reads the apps of that step; the end of a
+    /// deployment (success or failure) re-reads the apps of its whole plan, remembered from its
+    /// earlier events. A plan not seen (an event lost, proxym started meanwhile) or an action that
+    /// names no plain app: everything is read.
+    private func deployment(_ type: String, _ parsed: MarathonEvent.Parsed) {
+        if let id = parsed.deploymentID, let apps = parsed.planApps, !apps.isEmpty {
+            if deploymentApps.updateValue(apps, forKey: id) == nil { deploymentOrder.append(id) }
+            if deploymentOrder.count > Self.maxDeployments {
+                deploymentApps[deploymentOrder.removeFirst()] = nil
+            }
+        }
+        let apps: [String]?
+        switch type {
+        case "deployment_step_success":
+            apps = parsed.stepApps
+        case "deployment_success", "deployment_failed":
+            apps = parsed.deploymentID.flatMap { id in
+                deploymentOrder.removeAll { $0 == id }
+                return deploymentApps.removeValue(forKey: id)
+            }
+        default:
+            // deployment_info: nothing has changed yet; its plan is remembered.
+            logger.debug("Marathon event ignored", metadata: ["type": "\(type)"])
+            return
+        }
+        if let apps, !apps.isEmpty {
+            for app in apps { notify(RefreshReason("Marathon \(type) (\(app))"), app) }
+        } else {
+            notify(RefreshReason("Marathon \(type)"), nil)
+        }
+    }
+
     private func received(body: [UInt8], via: String, name: String? = nil) {
         let parsed = MarathonEvent.parse(fromJSON: body)
         guard let type = parsed.type ?? name else {
@@ -325,7 +361,9 @@ final class MarathonEvents {
         let known = eventCounts[type] != nil || eventCounts.count < Self.maxEventTypes
         let label = known && type.utf8.allSatisfy({ $0 == UInt8(ascii: "_") || ($0 >= 0x61 && $0 <= 0x7A) }) ? type : "other"
         eventCounts[label, default: 0] += 1
-        if MarathonEvent.triggersRefresh(type) {
+        if MarathonEvent.deploymentTypes.contains(type) {
+            deployment(type, parsed)
+        } else if MarathonEvent.triggersRefresh(type) {
             if let app = parsed.appID {
                 notify(RefreshReason("Marathon \(type) (\(app))"), app)
             } else {

@@ -51,6 +51,12 @@ public final class MarathonModule: ServiceSource {
     private var wholeReads = 0
     private var appReads = 0
     private var differencesFound = 0
+    /// Apps a whole read found different from the kept state, and since when. An event naming the
+    /// app within `lateEventGrace` means its event was only on its way (no WARNING); otherwise the
+    /// event was lost: one WARNING, counted. Either way the whole read won at once.
+    private var suspects: [String: Instant] = [:]
+    private var suspectTimer: EventLoop.TimerHandle?
+    static let lateEventGrace: Duration = .seconds(2)
     /// What the last good snapshot weighed: the next reads' limits derive from it.
     private var bodyLimits = BodyLimits()
     private var snapshotGuard = MarathonSnapshotGuard()
@@ -144,7 +150,7 @@ public final class MarathonModule: ServiceSource {
     public func stop(done: @escaping () -> Void) {
         stopped = true
         record.update = nil
-        for timer in [resyncTimer, retryTimer].compactMap({ $0 }) { loop.cancel(timer) }
+        for timer in [resyncTimer, retryTimer, suspectTimer].compactMap({ $0 }) { loop.cancel(timer) }
         resyncTimer = nil
         retryTimer = nil
         fetches.cancel()
@@ -185,6 +191,7 @@ public final class MarathonModule: ServiceSource {
     private func requestFetch(_ reason: RefreshReason, app: String? = nil, immediate: Bool = false) {
         guard !stopped else { return }
         logger.debug("Marathon change noticed", metadata: ["reason": "\(reason)"])
+        if let app { suspects[app] = nil }
         if let app, settings.incremental {
             pendingApps.insert(app)
             namedDuringSnapshot?.insert(app)
@@ -346,12 +353,8 @@ public final class MarathonModule: ServiceSource {
                 self.loaded = true
                 self.wholeReads += 1
                 if wasLoaded && !differing.isEmpty {
-                    self.differencesFound += differing.count
-                    let shown = differing.prefix(10).joined(separator: ", ")
-                    let more = differing.count > 10 ? " and \(differing.count - 10) more" : ""
-                    self.logger.warning(
-                        "Marathon's full read differs from the state kept from events; the full read wins (an event lost, or still on its way)",
-                        metadata: ["apps": "\(shown)\(more)", "count": "\(differing.count)"])
+                    for app in differing where self.suspects[app] == nil { self.suspects[app] = self.loop.now }
+                    self.checkSuspects()
                 }
                 self.logProblems(fetched.problems + fetched.snapshot.problems + self.kept.problems, fullResync: fullResync)
                 let services = self.kept.services
@@ -368,6 +371,28 @@ public final class MarathonModule: ServiceSource {
                     ])
                 completion(.success(services))
             }
+        }
+    }
+
+    /// Says which differences no late event explained (see `suspects`), once their grace is over.
+    private func checkSuspects() {
+        if let suspectTimer { loop.cancel(suspectTimer) }
+        suspectTimer = nil
+        let now = loop.now
+        let lost = suspects.filter { now - $0.value >= Self.lateEventGrace }.keys.sorted()
+        if !lost.isEmpty {
+            for app in lost { suspects[app] = nil }
+            differencesFound += lost.count
+            let shown = lost.prefix(10).joined(separator: ", ")
+            let more = lost.count > 10 ? " and \(lost.count - 10) more" : ""
+            logger.warning(
+                "Marathon's full read differed from the state kept from events and no event for these apps followed within \(Self.lateEventGrace): an event was lost; the full read won",
+                metadata: ["apps": "\(shown)\(more)", "count": "\(lost.count)"])
+        }
+        guard let oldest = suspects.values.min(), !stopped else { return }
+        suspectTimer = loop.schedule(at: oldest + Self.lateEventGrace) { [weak self] in
+            self?.suspectTimer = nil
+            self?.checkSuspects()
         }
     }
 
