@@ -253,6 +253,12 @@ public final class HAProxyModule: ConfigGenerator {
         try candidate(services, live: nil).text
     }
 
+    /// `render`, plus the vhost map the text reads (nil: none).
+    public func renderWithMap(_ services: [Service]) throws(GeneratorFailure) -> (text: String, vhostMap: VHostMap?) {
+        let candidate = try candidate(services, live: nil)
+        return (candidate.text, candidate.vhostMap)
+    }
+
     private func candidate(_ services: [Service], live: SlotTable?) throws(GeneratorFailure) -> Candidate {
         let (options, socket) = try self.options(services)
         guard settings.runtimeAPI else {
