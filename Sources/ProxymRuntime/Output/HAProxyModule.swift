@@ -558,9 +558,10 @@ public final class HAProxyModule: ConfigGenerator {
     /// (`AtomicFileWriter`'s pattern), nothing else.
     public func removeLeftovers() {
         let directory = FileSystem.directoryName(settings.configFilePath)
-        let prefix = "." + FileSystem.baseName(settings.configFilePath) + "."
+        // The config's and the vhost map's (`<config>.vhosts.map`, same directory).
+        let prefixes = [settings.configFilePath, settings.vhostMapPath].map { "." + FileSystem.baseName($0) + "." }
         guard let entries = try? FileSystem.listDirectory(directory) else { return }
-        for entry in entries where Self.isOurTemporary(entry.name, prefix: prefix) {
+        for entry in entries where prefixes.contains(where: { Self.isOurTemporary(entry.name, prefix: $0) }) {
             let path = (directory == "/" ? "" : directory) + "/" + entry.name
             do {
                 try FileSystem.unlink(path)
