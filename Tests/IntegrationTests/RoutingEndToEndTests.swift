@@ -61,16 +61,21 @@ struct RoutingEndToEndTests {
             }, "\(cliRequest(path: sandbox.statsSocket, "show servers state") ?? "no socket")")
     }
 
+    /// Backends a, b, c (its /health answers 503) and d.
+    func backends(in dir: String) throws -> (Backend, Backend, Backend, Backend) {
+        (
+            try Backend(name: "a", directory: dir), try Backend(name: "b", directory: dir),
+            try Backend(name: "c", directory: dir, arguments: ["--fail-path", "/health"]), try Backend(name: "d", directory: dir)
+        )
+    }
+
     var runtimeChange: String { "servers changed through the Runtime API, no reload" }
 
     @Test func routingFeaturesThroughARealHAProxy() throws {
         try Binaries.require()
         try withTemporaryDirectory { dir in
             let sandbox = try Sandbox(root: dir)
-            let a = try Backend(name: "a", directory: dir)
-            let b = try Backend(name: "b", directory: dir)
-            let c = try Backend(name: "c", directory: dir, arguments: ["--fail-path", "/health"])
-            let d = try Backend(name: "d", directory: dir)
+            let (a, b, c, d) = try backends(in: dir)
             let e = try Backend(name: "e", directory: dir)
             let port = sandbox.httpPort
             func write(_ file: String, _ members: String) throws {
@@ -142,10 +147,7 @@ struct RoutingEndToEndTests {
         try Binaries.require()
         try withTemporaryDirectory { dir in
             let sandbox = try Sandbox(root: dir)
-            let a = try Backend(name: "a", directory: dir)
-            let b = try Backend(name: "b", directory: dir)
-            let c = try Backend(name: "c", directory: dir, arguments: ["--fail-path", "/health"])
-            let d = try Backend(name: "d", directory: dir)
+            let (a, b, c, d) = try backends(in: dir)
             let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.10.0"])
             let check =
                 #"{"protocol":"MESOS_HTTP","path":"/health","portIndex":0,"gracePeriodSeconds":5,"intervalSeconds":1,"timeoutSeconds":1,"maxConsecutiveFailures":0}"#
