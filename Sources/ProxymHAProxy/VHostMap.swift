@@ -66,6 +66,59 @@ public struct VHostMap: Sendable, Hashable {
     }
 }
 
+/// One Runtime API command on a map file (haproxy management guide, "add map", "set map", "del map").
+public enum MapCommand: Sendable, Hashable, CustomStringConvertible {
+    /// `add map <map> <key> <value>` (appends, no duplicate check: only for keys not in the map).
+    case add(map: String, key: String, value: String)
+    /// `set map <map> <key> <value>` (every entry of the key).
+    case set(map: String, key: String, value: String)
+    /// `del map <map> <key>` (every entry of the key).
+    case del(map: String, key: String)
+
+    public var description: String {
+        switch self {
+        case .add(let map, let key, let value): return "add map \(map) \(key) \(value)"
+        case .set(let map, let key, let value): return "set map \(map) \(key) \(value)"
+        case .del(let map, let key): return "del map \(map) \(key)"
+        }
+    }
+}
+
+extension VHostMap {
+    /// The Runtime API commands that turn `live` (the same file) into this map: new keys added, moved
+    /// ones set, then the gone ones deleted, so a host is never without a backend while they run.
+    public func commands(from live: VHostMap) -> [MapCommand] {
+        let old = live.dictionary
+        var changes: [MapCommand] = []
+        var kept = Set<String>()
+        for entry in entries {
+            kept.insert(entry.key)
+            switch old[entry.key] {
+            case nil: changes.append(.add(map: path, key: entry.key, value: entry.backend))
+            case entry.backend?: break
+            case _?: changes.append(.set(map: path, key: entry.key, value: entry.backend))
+            }
+        }
+        for entry in live.entries where !kept.contains(entry.key) {
+            changes.append(.del(map: path, key: entry.key))
+        }
+        return changes
+    }
+
+    /// `show map <path>` (`0x55d0c8a1b2c0 <key> <value>` per entry) as entries sorted by key,
+    /// duplicates kept (they would be a mismatch); lines that are not entries are skipped.
+    public static func parseShowMap(_ text: String) -> [Entry] {
+        var entries: [Entry] = []
+        // `\r\n` is one Character: split on both.
+        for line in text.split(whereSeparator: \.isNewline) {
+            let fields = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
+            guard fields.count == 3, fields[0].hasPrefix("0x") else { continue }
+            entries.append(Entry(key: String(fields[1]), backend: String(fields[2].trimmingBlanks(alsoCR: true))))
+        }
+        return entries.sorted { ($0.key, $0.backend) < ($1.key, $1.backend) }
+    }
+}
+
 extension Plan {
     /// Marks the services whose domains go through the map and builds it, when the options ask for a
     /// map and there are more plain virtual hosts than the threshold.

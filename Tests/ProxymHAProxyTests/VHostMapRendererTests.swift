@@ -157,4 +157,21 @@ import Testing
             #expect(!result.output.contains("[ALERT]") && !result.output.contains("[WARNING]"), "\(result)")
         }
     }
+
+    /// Runtime API commands between two maps: adds and sets before deletes; `show map` parsed back.
+    @Test func mapCommandsAndShowMap() throws {
+        func map(_ pairs: [(String, String)]) -> VHostMap {
+            VHostMap(path: "/m.map", entries: pairs.map { VHostMap.Entry(key: $0.0, backend: $0.1) })
+        }
+        let live = map([("a.example.com", "a_cluster"), ("b.example.com", "b_cluster"), ("c.example.com", "c_cluster")])
+        let new = map([("a.example.com", "a_cluster"), ("b.example.com", "c_cluster"), ("d.example.com", "a_cluster")])
+        #expect(
+            new.commands(from: live).map(\.description) == [
+                "set map /m.map b.example.com c_cluster", "add map /m.map d.example.com a_cluster", "del map /m.map c.example.com",
+            ])
+        #expect(live.commands(from: live).isEmpty)
+        let shown = "0x55d0c8a1b2c0 b.example.com c_cluster\n0x55d0c8a1b2f0 a.example.com a_cluster\r\n\n0x1 d.example.com a_cluster\n"
+        #expect(VHostMap.parseShowMap(shown) == new.entries)
+        #expect(VHostMap.parseShowMap("Unknown map identifier.\n").isEmpty)
+    }
 }

@@ -60,4 +60,22 @@ extension HAProxyModuleTests {
             #expect(!FileSystem.exists(mapPath))
         }
     }
+
+    /// With the Runtime API on but nobody on the stats socket, a map-only change falls back to a
+    /// reload, and the map file holds the new hosts.
+    @Test func aMapChangeTheRuntimeAPICannotTakeReloads() throws {
+        try withTemporaryDirectory { dir in
+            let h = try Harness(dir: dir) { settings, dir in
+                settings.vhostMapThreshold = 1
+                settings.runtimeAPI = true
+                settings.statsSocket = dir + "/nobody.sock"
+            }
+            #expect(try h.apply(try Self.mapped(["web.example.com"])) == .applied("applied, reload command succeeded"))
+            let outcome = try h.apply(try Self.mapped(["web.example.com", "www.example.com"]))
+            #expect(outcome == .applied("applied, reload command succeeded (the Runtime API failed)"), "\(outcome)")
+            #expect(h.reloads.count == 2)
+            #expect(try readTextFile(dir + "/haproxy.cfg.vhosts.map").contains("www.example.com web_cluster\n"))
+            #expect(h.log.messages(atLeast: .error).contains { $0.contains("the Runtime API change did not take") })
+        }
+    }
 }

@@ -357,8 +357,9 @@ public final class HAProxyModule: ConfigGenerator {
             ? SlotPlanner.Decision.reload(reasons: ["SIGHUP: full re-apply"])
             : SlotPlanner.decide(
                 live: liveSlots, liveSkeleton: liveSkeleton, new: assignment, newSkeleton: candidate.skeleton ?? "")
-        if case .unchanged = decision, candidate.vhostMap != liveVHostMap {
-            decision = .reload(reasons: ["the vhost map changed"])
+        if case .unchanged = decision, candidate.text == liveText, candidate.vhostMap != liveVHostMap {
+            // Only virtual hosts of existing backends moved: the map changes through the Runtime API.
+            decision = .runtime(commands: [])
         }
         switch decision {
         case .unchanged where candidate.text == liveText:
