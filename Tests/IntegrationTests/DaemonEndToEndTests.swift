@@ -7,6 +7,19 @@ import Testing
 /// backends, a recording NOTIFY_SOCKET, and JSON files edited on disk.
 @Suite(.serialized, .enabled(if: haveHAProxy, "needs haproxy (CI installs it)"), .timeLimit(.minutes(2)))
 struct DaemonEndToEndTests {
+    /// A sandbox with one service file (web.example.com -> a backend named blue) and proxym started
+    /// on it, READY=1 received.
+    func startServingBlue(in dir: String) throws -> (Sandbox, LoggedChild) {
+        let sandbox = try Sandbox(root: dir)
+        let blue = try Backend(name: "blue", directory: dir)
+        sandbox.retained.append(blue)
+        try sandbox.writeService(
+            "web.json", sandbox.service(id: "/web", domain: "web.example.com", port: sandbox.httpPort, backends: [blue]))
+        let proxym = try sandbox.start()
+        #expect(sandbox.notify.waitFor { $0.contains("READY=1") })
+        return (sandbox, proxym)
+    }
+
     @Test func startsRoutesAndTellsSystemdItIsReady() throws {
         try Binaries.require()
         try withTemporaryDirectory { dir in
@@ -135,12 +148,7 @@ struct DaemonEndToEndTests {
     @Test func haproxyRejectingTheConfigKeepsTheOldOneLive() throws {
         try Binaries.require()
         try withTemporaryDirectory { dir in
-            let sandbox = try Sandbox(root: dir)
-            let blue = try Backend(name: "blue", directory: dir)
-            try sandbox.writeService(
-                "web.json", sandbox.service(id: "/web", domain: "web.example.com", port: sandbox.httpPort, backends: [blue]))
-            let proxym = try sandbox.start()
-            #expect(sandbox.notify.waitFor { $0.contains("READY=1") })
+            let (sandbox, proxym) = try startServingBlue(in: dir)
             #expect(waitUntil(timeout: .seconds(5)) { sandbox.bodyFor(host: "web.example.com") == "blue" })
             let configBefore = try readTextFile(sandbox.config)
 
@@ -161,12 +169,7 @@ struct DaemonEndToEndTests {
     @Test func signalsDriveRefreshResyncAndGracefulStop() throws {
         try Binaries.require()
         try withTemporaryDirectory { dir in
-            let sandbox = try Sandbox(root: dir)
-            let blue = try Backend(name: "blue", directory: dir)
-            try sandbox.writeService(
-                "web.json", sandbox.service(id: "/web", domain: "web.example.com", port: sandbox.httpPort, backends: [blue]))
-            let proxym = try sandbox.start()
-            #expect(sandbox.notify.waitFor { $0.contains("READY=1") })
+            let (sandbox, proxym) = try startServingBlue(in: dir)
 
             try proxym.signal(.usr1)
             #expect(proxym.waitForLog("trigger=SIGUSR1"), "\(proxym.log)")
@@ -196,12 +199,7 @@ struct DaemonEndToEndTests {
     @Test func reloadCommandReturnsOnlyAfterTheResyncIsApplied() throws {
         try Binaries.require()
         try withTemporaryDirectory { dir in
-            let sandbox = try Sandbox(root: dir)
-            let blue = try Backend(name: "blue", directory: dir)
-            try sandbox.writeService(
-                "web.json", sandbox.service(id: "/web", domain: "web.example.com", port: sandbox.httpPort, backends: [blue]))
-            let proxym = try sandbox.start()
-            #expect(sandbox.notify.waitFor { $0.contains("READY=1") })
+            let (sandbox, proxym) = try startServingBlue(in: dir)
             for round in 1...3 {
                 let haproxyBefore = try readTextFile(sandbox.pidFile)
                 let readyBefore = sandbox.notify.lines.filter { $0 == "READY=1" }.count
