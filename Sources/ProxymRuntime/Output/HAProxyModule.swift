@@ -550,7 +550,11 @@ public final class HAProxyModule: ConfigGenerator {
         checking?.terminate(grace: .zero)
         checking = nil
         stopCertificateInputs()
-        if let pendingTemp { try? FileSystem.unlink(pendingTemp) }
+        if let pendingTemp {
+            try? FileSystem.unlink(pendingTemp)
+            // The check never finished: the map goes back to what the installed config reads.
+            restoreVHostMap()
+        }
         pendingTemp = nil
     }
 
