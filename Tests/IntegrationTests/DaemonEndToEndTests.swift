@@ -456,6 +456,26 @@ struct CommandLineTests {
         #expect(check.stderr.contains("proxym check: OK (3 services)"))
     }
 
+    /// With the vhost map, `proxym check` checks the rendered map beside the rendered config (the real
+    /// map may not exist yet, or be older).
+    @Test(.enabled(if: haveHAProxy)) func checkWithTheVHostMap() throws {
+        try Binaries.require()
+        try withTemporaryDirectory { dir in
+            let examples = repositoryRoot + "/examples"
+            let args = ["--files", examples + "/services", "--options", examples + "/haproxy", "--http-port", "8080"]
+            let environment = [
+                "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "PROXYM_HAPROXY_VHOST_MAP_THRESHOLD=1",
+                "PROXYM_HAPROXY_CONFIG_FILE_PATH=\(dir)/missing/haproxy.cfg",
+            ]
+            let render = try runToCompletion(Binaries.proxym, ["render"] + args, environment: environment, timeout: .seconds(20))
+            #expect(render.stdout.contains("map_str(\(dir)/missing/haproxy.cfg.vhosts.map)"), "\(render.stdout)")
+            let check = try runToCompletion(Binaries.proxym, ["check"] + args, environment: environment, timeout: .seconds(20))
+            #expect(check.status == .exited(0), "\(check.stderr)")
+            #expect(check.stderr.contains("proxym check: OK (3 services)"))
+            #expect(!FileSystem.exists(dir + "/missing"))
+        }
+    }
+
     @Test(.enabled(if: haveHAProxy)) func checkFailsOnABrokenFile() throws {
         try Binaries.require()
         try withTemporaryDirectory { dir in

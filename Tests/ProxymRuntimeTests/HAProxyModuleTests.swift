@@ -161,20 +161,21 @@ struct HAProxyModuleTests {
         }
     }
 
-    /// At start, `.haproxy.cfg.<hex>.tmp` left by a crashed run is removed; nothing else is.
+    /// At start, `.haproxy.cfg.<hex>.tmp` (and the vhost map's `.haproxy.cfg.vhosts.map.<hex>.tmp`) left
+    /// by a crashed run is removed; nothing else is.
     @Test func leftoversOfACrashAreRemovedAtStartOnlyOurPattern() throws {
         try withTemporaryDirectory { dir in
             let h = try Harness(dir: dir)
-            let ours = [".haproxy.cfg.0.tmp", ".haproxy.cfg.deadbeef12345678.tmp"]
+            let ours = [".haproxy.cfg.0.tmp", ".haproxy.cfg.deadbeef12345678.tmp", ".haproxy.cfg.vhosts.map.ab12.tmp"]
             let others = [
                 ".haproxy.cfg.tmp", ".haproxy.cfg.XYZ.tmp", ".haproxy.cfg.deadbeef.tmp.bak", ".haproxy.cfg.12345678901234567.tmp",
-                ".other.cfg.ab.tmp", "haproxy.cfg.ab.tmp", ".haproxy.cfg.rejected",
+                ".other.cfg.ab.tmp", "haproxy.cfg.ab.tmp", ".haproxy.cfg.rejected", ".haproxy.cfg.vhosts.map.tmp",
             ]
             for name in ours + others { try writeFile(dir + "/" + name, "x") }
             h.module.removeLeftovers()
             for name in ours { #expect(!FileSystem.exists(dir + "/" + name), "\(name)") }
             for name in others { #expect(FileSystem.exists(dir + "/" + name), "\(name)") }
-            #expect(h.log.count("removed a temp file an earlier run left behind", level: .notice) == 2)
+            #expect(h.log.count("removed a temp file an earlier run left behind", level: .notice) == 3)
         }
     }
 

@@ -78,4 +78,25 @@ extension HAProxyModuleTests {
             #expect(h.log.messages(atLeast: .error).contains { $0.contains("the Runtime API change did not take") })
         }
     }
+
+    /// The daemon leaving while the check runs: the map the check was to read goes back (here: there
+    /// was none), so the files on disk still go together.
+    @Test func cleanUpDuringTheCheckPutsTheMapBack() throws {
+        try withTemporaryDirectory { dir in
+            let h = try Harness(dir: dir) { settings, dir in
+                try writeFile(
+                    dir + "/slow-haproxy", "#!/bin/sh\n[ \"$1\" = -c ] && exec sleep 30\nexec '\(haproxyPath!)' \"$@\"\n",
+                    mode: 0o755)
+                settings.binaryPath = dir + "/slow-haproxy"
+                settings.vhostMapThreshold = 1
+            }
+            var outcome: ApplyOutcome?
+            h.module.apply(try Self.mapped(["web.example.com"]), force: false) { outcome = $0 }
+            #expect(FileSystem.exists(dir + "/haproxy.cfg.vhosts.map"), "in place for the check")
+            h.module.cleanUp()
+            #expect(!FileSystem.exists(dir + "/haproxy.cfg.vhosts.map"))
+            #expect(try h.leftovers().isEmpty)
+            try pump(h.loop, timeout: .seconds(5)) { outcome != nil }
+        }
+    }
 }

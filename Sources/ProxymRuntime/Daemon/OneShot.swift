@@ -1,5 +1,6 @@
 import Logging
 import ProxymCore
+import ProxymHAProxy
 import ProxymModel
 import ProxymPosix
 
@@ -83,28 +84,37 @@ public enum OneShot {
         // Without --output: a fresh private directory (mkdtemp), not a predictable name in a shared /tmp
         // that another check (or another user) may hold or replace while haproxy reads it.
         let temporaryBase = environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        // The vhost map is checked from the scratch directory too: the real one may be missing or
+        // older than the rendering.
+        let mapped = settings.haproxy.vhostMapThreshold > 0
         let scratch =
-            try keepAt == nil || settings.tls.enabled
+            try keepAt == nil || settings.tls.enabled || mapped
             ? FileSystem.makeTemporaryDirectory(prefix: "proxym-check", in: temporaryBase) : nil
         defer { if let scratch { try? FileSystem.removeTree(scratch) } }
         let path = keepAt ?? scratch! + "/haproxy.cfg"
         try AtomicFileWriter.write(Array(rendered.config.utf8), to: path, mode: 0o600)
         var checkedPath = path
         var certificateProblems = 0
-        if settings.tls.enabled, let scratch {
-            // The certificates, checked into the scratch directory; haproxy -c loads those copies.
+        if settings.tls.enabled || mapped, let scratch {
             let loop = try EventLoop()
-            let certificates = try checkCertificates(
-                settings.tls, services: rendered.services, httpPort: settings.haproxy.httpPort, scratch: scratch,
-                loop: loop, logger: logger)
-            certificateProblems = certificates.problems
             var scratchSettings = settings
-            scratchSettings.tls = certificates.settings
+            if settings.tls.enabled {
+                // The certificates, checked into the scratch directory; haproxy -c loads those copies.
+                let certificates = try checkCertificates(
+                    settings.tls, services: rendered.services, httpPort: settings.haproxy.httpPort, scratch: scratch,
+                    loop: loop, logger: logger)
+                certificateProblems = certificates.problems
+                scratchSettings.tls = certificates.settings
+            }
+            checkedPath = scratch + "/haproxy-check.cfg"
+            // The map next to the checked config (`<config>.vhosts.map`).
+            if mapped { scratchSettings.haproxy.configFilePath = checkedPath }
             let module = try HAProxyModule(
                 settings: scratchSettings.haproxy, loop: loop, logger: logger, environment: environment,
                 tls: scratchSettings.tls)
-            checkedPath = scratch + "/haproxy-check.cfg"
-            try AtomicFileWriter.write(Array(try module.render(rendered.services).utf8), to: checkedPath, mode: 0o600)
+            let (text, map) = try module.renderWithMap(rendered.services)
+            if let map { try AtomicFileWriter.write(Array(map.text.utf8), to: map.path, mode: 0o600) }
+            try AtomicFileWriter.write(Array(text.utf8), to: checkedPath, mode: 0o600)
         }
 
         let loop = try EventLoop()

@@ -253,6 +253,12 @@ public final class HAProxyModule: ConfigGenerator {
         try candidate(services, live: nil).text
     }
 
+    /// `render`, plus the vhost map the text reads (nil: none).
+    public func renderWithMap(_ services: [Service]) throws(GeneratorFailure) -> (text: String, vhostMap: VHostMap?) {
+        let candidate = try candidate(services, live: nil)
+        return (candidate.text, candidate.vhostMap)
+    }
+
     private func candidate(_ services: [Service], live: SlotTable?) throws(GeneratorFailure) -> Candidate {
         let (options, socket) = try self.options(services)
         guard settings.runtimeAPI else {
@@ -544,7 +550,11 @@ public final class HAProxyModule: ConfigGenerator {
         checking?.terminate(grace: .zero)
         checking = nil
         stopCertificateInputs()
-        if let pendingTemp { try? FileSystem.unlink(pendingTemp) }
+        if let pendingTemp {
+            try? FileSystem.unlink(pendingTemp)
+            // The check never finished: the map goes back to what the installed config reads.
+            restoreVHostMap()
+        }
         pendingTemp = nil
     }
 
@@ -552,9 +562,10 @@ public final class HAProxyModule: ConfigGenerator {
     /// (`AtomicFileWriter`'s pattern), nothing else.
     public func removeLeftovers() {
         let directory = FileSystem.directoryName(settings.configFilePath)
-        let prefix = "." + FileSystem.baseName(settings.configFilePath) + "."
+        // The config's and the vhost map's (`<config>.vhosts.map`, same directory).
+        let prefixes = [settings.configFilePath, settings.vhostMapPath].map { "." + FileSystem.baseName($0) + "." }
         guard let entries = try? FileSystem.listDirectory(directory) else { return }
-        for entry in entries where Self.isOurTemporary(entry.name, prefix: prefix) {
+        for entry in entries where prefixes.contains(where: { Self.isOurTemporary(entry.name, prefix: $0) }) {
             let path = (directory == "/" ? "" : directory) + "/" + entry.name
             do {
                 try FileSystem.unlink(path)
