@@ -58,14 +58,7 @@ public struct Service: Hashable, Sendable {
     public var tls: ServiceTLS = .none
     /// Paths, weight, redirect to HTTPS, sticky sessions, balance, bind address, basic auth, path
     /// rewrite, health check, marathon-lb's port habits (``ServiceRouting``; `.none`: none of them).
-    public var routing: ServiceRouting {
-        get { routingStorage?.value ?? .none }
-        set { routingStorage = newValue == .none ? nil : RoutingStorage(newValue) }
-    }
-    /// Out of line: `ServiceRouting` is 200 bytes and most services have none, while thousands of
-    /// services are copied through several arrays per refresh (inline, it tripled the size of a
-    /// `Service` and raised the peak RSS at 5,000 Marathon apps from 41 to 55 MiB).
-    private var routingStorage: RoutingStorage?
+    public var routing: ServiceRouting = .none
 
     public init(
         id: ServiceID,
@@ -133,12 +126,4 @@ public enum Port {
         }
         return UInt16(value)
     }
-}
-
-/// The boxed ``ServiceRouting`` of a ``Service`` (immutable; compared and hashed by value).
-final class RoutingStorage: Hashable, Sendable {
-    let value: ServiceRouting
-    init(_ value: ServiceRouting) { self.value = value }
-    static func == (lhs: RoutingStorage, rhs: RoutingStorage) -> Bool { lhs === rhs || lhs.value == rhs.value }
-    func hash(into hasher: inout Hasher) { hasher.combine(value) }
 }
