@@ -77,6 +77,18 @@ struct VHostMapEndToEndTests {
             #expect(name(sandbox, host: "www.example.com") == "b")
             #expect(mapIsLive())
 
+            // Servers and hosts in one refresh: set server, then the map, still no reload.
+            let serversBefore = proxym.log.ranges(of: "servers changed through the Runtime API, no reload").count
+            try write("web.json", "/web", ["web.example.com", "both.example.com"], b)
+            #expect(changedWithoutReload(4), "\(proxym.log)")
+            #expect(proxym.log.ranges(of: "servers changed through the Runtime API, no reload").count == serversBefore + 1)
+            #expect(waitUntil(timeout: .seconds(3)) { name(sandbox, host: "both.example.com") == "b" })
+            #expect(name(sandbox, host: "web.example.com") == "b")
+            #expect(mapIsLive())
+            try write("web.json", "/web", ["web.example.com"], a)
+            #expect(changedWithoutReload(5), "\(proxym.log)")
+            #expect(waitUntil(timeout: .seconds(3)) { name(sandbox, host: "web.example.com") == "a" })
+
             // A hostile domain never reaches the map: its file is refused by name, the rest routes.
             try write("evil.json", "/evil", ["evil.example.com shop_cluster\\nx.example.com"], c)
             #expect(waitUntil(timeout: .seconds(5)) { proxym.log.contains("evil.json") }, "\(proxym.log)")
