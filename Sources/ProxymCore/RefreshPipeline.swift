@@ -58,17 +58,20 @@ public struct RefreshPipeline: Sendable {
     /// The merged services of the last refresh let through: they keep what they hold in a conflict
     /// with a newcomer (empty before the first, where the order decides).
     public private(set) var incumbents: [Service] = []
+    /// The merge, redone only where a refresh changed something (``ServiceMerger/Incremental``).
+    public private(set) var merger: ServiceMerger.Incremental
 
     /// `guardHold` zero: no guard (what `proxym render` uses: there is nothing live to compare with).
     public init(httpPort: UInt16, maxRemovalShare: Double = 0.5, guardHold: Duration = .zero) {
         self.httpPort = httpPort
+        self.merger = ServiceMerger.Incremental(httpPort: httpPort)
         self.safetyGuard = RemovalGuard(maxRemovalShare: maxRemovalShare, hold: guardHold)
     }
 
     /// Plans one refresh from the lists as they are now. `force` (SIGHUP) lets a held change through;
     /// `reportAgain` reports every merge problem as new (SIGHUP, a one-shot render).
     public mutating func plan(_ sources: [SourceList], now: Instant, force: Bool, reportAgain: Bool) -> Plan {
-        let merged = ServiceMerger.merge(sources.map(\.services), httpPort: httpPort, incumbents: incumbents)
+        let merged = merger.merge(sources.map(\.services), incumbents: incumbents)
         let problems = merged.problems.map { Problem(problem: $0, repeated: !reportAgain && reported.contains($0)) }
         reported = Set(merged.problems)
         var candidate: [String: [Service]] = [:]

@@ -7,6 +7,11 @@ protocol ConfigOutput {
     mutating func append(_ text: String)
     mutating func append(byte: UInt8)
     mutating func append(decimal value: UInt32)
+    /// Bytes written so far.
+    var position: Int { get }
+    /// Where the server lines of the plan's service `index` were written (``RenderMemo`` keeps them;
+    /// only ``ConfigWriter`` records them, and only when asked to).
+    mutating func serverLines(of index: Int, at range: Range<Int>)
 }
 
 extension ConfigOutput {
@@ -61,10 +66,19 @@ struct ConfigWriter: ConfigOutput {
     private let capacity: Int
     private(set) var count = 0
     private(set) var overflowed = false
+    /// By the plan's service index, where its server lines are (nil: not recorded, or not rendered).
+    private(set) var servers: [Range<Int>?]?
 
-    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+    init(_ buffer: UnsafeMutableBufferPointer<UInt8>, recordingServersOf serviceCount: Int? = nil) {
         base = buffer.baseAddress!
         capacity = buffer.count
+        servers = serviceCount.map { Array(repeating: nil, count: $0) }
+    }
+
+    var position: Int { count }
+
+    mutating func serverLines(of index: Int, at range: Range<Int>) {
+        if servers != nil { servers![index] = range }
     }
 
     @inline(__always)
@@ -141,6 +155,10 @@ struct ConfigBuffer: ConfigOutput {
     }
 
     var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    var position: Int { bytes.count }
+
+    func serverLines(of index: Int, at range: Range<Int>) {}
 }
 
 /// Counts what the same calls would write: the exact size of text written by a function generic over
@@ -160,6 +178,10 @@ struct ConfigCounter: ConfigOutput {
 
     @inline(__always)
     mutating func append(decimal value: UInt32) { count += ConfigSize.digits(value) }
+
+    var position: Int { count }
+
+    func serverLines(of index: Int, at range: Range<Int>) {}
 
     /// The size of what `write` writes.
     static func size(_ write: (inout ConfigCounter) -> Void) -> Int {

@@ -72,6 +72,14 @@ public enum HAProxyRenderer {
 
     /// `sizeError` makes the computed size wrong on purpose (tests of the fallback).
     static func renderWithNotes(_ services: [Service], options: RenderOptions, sizeError: Int) -> Rendering {
+        renderRecording(services, options: options, sizeError: sizeError, recording: false).rendering
+    }
+
+    /// The whole render; with `recording`, also where each service's server lines are (nil when the
+    /// text had to be written by the fallback) and the services in render order.
+    static func renderRecording(_ services: [Service], options: RenderOptions, sizeError: Int = 0, recording: Bool)
+        -> (rendering: Rendering, ordered: [Service], servers: [Range<Int>?]?)
+    {
         var notes: [RenderNote] = []
         let plan = Plan(services, options: options, notes: &notes)
         let bindHost = options.bindAddress.map(ConfigText.bindHost)
@@ -80,21 +88,23 @@ public enum HAProxyRenderer {
         // no String per line, no growing buffer, no copy at the end.
         let size = max(global.utf8.count + plan.textSize(options: options, bindHost: bindHost) + sizeError, 0)
         var complete = true
+        var servers: [Range<Int>?]?
         let text = String(unsafeUninitializedCapacity: size) { buffer in
             guard buffer.count > 0 else {
                 complete = false
                 return 0
             }
-            var out = ConfigWriter(buffer)
+            var out = ConfigWriter(buffer, recordingServersOf: recording ? plan.services.count : nil)
             write(plan, global: global, options: options, bindHost: bindHost, to: &out)
             complete = !out.overflowed
+            servers = out.servers
             return complete ? out.count : 0
         }
-        if complete { return Rendering(text: text, notes: notes, vhostMap: plan.vhostMap) }
+        if complete { return (Rendering(text: text, notes: notes, vhostMap: plan.vhostMap), plan.services, servers) }
         // Not expected (the tests compare the size with the text); the text must be right anyway.
         var out = ConfigBuffer(reservingCapacity: size * 2)
         write(plan, global: global, options: options, bindHost: bindHost, to: &out)
-        return Rendering(text: out.text, notes: notes, vhostMap: plan.vhostMap)
+        return (Rendering(text: out.text, notes: notes, vhostMap: plan.vhostMap), plan.services, nil)
     }
 
     /// Whether `textSize` gives the exact size of the text (for tests).
@@ -201,11 +211,9 @@ public enum HAProxyRenderer {
         }
         out.append(byte: UInt8(ascii: "\n"))
         guard let slots else {
-            var number: UInt32 = 1
-            for host in service.hosts {
-                appendServer(number, host, check: service.routing.healthCheck, to: &out)
-                number += 1
-            }
+            let start = out.position
+            appendServers(service, to: &out)
+            out.serverLines(of: planned.index, at: start..<out.position)
             return
         }
         var number: UInt32 = 1
@@ -221,6 +229,15 @@ public enum HAProxyRenderer {
                 appendCheckOptions(service.routing.healthCheck, to: &out)
                 out.append(" disabled\n")
             }
+            number += 1
+        }
+    }
+
+    /// One server line per host (the original layout, no slots).
+    static func appendServers<Output: ConfigOutput>(_ service: borrowing Service, to out: inout Output) {
+        var number: UInt32 = 1
+        for host in service.hosts {
+            appendServer(number, host, check: service.routing.healthCheck, to: &out)
             number += 1
         }
     }

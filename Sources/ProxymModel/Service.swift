@@ -39,26 +39,108 @@ public enum TransportProtocol: String, Sendable, Hashable, CaseIterable {
 ///
 /// Every field is already validated (the types make sure of it), so rendering can never be steered
 /// by hostile input. `source` says where it came from, for logs and conflict messages.
+///
+/// A value type whose fields live in one shared, immutable box: the sources' lists, the merge, the
+/// guard's memory of what was applied and the renderer's plan all hold the same 5,000 services at
+/// 5,000 apps, and copying a service (or an array of them) is one reference count, not the twenty
+/// or so of its strings and arrays. A change to a field makes a new box (services are built once,
+/// by their generator, and then only read).
 public struct Service: Hashable, Sendable {
-    public var id: ServiceID
+    /// The fields, as one plain value.
+    struct Fields: Hashable, Sendable {
+        var id: ServiceID
+        var domains: [DomainName]
+        var transport: TransportProtocol
+        var applicationProtocol: ApplicationProtocol?
+        var servicePort: UInt16
+        var hosts: [Host]
+        var source: String
+        var configLines: [String] = []
+        var tls: ServiceTLS = .none
+        var routing: ServiceRouting = .none
+    }
+
+    private final class Box: Sendable {
+        let fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var box: Box
+
+    /// Read through the box; a write puts the changed fields in a new one.
+    private var fields: Fields {
+        get { box.fields }
+        set { box = Box(newValue) }
+    }
+
+    public var id: ServiceID {
+        _read { yield box.fields.id }
+        set { fields.id = newValue }
+    }
     /// Host names for HTTP routing; the first is the primary one (used for the options directory).
-    public var domains: [DomainName]
-    public var transport: TransportProtocol
+    public var domains: [DomainName] {
+        _read { yield box.fields.domains }
+        set { fields.domains = newValue }
+    }
+    public var transport: TransportProtocol {
+        _read { yield box.fields.transport }
+        set { fields.transport = newValue }
+    }
     /// `nil` = the original rule: HTTP when the service port equals the HTTP port, TCP otherwise.
-    public var applicationProtocol: ApplicationProtocol?
-    public var servicePort: UInt16
+    public var applicationProtocol: ApplicationProtocol? {
+        _read { yield box.fields.applicationProtocol }
+        set { fields.applicationProtocol = newValue }
+    }
+    public var servicePort: UInt16 {
+        _read { yield box.fields.servicePort }
+        set { fields.servicePort = newValue }
+    }
     /// Sorted, without duplicates.
-    public private(set) var hosts: [Host]
-    public var source: String
+    public private(set) var hosts: [Host] {
+        _read { yield box.fields.hosts }
+        set { fields.hosts = newValue }
+    }
+    public var source: String {
+        _read { yield box.fields.source }
+        set { fields.source = newValue }
+    }
     /// Extra HAProxy lines for this service's backend/listen section that came with the service
     /// itself (Marathon's `proxym.port.<n>.config` label, only when the operator allows it). Already
     /// split into lines and stripped of control characters by the generator.
-    public var configLines: [String] = []
+    public var configLines: [String] {
+        _read { yield box.fields.configLines }
+        set { fields.configLines = newValue }
+    }
     /// HSTS, a certificate of its own, TLS passthrough, no ACME: what it asks of the HTTPS frontend.
-    public var tls: ServiceTLS = .none
+    public var tls: ServiceTLS {
+        _read { yield box.fields.tls }
+        set { fields.tls = newValue }
+    }
     /// Paths, weight, redirect to HTTPS, sticky sessions, balance, bind address, basic auth, path
     /// rewrite, health check, marathon-lb's port habits (``ServiceRouting``; `.none`: none of them).
-    public var routing: ServiceRouting = .none
+    public var routing: ServiceRouting {
+        _read { yield box.fields.routing }
+        set { fields.routing = newValue }
+    }
+
+    /// The same box: equal without looking at the fields (a cheap first test for lists that are
+    /// mostly what they were).
+    public func isSameStorage(as other: Service) -> Bool { box === other.box }
+
+    /// Equal but for the hosts: what a task event or a scale usually changes, and all it changes in
+    /// the merge (which never looks at hosts) and in the rendered text (the server lines).
+    public func sameExceptHosts(as other: Service) -> Bool {
+        if box === other.box { return true }
+        var fields = box.fields
+        fields.hosts = other.box.fields.hosts
+        return fields == other.box.fields
+    }
+
+    public static func == (lhs: Service, rhs: Service) -> Bool {
+        lhs.box === rhs.box || lhs.box.fields == rhs.box.fields
+    }
+
+    public func hash(into hasher: inout Hasher) { box.fields.hash(into: &hasher) }
 
     public init(
         id: ServiceID,
@@ -69,13 +151,11 @@ public struct Service: Hashable, Sendable {
         hosts: [Host],
         source: String
     ) {
-        self.id = id
-        self.domains = Service.unique(domains)
-        self.transport = transport
-        self.applicationProtocol = applicationProtocol
-        self.servicePort = servicePort
-        self.hosts = Service.sortedUnique(hosts)
-        self.source = source
+        box = Box(
+            Fields(
+                id: id, domains: Service.unique(domains), transport: transport,
+                applicationProtocol: applicationProtocol, servicePort: servicePort,
+                hosts: Service.sortedUnique(hosts), source: source))
     }
 
     public mutating func setHosts(_ hosts: [Host]) { self.hosts = Service.sortedUnique(hosts) }

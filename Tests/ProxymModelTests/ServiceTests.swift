@@ -54,6 +54,28 @@ struct ServiceTests {
         #expect(changed.hosts.map(\.description) == ["10.0.0.3:1", "10.0.0.9:1"])
     }
 
+    /// Services share their fields between copies (one box); a change to a copy is the copy's alone,
+    /// and equality and hashing go by the fields, never by the box.
+    @Test func copiesAreValuesThatShareTheirFields() throws {
+        let original = try makeService(hosts: [("10.0.0.1", 80)])
+        var copy = original
+        #expect(copy.isSameStorage(as: original) && copy == original)
+        copy.routing.sticky = true
+        copy.domains.append(try DomainName("other.example.com"))
+        #expect(!copy.isSameStorage(as: original))
+        #expect(original.routing.sticky == false && original.domains.map(\.rawValue) == ["web.example.com"])
+        #expect(copy.routing.sticky && copy.domains.count == 2)
+        // Equal fields in separate boxes: equal, same hash.
+        let twin = try makeService(hosts: [("10.0.0.1", 80)])
+        #expect(!twin.isSameStorage(as: original) && twin == original && twin.hashValue == original.hashValue)
+        #expect(Set([original, twin]).count == 1)
+        // Only the hosts differ.
+        var moved = original
+        moved.setHosts([try Host(ip: "10.0.0.2", port: 80)])
+        #expect(moved.sameExceptHosts(as: original) && moved != original)
+        #expect(!copy.sameExceptHosts(as: original))
+    }
+
     @Test func sameAddressSpelledDifferentlyIsOneHost() throws {
         let service = try makeService(hosts: [
             ("::1", 80), ("[0:0:0:0:0:0:0:1]", 80), ("Agent.Mesos", 5), ("agent.mesos", 5),

@@ -36,15 +36,25 @@ public struct MarathonKeptApps: Sendable {
 
     public var appCount: Int { entries.count }
 
-    /// Every app's services, in ``order``.
-    public var services: [Service] {
+    /// Every app's services, in ``order``: kept flat, so that handing them to the refresh costs
+    /// nothing; an app whose service count stays the same is replaced in place, anything else
+    /// rebuilds the list.
+    public private(set) var services: [Service] = []
+    /// Where each app's services are in ``services``.
+    private var ranges: [String: Range<Int>] = [:]
+
+    private mutating func rebuildServices() {
         var all: [Service] = []
-        all.reserveCapacity(entries.count)
+        var ranges: [String: Range<Int>] = [:]
+        ranges.reserveCapacity(entries.count)
         for id in order {
             guard let entry = entries[id] else { continue }
+            let start = all.count
             all.append(contentsOf: entry.services)
+            ranges[id] = start..<all.count
         }
-        return all
+        services = all
+        self.ranges = ranges
     }
 
     /// Every app's problems, in ``order``.
@@ -102,6 +112,11 @@ public struct MarathonKeptApps: Sendable {
         default:
             break
         }
+        if let entry, let range = ranges[id], range.count == entry.services.count {
+            services.replaceSubrange(range, with: entry.services)
+        } else {
+            rebuildServices()
+        }
     }
 
     // MARK: Whole snapshots
@@ -151,6 +166,7 @@ public struct MarathonKeptApps: Sendable {
         }
         entries = snapshot.entries
         order = snapshot.order
+        rebuildServices()
         return differing.sorted()
     }
 }

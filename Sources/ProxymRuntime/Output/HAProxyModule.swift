@@ -44,6 +44,8 @@ public final class HAProxyModule: ConfigGenerator {
 
     // Runtime API state: what haproxy runs (nil = unknown: the next apply reloads).
     var liveSlots: SlotTable?
+    /// The last render, patched when a refresh changed only hosts (``RenderMemo``).
+    private var renderMemo = RenderMemo()
     /// The rendering of `liveSlots.skeleton` with the live services and options.
     private var liveSkeleton: String?
     /// The sections and render options of the live text, for the drain step.
@@ -331,7 +333,7 @@ public final class HAProxyModule: ConfigGenerator {
         let tls = prepareCertificates(services)
         let renderBegan = loop.now
         guard settings.runtimeAPI else {
-            let rendering = HAProxyRenderer.renderWithNotes(services, options: options)
+            let rendering = HAProxyRenderer.renderWithNotes(services, options: options, memo: &renderMemo)
             let text = rendering.text
             stageDurations.append(("render", loop.now - renderBegan))
             var candidate = Candidate(text: text)
