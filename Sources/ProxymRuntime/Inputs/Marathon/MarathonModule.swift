@@ -222,7 +222,9 @@ public final class MarathonModule: ServiceSource {
         }
         if whole {
             // Apps pending now are read by this snapshot; those named while it is read may or may not be.
-            namedDuringSnapshot = []
+            // Either way their events explain a difference from the kept state (it never saw those
+            // events applied): not a lost event.
+            namedDuringSnapshot = apps
             generate(fullResync: batch.forcesFullResync) { result in done(result.map { Optional($0) }) }
         } else {
             readApps(apps.sorted(), completion: done)
