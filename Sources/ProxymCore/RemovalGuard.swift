@@ -34,13 +34,11 @@ public struct RemovalGuard: Sendable {
         where !services.isEmpty && (candidate[source]?.isEmpty ?? true) {
             reasons.append("source \(source) would go from \(services.count) service\(services.count == 1 ? "" : "s") to none")
         }
-        var before = 0
+        // Servers lost first: usually none (a task more, a file edited), and then the servers
+        // before need no count at all.
         var removed = 0
-        for (source, services) in applied {
-            let (sourceBefore, sourceRemoved) = RemovalGuard.loss(from: services, to: candidate[source] ?? [])
-            before += sourceBefore
-            removed += sourceRemoved
-        }
+        for (source, services) in applied { removed += RemovalGuard.removed(from: services, to: candidate[source] ?? []) }
+        let before = removed == 0 ? 0 : applied.values.reduce(0) { $0 + RemovalGuard.servers(in: $1) }
         if before > 0 && Double(removed) > maxRemovalShare * Double(before) {
             let percent = Int((Double(removed) * 100 / Double(before)).rounded())
             let limit = Int((maxRemovalShare * 100).rounded())
@@ -49,31 +47,39 @@ public struct RemovalGuard: Sendable {
         return reasons.isEmpty ? nil : reasons.joined(separator: "; ")
     }
 
-    /// Servers before, and servers lost (net, per service id) going from `old` to `new`. A source
-    /// usually lists the same services in the same order from one refresh to the next (one edited
-    /// file, one scaled app): when the ids line up position by position nothing is hashed (a service
-    /// listed twice then counts position by position: its duplicate is dropped by the merger anyway);
-    /// otherwise a dictionary sums the new hosts per id.
-    static func loss(from old: [Service], to new: [Service]) -> (before: Int, removed: Int) {
+    /// Servers in `services` (their hosts).
+    static func servers(in services: [Service]) -> Int {
+        services.withUnsafeBufferPointer { buffer in buffer.reduce(0) { $0 + $1.hosts.count } }
+    }
+
+    /// Servers lost (net, per service id) going from `old` to `new`. A source usually lists the same
+    /// services in the same places from one refresh to the next, most of them the very same values
+    /// (one shared box, ``Service/isSameStorage(as:)``, which lost nothing): then only the ones that
+    /// changed are looked into, and nothing is hashed (a service listed twice then counts position by
+    /// position: its duplicate is dropped by the merger anyway); otherwise a dictionary sums the new
+    /// hosts per id.
+    static func removed(from old: [Service], to new: [Service]) -> Int {
         old.withUnsafeBufferPointer { old in
             new.withUnsafeBufferPointer { new in
-                var before = 0
-                var removed = 0
-                if old.count == new.count, old.indices.allSatisfy({ old[$0].id == new[$0].id }) {
-                    for i in old.indices {
-                        before += old[i].hosts.count
+                if old.count == new.count {
+                    if old.baseAddress == new.baseAddress { return 0 }
+                    var removed = 0
+                    var aligned = true
+                    for i in old.indices where !old[i].isSameStorage(as: new[i]) {
+                        guard old[i].id == new[i].id else {
+                            aligned = false
+                            break
+                        }
                         removed += max(0, old[i].hosts.count - new[i].hosts.count)
                     }
-                    return (before, removed)
+                    if aligned { return removed }
                 }
                 var now: [ServiceID: Int] = [:]
                 now.reserveCapacity(new.count)
                 for i in new.indices { now[new[i].id, default: 0] += new[i].hosts.count }
-                for i in old.indices {
-                    before += old[i].hosts.count
-                    removed += max(0, old[i].hosts.count - (now[old[i].id] ?? 0))
-                }
-                return (before, removed)
+                var removed = 0
+                for i in old.indices { removed += max(0, old[i].hosts.count - (now[old[i].id] ?? 0)) }
+                return removed
             }
         }
     }

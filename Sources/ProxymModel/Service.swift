@@ -60,12 +60,12 @@ public struct Service: Hashable, Sendable {
         var routing: ServiceRouting = .none
     }
 
-    private final class Box: Sendable {
+    @usableFromInline final class Box: Sendable {
         let fields: Fields
         init(_ fields: Fields) { self.fields = fields }
     }
 
-    private var box: Box
+    @usableFromInline var box: Box
 
     /// Read through the box; a write puts the changed fields in a new one.
     private var fields: Fields {
@@ -125,6 +125,7 @@ public struct Service: Hashable, Sendable {
 
     /// The same box: equal without looking at the fields (a cheap first test for lists that are
     /// mostly what they were).
+    @inlinable
     public func isSameStorage(as other: Service) -> Bool { box === other.box }
 
     /// Equal but for the hosts: what a task event or a scale usually changes, and all it changes in

@@ -73,8 +73,15 @@ public struct ServiceFileCatalog: Sendable {
     }
 
     /// Files that currently fail, sorted; each may still contribute its last good service.
-    public var failingFiles: [String] {
-        files.filter { $0.value.error != nil }.keys.sorted()
+    public var failingFiles: [String] { failing.sorted() }
+
+    /// The names of the files whose state has an error (kept with `files`: the status line asks for
+    /// them after every change, and filtering 10,000 states each time cost more than the change).
+    private var failing: Set<String> = []
+
+    private mutating func setState(_ state: FileState?, for name: String) {
+        files[name] = state
+        if state?.error != nil { failing.insert(name) } else { failing.remove(name) }
     }
 
     /// Whether a directory entry is a service file: `*.json` (case-sensitive), not hidden.
@@ -101,7 +108,7 @@ public struct ServiceFileCatalog: Sendable {
         }
         changes.sort { $0.file < $1.file }  // usually few; sorting them is cheaper than the listing
         for name in files.keys.filter({ !listed.contains($0) }).sorted() {
-            files[name] = nil
+            setState(nil, for: name)
             changes.append(.removed(file: name))
         }
         if !changes.isEmpty {
@@ -122,7 +129,8 @@ public struct ServiceFileCatalog: Sendable {
         var removed: [String] = []
         for (name, fingerprint) in named.sorted(by: { $0.key < $1.key }) where Self.isServiceFileName(name) {
             guard let fingerprint else {
-                if files.removeValue(forKey: name) != nil {
+                if files[name] != nil {
+                    setState(nil, for: name)
                     removed.append(name)
                     place(nil, for: name)
                 }
@@ -154,7 +162,7 @@ public struct ServiceFileCatalog: Sendable {
             }
             state.error = error
         }
-        files[entry.name] = state
+        setState(state, for: entry.name)
         return change
     }
 
