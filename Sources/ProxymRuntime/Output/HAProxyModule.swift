@@ -23,7 +23,7 @@ public final class HAProxyModule: ConfigGenerator {
     private let childEnvironment: [String]
     /// The haproxy used for `-c` (BINARY_PATH, else found in PATH); nil when validation is off.
     private let checkBinary: String?
-    private let runner: any HAProxyRunner
+    let runner: any HAProxyRunner
     let slotOptions: SlotPlanner.Options
 
     /// The text currently live (written and successfully applied), nil before the first apply.
@@ -47,15 +47,15 @@ public final class HAProxyModule: ConfigGenerator {
     /// The last render, patched when a refresh changed only hosts (``RenderMemo``).
     private var renderMemo = RenderMemo()
     /// The rendering of `liveSlots.skeleton` with the live services and options.
-    private var liveSkeleton: String?
+    var liveSkeleton: String?
     /// The sections and render options of the live text, for the drain step.
     var liveSections: [ServerSection] = []
     var drainTimer: EventLoop.TimerHandle?
     /// The stats socket of the live configuration.
     var liveStatsSocket: String?
-    private var warnedSocket: String?
+    var warnedSocket: String?
     /// Reads global.cfg and the options directories (keeps their last good content).
-    private lazy var optionsLoader = HAProxyOptionsLoader(logger: logger)
+    lazy var optionsLoader = HAProxyOptionsLoader(logger: logger)
     private var problemHandler: (() -> Void)?
     private var restartHandler: (() -> Void)?
 
@@ -74,7 +74,7 @@ public final class HAProxyModule: ConfigGenerator {
 
     /// How many times haproxy was reloaded (or started) by this module, and how many refreshes went
     /// through the Runtime API alone (for logs and tests).
-    public private(set) var reloadCount = 0
+    public internal(set) var reloadCount = 0
     public internal(set) var runtimeApplyCount = 0
     /// For the status endpoints: when haproxy was last reloaded (or started) by this module, the last
     /// outcome that was not `unchanged`, and how many applies failed in a row.
@@ -167,127 +167,6 @@ public final class HAProxyModule: ConfigGenerator {
             problemHandler?()
             restartHandler?()
         }
-    }
-
-    // MARK: Rendering
-
-    /// What one apply would write, and how the servers are laid out.
-    struct Candidate {
-        var text: String
-        /// Runtime API only.
-        var slots: SlotTable?
-        var skeleton: String?
-        var sections: [ServerSection] = []
-        /// A stats socket exposing the listeners (`-x` for sf reloads).
-        var exposedSocket: String?
-        /// The admin stats socket the Runtime API talks to.
-        var statsSocket: String?
-        /// HTTPS: the crt-list and certificates this text is to serve.
-        var certificates: CertificateState?
-        /// The vhost map `text` routes through (`PROXYM_HAPROXY_VHOST_MAP_THRESHOLD`), nil: none.
-        var vhostMap: VHostMap?
-    }
-
-    /// The stats socket proxym uses, and whether it must add it to the global section.
-    struct StatsSocketChoice: Equatable {
-        var path: String
-        var add: Bool
-        var exposesListeners: Bool
-        var isAdmin: Bool
-    }
-
-    func statsSocket(global: String) -> StatsSocketChoice {
-        let declared = StatsSocketConfig.declared(in: global)
-        if let wanted = settings.statsSocket {
-            if let found = declared.first(where: { $0.path == wanted }) {
-                return StatsSocketChoice(path: wanted, add: false, exposesListeners: found.exposesListeners, isAdmin: found.isAdmin)
-            }
-            return StatsSocketChoice(path: wanted, add: true, exposesListeners: true, isAdmin: true)
-        }
-        if let found = declared.first(where: \.isAdmin) {
-            return StatsSocketChoice(path: found.path, add: false, exposesListeners: found.exposesListeners, isAdmin: true)
-        }
-        return StatsSocketChoice(path: settings.defaultStatsSocket, add: true, exposesListeners: true, isAdmin: true)
-    }
-
-    private func options(_ services: [Service]) throws(GeneratorFailure) -> (RenderOptions, StatsSocketChoice?) {
-        let inputs = try optionsLoader.load(optionsPath: settings.optionsPath, services: services)
-        var globalConfig = inputs.globalConfig
-        if let promex = settings.prometheusAddress {
-            // After global.cfg's `defaults`, like every section proxym renders.
-            globalConfig += PrometheusExporter.section(host: promex.host, port: promex.port)
-        }
-        var options = RenderOptions(
-            globalConfig: globalConfig, httpPort: settings.httpPort, bindAddress: settings.bindAddress,
-            serviceOptions: inputs.serviceOptions)
-        options.appIDPort = settings.appIDPort
-        if settings.vhostMapThreshold > 0 {
-            options.vhostMap = VHostMapOptions(path: settings.vhostMapPath, threshold: settings.vhostMapThreshold)
-        }
-        if let port = tls.httpsPort {
-            options.https = HTTPSOptions(
-                port: port, crtList: tls.crtListPath, acmePort: tls.acme.enabled ? tls.acme.httpPort : nil)
-        }
-        guard settings.runtimeAPI || tls.enabled else {
-            if case .masterWorker = settings.reloadMethod { options.idleCloseOnResponse = true }
-            return (options, nil)
-        }
-        // Certificates change through the Runtime API too: HTTPS needs the admin socket as well.
-        if settings.runtimeAPI {
-            options.idleCloseOnResponse = true
-        } else if case .masterWorker = settings.reloadMethod {
-            options.idleCloseOnResponse = true
-        }
-        let socket = statsSocket(global: inputs.globalConfig)
-        if socket.add { options.statsSocket = socket.path }
-        if !socket.isAdmin && warnedSocket != socket.path {
-            warnedSocket = socket.path
-            logger.warning(
-                "the stats socket global.cfg declares is not `level admin`: the Runtime API cannot change servers there, so every change reloads",
-                metadata: ["socket": "\(socket.path)"])
-        }
-        return (options, socket)
-    }
-
-    /// Reads global.cfg and the per-service options directory, then renders (the original layout,
-    /// or with `PROXYM_HAPROXY_RUNTIME_API` the slot layout for a fresh start).
-    public func render(_ services: [Service]) throws(GeneratorFailure) -> String {
-        try candidate(services, live: nil).text
-    }
-
-    /// `render`, plus the vhost map the text reads (nil: none).
-    public func renderWithMap(_ services: [Service]) throws(GeneratorFailure) -> (text: String, vhostMap: VHostMap?) {
-        let candidate = try candidate(services, live: nil)
-        return (candidate.text, candidate.vhostMap)
-    }
-
-    private func candidate(_ services: [Service], live: SlotTable?) throws(GeneratorFailure) -> Candidate {
-        let (options, socket) = try self.options(services)
-        guard settings.runtimeAPI else {
-            let rendering = HAProxyRenderer.renderWithNotes(services, options: options)
-            var candidate = Candidate(text: rendering.text)
-            candidate.vhostMap = rendering.vhostMap
-            return candidate
-        }
-        let sections = HAProxyRenderer.sections(services, options: options)
-        let assignment = SlotPlanner.assign(
-            live: live ?? SlotTable(), sections: sections, now: loop.now.nanoseconds, options: slotOptions)
-        return slotted(assignment.table, services, sections: sections, options: options, socket: socket)
-    }
-
-    private func slotted(
-        _ table: SlotTable, _ services: [Service], sections: [ServerSection], options: RenderOptions,
-        socket: StatsSocketChoice?
-    ) -> Candidate {
-        var options = options
-        options.slots = table.skeleton
-        let skeleton = HAProxyRenderer.render(services, options: options)
-        options.slots = table
-        let rendering = HAProxyRenderer.renderWithNotes(services, options: options)
-        let exposed = socket.flatMap { $0.exposesListeners && $0.isAdmin ? $0.path : nil }
-        return Candidate(
-            text: rendering.text, slots: table, skeleton: skeleton, sections: sections, exposedSocket: exposed,
-            statsSocket: socket?.path, vhostMap: rendering.vhostMap)
     }
 
     // MARK: Applying
@@ -543,154 +422,8 @@ public final class HAProxyModule: ConfigGenerator {
     // MARK: Temp files
 
     /// The temp file of the apply under way (written, being checked): removed on every way out.
-    private var pendingTemp: String?
+    var pendingTemp: String?
     /// The `haproxy -c` under way, ended on the way out.
-    private var checking: ChildProcess?
+    var checking: ChildProcess?
     private var lastCheckTimeout: Duration = .zero
-
-    public func cleanUp() {
-        checking?.terminate(grace: .zero)
-        checking = nil
-        stopCertificateInputs()
-        if let pendingTemp {
-            try? FileSystem.unlink(pendingTemp)
-            // The check never finished: the map goes back to what the installed config reads.
-            restoreVHostMap()
-        }
-        pendingTemp = nil
-    }
-
-    /// Temp files an earlier proxym left next to the target when it crashed: `.<name>.<hex>.tmp`
-    /// (`AtomicFileWriter`'s pattern), nothing else.
-    public func removeLeftovers() {
-        let directory = FileSystem.directoryName(settings.configFilePath)
-        // The config's and the vhost map's (`<config>.vhosts.map`, same directory).
-        let prefixes = [settings.configFilePath, settings.vhostMapPath].map { "." + FileSystem.baseName($0) + "." }
-        guard let entries = try? FileSystem.listDirectory(directory) else { return }
-        for entry in entries where prefixes.contains(where: { Self.isOurTemporary(entry.name, prefix: $0) }) {
-            let path = (directory == "/" ? "" : directory) + "/" + entry.name
-            do {
-                try FileSystem.unlink(path)
-                logger.notice("removed a temp file an earlier run left behind", metadata: ["path": "\(path)"])
-            } catch {
-                logger.warning("cannot remove a leftover temp file", metadata: ["path": "\(path)", "error": "\(error)"])
-            }
-        }
-    }
-
-    static func isOurTemporary(_ name: String, prefix: String) -> Bool {
-        guard name.hasPrefix(prefix), name.hasSuffix(".tmp") else { return false }
-        let hex = name.utf8.dropFirst(prefix.utf8.count).dropLast(4)
-        return !hex.isEmpty && hex.count <= 16
-            && hex.allSatisfy { ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f")) }
-    }
-
-    /// rename(tmp, target), then reload.
-    private func install(_ candidate: Candidate, from tempPath: String, completion: @escaping (ApplyOutcome) -> Void) {
-        defer { pendingTemp = nil }
-        do {
-            try AtomicFileWriter.commit(temporary: tempPath, to: settings.configFilePath)
-        } catch {
-            try? FileSystem.unlink(tempPath)
-            restoreVHostMap()
-            logger.error(
-                "cannot install the new config; the old one stays live",
-                metadata: ["path": "\(settings.configFilePath)", "error": "\(error)"])
-            completion(.failed("cannot install \(settings.configFilePath): \(error); the old config stays live", retry: true))
-            return
-        }
-        rejectedText = nil
-        vhostMapBefore = nil
-        if candidate.vhostMap == nil && settings.vhostMapThreshold > 0 {
-            // Below the threshold now: the config no longer reads the map.
-            try? FileSystem.unlink(settings.vhostMapPath)
-        }
-        logger.info(
-            "config written", metadata: ["path": "\(settings.configFilePath)", "bytes": "\(candidate.text.utf8.count)"])
-        reloadInstalled(candidate, completion: completion)
-    }
-
-    /// The file holds `candidate`: make haproxy load it.
-    func reloadInstalled(_ candidate: Candidate, note: String? = nil, completion: @escaping (ApplyOutcome) -> Void) {
-        // The file no longer holds what was live; until the reload succeeds nothing is known to be.
-        forgetLive()
-        let reloadBegan = loop.now
-        runner.reload(exposedSocket: candidate.exposedSocket) { [weak self] outcome in
-            guard let self else { return }
-            self.stageDurations.append(("apply", self.loop.now - reloadBegan))
-            if !outcome.isSuccess { self.reloadFailures += 1 }
-            if case .applied(let summary) = outcome {
-                self.reloadCount += 1
-                self.becameLive(candidate)
-                completion(.applied(note.map { "\(summary) (\($0))" } ?? summary))
-                return
-            }
-            completion(outcome)
-        }
-    }
-
-    func becameLive(_ candidate: Candidate) {
-        liveText = candidate.text
-        liveVHostMap = candidate.vhostMap
-        liveSlots = candidate.slots?.afterReload
-        liveSkeleton = candidate.skeleton
-        liveSections = candidate.sections
-        liveStatsSocket = candidate.statsSocket
-        if let state = candidate.certificates {
-            liveCertificates = state
-            certificates?.collectGarbage(keeping: state)
-        }
-        scheduleDrainStep()
-    }
-
-    private func forgetLive() {
-        liveText = nil
-        liveVHostMap = nil
-        liveSlots = nil
-        liveSkeleton = nil
-        liveCertificates = nil
-        if let drainTimer { loop.cancel(drainTimer) }
-        drainTimer = nil
-    }
-}
-
-// MARK: - The vhost map file
-
-extension HAProxyModule {
-    /// Whether the map file holds `map` (true when there is none to hold).
-    func vhostMapOnDisk(is map: VHostMap?) -> Bool {
-        guard let map else { return true }
-        return (try? FileSystem.readFile(map.path, limit: 256 << 20)) == Array(map.text.utf8)
-    }
-
-    /// Writes `map` (atomically, the config file's mode) unless the file holds it already; remembers
-    /// what was there for ``restoreVHostMap()``.
-    func installVHostMap(_ map: VHostMap?) throws(SysError) {
-        guard let map, !vhostMapOnDisk(is: map) else { return }
-        if vhostMapBefore == nil {
-            vhostMapBefore = .some(try? FileSystem.readFile(map.path, limit: 256 << 20))
-        }
-        let mode = (try? FileSystem.stat(settings.configFilePath).permissions) ?? 0o644
-        try AtomicFileWriter.write(Array(map.text.utf8), to: map.path, mode: mode)
-    }
-
-    /// Puts back the map file an apply replaced before its config was installed (or removes it when
-    /// there was none).
-    func restoreVHostMap() {
-        guard let before = vhostMapBefore else { return }
-        vhostMapBefore = nil
-        let path = settings.vhostMapPath
-        do {
-            if let bytes = before {
-                let mode = (try? FileSystem.stat(path).permissions) ?? 0o644
-                try AtomicFileWriter.write(bytes, to: path, mode: mode)
-            } else {
-                try FileSystem.unlink(path)
-            }
-        } catch {
-            logger.warning(
-                "cannot put the previous vhost map back; the next reload reads the new one",
-                metadata: ["path": "\(path)", "error": "\(error)"])
-        }
-    }
 }
