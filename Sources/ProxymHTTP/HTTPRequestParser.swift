@@ -480,25 +480,9 @@ public struct HTTPRequestParser: Sendable {
         case .closed, .failed: return false
         default: break
         }
-        guard readIndex > 0 else { return true }
-        if readIndex == buffer.count {
-            if buffer.capacity > HTTPRequestParser.retainedCapacity {
-                buffer = []
-            } else {
-                buffer.removeAll(keepingCapacity: true)
-            }
-            readIndex = 0
-            scanIndex = 0
-        } else if readIndex >= 4096, readIndex >= buffer.count - readIndex {
-            buffer.removeSubrange(..<readIndex)
-            scanIndex -= readIndex
-            readIndex = 0
-        }
+        InputBuffer.compact(&buffer, readIndex: &readIndex, scanIndex: &scanIndex)
         return true
     }
-
-    /// An idle connection keeps at most this much buffer capacity.
-    private static let retainedCapacity = 64 << 10
 }
 
 extension HTTPParseError {
