@@ -196,16 +196,7 @@ public struct SSEParser: Sendable {
     /// Drops consumed bytes (amortised); returns false once the parser has failed.
     private mutating func prepareForInput() -> Bool {
         guard failure == nil else { return false }
-        guard readIndex > 0 else { return true }
-        if readIndex == buffer.count {
-            if buffer.capacity > 64 << 10 { buffer = [] } else { buffer.removeAll(keepingCapacity: true) }
-            readIndex = 0
-            scanIndex = 0
-        } else if readIndex >= 4096, readIndex >= buffer.count - readIndex {
-            buffer.removeSubrange(..<readIndex)
-            scanIndex -= readIndex
-            readIndex = 0
-        }
+        InputBuffer.compact(&buffer, readIndex: &readIndex, scanIndex: &scanIndex)
         return true
     }
 }

@@ -211,6 +211,22 @@ final class Sandbox {
         return env.filter { !$0.value.isEmpty }
     }
 
+    /// A sandbox in `dir` with a backend named blue that lives as long as it.
+    static func withBlue(in dir: String) throws -> (Sandbox, Backend) {
+        let sandbox = try Sandbox(root: dir)
+        let blue = try Backend(name: "blue", directory: dir)
+        sandbox.retained.append(blue)
+        return (sandbox, blue)
+    }
+
+    /// Starts proxym (as ``start(_:arguments:)``) and waits for its READY=1; without it the test ends, with proxym's log.
+    @discardableResult
+    func startReady(_ extra: [String: String] = [:], arguments: [String] = ["run"]) throws -> LoggedChild {
+        let child = try start(extra, arguments: arguments)
+        try #require(notify.waitFor { $0.contains("READY=1") }, "\(child.log)")
+        return child
+    }
+
     @discardableResult
     func start(_ extra: [String: String] = [:], arguments: [String] = ["run"]) throws -> LoggedChild {
         let child = try LoggedChild(

@@ -8,9 +8,7 @@ import Testing
 @Suite struct MetricsEndpointTests {
     /// A daemon with a file service and Marathon (fake, SSE) serving one app: every family has samples.
     static func start(_ dir: String) throws -> (Sandbox, FakeMarathon, LoggedChild) {
-        let sandbox = try Sandbox(root: dir)
-        let blue = try Backend(name: "blue", directory: dir)
-        sandbox.retained.append(blue)
+        let (sandbox, blue) = try Sandbox.withBlue(in: dir)
         try sandbox.writeService("web.json", sandbox.service(id: "web", domain: "web.example.com", port: 10001, backends: [blue]))
         let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.10.0"])
         try marathon.setApps([
@@ -122,17 +120,14 @@ import Testing
         try Binaries.require()
         try #require(haveHAProxy, "haproxy is needed")
         try withTemporaryDirectory { dir in
-            let sandbox = try Sandbox(root: dir)
-            let blue = try Backend(name: "blue", directory: dir)
-            sandbox.retained.append(blue)
+            let (sandbox, blue) = try Sandbox.withBlue(in: dir)
             try sandbox.writeService(
                 "web.json",
                 """
                 {"id": "web", "domain": "web.example.com", "protocol": "tcp", "servicePort": \(sandbox.httpPort), "hosts": [{"ip": "127.0.0.1", "port": \(blue.port)}]}
                 """)
             let port = try freeTCPPort()
-            let proxym = try sandbox.start(["PROXYM_HAPROXY_PROMETHEUS_ADDRESS": "127.0.0.1:\(port)"])
-            try #require(sandbox.notify.waitFor { $0.contains("READY=1") }, "\(proxym.log)")
+            let proxym = try sandbox.startReady(["PROXYM_HAPROXY_PROMETHEUS_ADDRESS": "127.0.0.1:\(port)"])
             #expect(try readTextFile(sandbox.config).contains("frontend proxym-prometheus\n  bind 127.0.0.1:\(port)\n"))
             #expect(sandbox.bodyFor(host: "web.example.com") == "blue", "\(proxym.log)")
             var scrape: (status: Int, body: String)?

@@ -31,15 +31,12 @@ import Testing
         try Binaries.require()
         try #require(haveHAProxy, "haproxy is needed")
         try withTemporaryDirectory { dir in
-            let sandbox = try Sandbox(root: dir)
-            let blue = try Backend(name: "blue", directory: dir)
-            sandbox.retained.append(blue)
+            let (sandbox, blue) = try Sandbox.withBlue(in: dir)
             try sandbox.writeService("web.json", sandbox.service(id: "web", domain: "web.example.com", port: 10001, backends: [blue]))
             // A secret in global.cfg that /api/v1/config must not show.
             let global = try readTextFile(sandbox.options + "/global.cfg")
             try writeFile(sandbox.options + "/global.cfg", global + "\nuserlist admins\n  user ops password $5$proxymtest$abcdefgh\n")
-            let proxym = try sandbox.start()
-            try #require(sandbox.notify.waitFor { $0.contains("READY=1") }, "\(proxym.log)")
+            let proxym = try sandbox.startReady()
 
             let health = try #require(Self.get(sandbox, "/healthz"), "\(proxym.log)")
             #expect(health.status == 200)
@@ -128,9 +125,7 @@ import Testing
         try Binaries.require()
         try #require(haveHAProxy, "haproxy is needed")
         try withTemporaryDirectory { dir in
-            let sandbox = try Sandbox(root: dir)
-            let blue = try Backend(name: "blue", directory: dir)
-            sandbox.retained.append(blue)
+            let (sandbox, blue) = try Sandbox.withBlue(in: dir)
             let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.10.0"])
             defer { marathon.kill() }
             try marathon.setApps([
@@ -193,8 +188,7 @@ import Testing
         try withTemporaryDirectory { dir in
             let sandbox = try Sandbox(root: dir)
             let taken = try Socket.listenTCP(host: "127.0.0.1", port: 0)
-            let proxym = try sandbox.start(["PROXYM_STATUS_ADDRESS": "127.0.0.1:\(taken.port)"])
-            try #require(sandbox.notify.waitFor { $0.contains("READY=1") }, "\(proxym.log)")
+            let proxym = try sandbox.startReady(["PROXYM_STATUS_ADDRESS": "127.0.0.1:\(taken.port)"])
             #expect(proxym.waitForLog("cannot start the status listener; running without it"), "\(proxym.log)")
             #expect(sandbox.notify.waitFor { _ in sandbox.lastStatus.contains("status listener off") }, "\(sandbox.lastStatus)")
             #expect(!proxym.hasExited)
@@ -203,8 +197,7 @@ import Testing
         try withTemporaryDirectory { dir in
             let sandbox = try Sandbox(root: dir)
             // The Sandbox drops empty values; `--set` passes the empty one through.
-            let proxym = try sandbox.start(arguments: ["run", "--set", "PROXYM_STATUS_ADDRESS="])
-            try #require(sandbox.notify.waitFor { $0.contains("READY=1") }, "\(proxym.log)")
+            let proxym = try sandbox.startReady(arguments: ["run", "--set", "PROXYM_STATUS_ADDRESS="])
             #expect(!canConnect(port: sandbox.statusPort))
             #expect(!proxym.log.contains("status listener"))
         }

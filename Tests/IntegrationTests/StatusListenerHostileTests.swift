@@ -16,16 +16,13 @@ import Testing
         try Binaries.require()
         try #require(haveHAProxy, "haproxy is needed")
         try withTemporaryDirectory { dir in
-            let sandbox = try Sandbox(root: dir)
-            let blue = try Backend(name: "blue", directory: dir)
-            sandbox.retained.append(blue)
+            let (sandbox, blue) = try Sandbox.withBlue(in: dir)
             try sandbox.writeService(
                 "web.json",
                 """
                 {"id": "web", "domain": "web.example.com", "protocol": "tcp", "servicePort": \(sandbox.httpPort), "hosts": [{"ip": "127.0.0.1", "port": \(blue.port)}]}
                 """)
-            let proxym = try sandbox.start()
-            try #require(sandbox.notify.waitFor { $0.contains("READY=1") }, "\(proxym.log)")
+            let proxym = try sandbox.startReady()
             let port = sandbox.statusPort
 
             // Garbage, an endless request line, a huge header section, a body where none belongs.

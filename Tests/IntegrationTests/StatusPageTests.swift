@@ -24,13 +24,10 @@ import Testing
         try Binaries.require()
         try #require(haveHAProxy, "haproxy is needed")
         try withTemporaryDirectory { dir in
-            let sandbox = try Sandbox(root: dir)
-            let blue = try Backend(name: "blue", directory: dir)
-            sandbox.retained.append(blue)
+            let (sandbox, blue) = try Sandbox.withBlue(in: dir)
             try sandbox.writeService("web.json", sandbox.service(id: "web", domain: "web.example.com", port: 10001, backends: [blue]))
             try sandbox.writeService("api.json", sandbox.service(id: "api", domain: "api.example.com", port: 10002, backends: [blue]))
-            let proxym = try sandbox.start()
-            try #require(sandbox.notify.waitFor { $0.contains("READY=1") }, "\(proxym.log)")
+            try sandbox.startReady()
             let url = "http://127.0.0.1:\(sandbox.statusPort)/"
 
             // The page itself: self-contained (no external reference), HTML.

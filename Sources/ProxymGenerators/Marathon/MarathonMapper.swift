@@ -105,7 +105,7 @@ public enum MarathonMapper {
 }
 
 /// Where a port's backend is found on a task.
-private enum Backend {
+enum Backend {
     /// `task.host` and `task.ports[index]`.
     case hostPort(index: Int)
     /// `task.ipAddresses[0]` and `port`; else, if the mapping has a host port, `task.host` and
@@ -114,7 +114,7 @@ private enum Backend {
 }
 
 /// One app port to expose.
-private struct PortPlan {
+struct PortPlan {
     var index: Int
     var servicePort: Int?
     var transport: String?
@@ -124,7 +124,7 @@ private struct PortPlan {
 }
 
 /// The mapping of one app; throws (a ``ValidationError``) when the app must be left out.
-private struct AppMapping {
+struct AppMapping {
     let app: MarathonApp
     let options: MarathonOptions
     /// The LB's group (`nil`: every app), and whether the app's `HAPROXY_GROUP` lists it.
@@ -322,164 +322,5 @@ private struct AppMapping {
             intervalSeconds: clamp(check.intervalSeconds ?? 60, HealthCheck.secondsRange),
             timeoutSeconds: clamp(check.timeoutSeconds ?? 20, HealthCheck.secondsRange),
             fall: clamp((check.maxConsecutiveFailures ?? 3) + 1, HealthCheck.countRange), rise: 2)
-    }
-
-    // MARK: Ports
-
-    /// The app's ports in order, per its network mode.
-    mutating func portPlans() -> [PortPlan] {
-        let mappings = app.portMappings
-        switch app.networkMode {
-        case .host:
-            return hostPlans()
-        case .bridge:
-            guard !mappings.isEmpty else { return hostPlans() }
-            return mappings.enumerated().map { i, m in
-                PortPlan(
-                    index: i,
-                    servicePort: servicePort(i, explicit: m.servicePort),
-                    transport: m.protocol,
-                    backend: .hostPort(index: i),
-                    numbers: .init(containerPort: m.containerPort, hostPort: m.hostPort)
-                )
-            }
-        case .container:
-            guard mappings.isEmpty else { return containerMappingPlans() }
-            return app.discoveryPorts.enumerated().map { i, d in
-                if (d.port ?? 0) == 0 {
-                    warnings.append("app \(name): discovery port \(i) has no number; it reaches no task")
-                }
-                return PortPlan(
-                    index: i,
-                    servicePort: servicePort(i, explicit: nil),
-                    transport: d.protocol,
-                    backend: .container(port: d.port ?? 0, hostPortIndex: nil),
-                    numbers: .init(containerPort: d.port)
-                )
-            }
-        }
-    }
-
-    /// Host networking (or a bridge without mappings): service ports from the definitions, backends from
-    /// `task.ports` by index.
-    func hostPlans() -> [PortPlan] {
-        app.portDefinitions.indices.map { i in
-            PortPlan(
-                index: i,
-                servicePort: servicePort(i, explicit: nil),
-                transport: app.portDefinitions[i].protocol,
-                backend: .hostPort(index: i),
-                // The original keyed host-networking ports by this port (the service port, which is also
-                // the host port with requirePorts).
-                numbers: .init(hostPort: app.portDefinitions[i].port)
-            )
-        }
-    }
-
-    /// IP-per-task with port mappings: `task.ports` lists only the host ports of mappings that have
-    /// one, so those are counted separately (marathon-api.md section 2, "Caution").
-    mutating func containerMappingPlans() -> [PortPlan] {
-        var plans: [PortPlan] = []
-        var hostPorts = 0
-        for (i, m) in app.portMappings.enumerated() {
-            var hostPortIndex: Int?
-            if m.hostPort != nil {
-                hostPortIndex = hostPorts
-                hostPorts += 1
-            }
-            let backend: Backend
-            if let port = m.containerPort, port > 0 {
-                backend = .container(port: port, hostPortIndex: hostPortIndex)
-            } else if let hostPortIndex {
-                backend = .hostPort(index: hostPortIndex)
-            } else {
-                warnings.append(
-                    "app \(name): port mapping \(i) has neither container port nor host port; it reaches no task"
-                )
-                backend = .container(port: 0, hostPortIndex: nil)
-            }
-            plans.append(
-                PortPlan(
-                    index: i,
-                    servicePort: servicePort(i, explicit: m.servicePort),
-                    transport: m.protocol,
-                    backend: backend,
-                    numbers: .init(containerPort: m.containerPort, hostPort: m.hostPort)
-                )
-            )
-        }
-        return plans
-    }
-
-    /// Port `i`'s service port: `explicit` (a mapping's), else `portDefinitions[i]`/`ports[i]`, else a
-    /// task's `servicePorts[i]` (from `/v2/tasks`); 0 means none.
-    func servicePort(_ i: Int, explicit: Int?) -> Int? {
-        if let explicit, explicit > 0 { return explicit }
-        if i < app.portDefinitions.count, let port = app.portDefinitions[i].port, port > 0 { return port }
-        for task in app.tasks where i < task.servicePorts.count && task.servicePorts[i] > 0 {
-            return task.servicePorts[i]
-        }
-        return nil
-    }
-
-    func transportProtocol(_ text: String?) -> TransportProtocol? {
-        guard let text, !text.isEmpty else { return .tcp }
-        switch text.lowercased() {
-        case "tcp", "udp,tcp", "tcp,udp": return .tcp
-        case "udp": return .udp
-        default: return nil
-        }
-    }
-
-    // MARK: Tasks
-
-    /// A routable task's addresses, parsed once (not once per port).
-    struct LiveTask {
-        var ports: [Int]
-        var hostAddress: HostAddress?
-        var containerAddress: HostAddress?
-    }
-
-    /// Parses the addresses the app's mode needs: the task's own for IP-per-task (the agent's only as a
-    /// fallback while it has none), else the agent's. A bad one costs this task only.
-    mutating func liveTask(_ task: MarathonTask) -> LiveTask {
-        var live = LiveTask(ports: task.ports)
-        if app.networkMode == .container, let ip = task.ipAddresses.first {
-            do {
-                live.containerAddress = try HostAddress.backend(ip, field: "ipAddresses[0].ipAddress")
-            } catch {
-                warnings.append("app \(name): task \(MarathonMapper.quoted(task.id)): \(error); task skipped")
-                return live
-            }
-        }
-        if let host = task.host, !host.isEmpty {
-            do {
-                live.hostAddress = try HostAddress.backend(host, field: "host")
-            } catch  where live.containerAddress == nil {
-                warnings.append("app \(name): task \(MarathonMapper.quoted(task.id)): \(error); task skipped")
-            } catch {
-                // Only a fallback here; the task's own address is what routes.
-            }
-        }
-        return live
-    }
-
-    func backend(_ backend: Backend, of live: LiveTask) -> Host? {
-        func hostPort(_ k: Int) -> Host? {
-            guard let address = live.hostAddress, k < live.ports.count else { return nil }
-            let port = live.ports[k]
-            guard port > 0 else { return nil }
-            return Host(address: address, port: UInt16(port))
-        }
-        switch backend {
-        case .hostPort(let k):
-            return hostPort(k)
-        case .container(let port, let hostPortIndex):
-            if let address = live.containerAddress {
-                guard port > 0 else { return nil }
-                return Host(address: address, port: UInt16(port))
-            }
-            return hostPortIndex.flatMap(hostPort)
-        }
     }
 }

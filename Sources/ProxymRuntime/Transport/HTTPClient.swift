@@ -35,20 +35,20 @@ import ProxymPosix
 ///
 /// Not thread-safe: use it only on the loop's thread.
 public final class HTTPClient {
-    private let loop: EventLoop
-    private let logger: Logger
-    private let userAgent: String
-    private let multi: CurlMulti
+    let loop: EventLoop
+    let logger: Logger
+    let userAgent: String
+    let multi: CurlMulti
 
     /// fds libcurl asked us to watch.
-    private var watched: [CInt: EventLoop.Registration] = [:]
-    private var curlTimer: EventLoop.TimerHandle?
+    var watched: [CInt: EventLoop.Registration] = [:]
+    var curlTimer: EventLoop.TimerHandle?
     /// Active transfers by their easy handle.
-    private var transfers: [ObjectIdentifier: Transfer] = [:]
+    var transfers: [ObjectIdentifier: Transfer] = [:]
     /// Stream transfers with headers or data not yet handed to their caller.
-    private var queued: [Transfer] = []
+    var queued: [Transfer] = []
     private var nextID: UInt64 = 1
-    private var closed = false
+    var closed = false
 
     /// - Parameters:
     ///   - userAgent: the User-Agent header sent with every request.
@@ -192,7 +192,7 @@ public final class HTTPClient {
     }
 
     /// A transfer libcurl reports done.
-    private func finish(_ transfer: Transfer, easy: CurlEasy, result: Curl.Code) {
+    func finish(_ transfer: Transfer, easy: CurlEasy, result: Curl.Code) {
         if transfer.isStream {
             deliver(transfer)  // what arrived before the end, and the head of an empty body
             guard transfer.isActive else { return }  // cancelled from onHeaders/onData
@@ -287,233 +287,5 @@ public final class HTTPClient {
                 self.armIdleTimer(transfer)
             }
         }
-    }
-
-    // MARK: libcurl → loop
-
-    /// CURLMOPT_SOCKETFUNCTION, via `CurlMulti.onSocket`: runs inside a libcurl call.
-    private func watch(_ fd: CInt, _ interest: CurlMulti.Interest) {
-        guard !closed else { return }
-        let events: Epoll.Events
-        switch interest {
-        case .remove:
-            unwatch(fd)
-            return
-        case .read: events = .in
-        case .write: events = .out
-        case .readWrite: events = [.in, .out]
-        }
-        if let registration = watched[fd] {
-            do {
-                try loop.modify(registration, events: events)
-                return
-            } catch {
-                // Not expected (the fd is ours and registered); start over with a fresh
-                // registration rather than leave the transfer unwatched.
-                logger.error("http.socket.modify_failed", metadata: ["fd": "\(fd)", "error": "\(error)"])
-                loop.deregister(registration)
-                watched[fd] = nil
-            }
-        }
-        do {
-            watched[fd] = try loop.register(fd: fd, events: events) { [weak self] ready in
-                self?.socketReady(fd, ready)
-            }
-        } catch {
-            // Only resource exhaustion (ENOMEM, the epoll watch limit) gets here. The transfer
-            // then ends at its timeout.
-            logger.error("http.socket.register_failed", metadata: ["fd": "\(fd)", "error": "\(error)"])
-        }
-    }
-
-    /// CURL_POLL_REMOVE (also sent before any watched socket is closed).
-    private func unwatch(_ fd: CInt) {
-        guard let registration = watched.removeValue(forKey: fd) else { return }
-        loop.deregister(registration)
-    }
-
-    /// CURLMOPT_TIMERFUNCTION, via `CurlMulti.onTimer`: runs inside a libcurl call.
-    private func armCurlTimer(_ delay: Duration?) {
-        guard !closed else { return }
-        if let curlTimer { loop.cancel(curlTimer) }
-        curlTimer = nil
-        guard let delay else { return }
-        curlTimer = loop.schedule(after: delay) { [weak self] in
-            guard let self, !self.closed else { return }
-            self.curlTimer = nil  // before the call: libcurl may arm a new one inside it
-            self.report(self.multi.timeoutAction())
-            self.afterCurl()
-        }
-    }
-
-    // MARK: loop → libcurl
-
-    private func socketReady(_ fd: CInt, _ events: Epoll.Events) {
-        guard !closed else { return }
-        var readiness: CurlMulti.Readiness = []
-        if events.contains(.in) || events.contains(.rdhup) { readiness.insert(.readable) }
-        if events.contains(.out) { readiness.insert(.writable) }
-        if events.contains(.err) { readiness.insert(.error) }
-        if events.contains(.hup) { readiness.formUnion([.readable, .writable]) }
-        report(multi.socketAction(fd, readiness: readiness))
-        afterCurl()
-    }
-
-    private func report(_ code: Curl.MultiCode) {
-        // badSocket: an event for an fd libcurl dropped meanwhile; harmless.
-        guard code != .ok, code != .badSocket else { return }
-        logger.error("http.curl.multi_error", metadata: ["error": "\(code)"])
-    }
-
-    /// After every libcurl call: hand queued stream data to callers, then end finished
-    /// transfers. Callers' code runs here, outside libcurl, and may re-enter the client.
-    private func afterCurl() {
-        while !queued.isEmpty {
-            let batch = queued
-            queued.removeAll()
-            for transfer in batch { deliver(transfer) }
-        }
-        while !closed, let done = multi.nextDone() {
-            guard let transfer = transfers[ObjectIdentifier(done.easy)] else {
-                multi.remove(done.easy)
-                continue
-            }
-            finish(transfer, easy: done.easy, result: done.result)
-        }
-    }
-
-    /// Hands a stream transfer's head and pending data to its caller.
-    private func deliver(_ transfer: Transfer) {
-        transfer.isQueued = false
-        guard transfer.isActive, case .stream(let onHeaders, let onData, _) = transfer.mode else { return }
-        if !transfer.headDelivered, let head = transfer.head {
-            transfer.headDelivered = true
-            onHeaders(head.status, head.headers)
-        }
-        guard transfer.isActive, !transfer.pendingData.isEmpty else { return }
-        let pieces = transfer.pendingData
-        transfer.pendingData = []
-        for piece in pieces {
-            guard transfer.isActive else { return }  // cancelled from onData
-            onData(piece)
-        }
-    }
-
-    // MARK: libcurl → transfer (inside libcurl calls: record, never call out)
-
-    private func headerLine(_ transfer: Transfer, _ line: UnsafeRawBufferPointer) -> Bool {
-        guard transfer.isActive else { return false }
-        transfer.lastActivity = loop.now
-        let hadHead = transfer.head != nil
-        transfer.receiveHeaderLine(line)
-        if !hadHead && transfer.head != nil && transfer.isStream { enqueue(transfer) }
-        return true
-    }
-
-    private func bodyBytes(_ transfer: Transfer, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard transfer.isActive else { return false }
-        transfer.lastActivity = loop.now
-        switch transfer.mode {
-        case .buffered(let maxBodySize, _):
-            guard transfer.body.count + bytes.count <= maxBodySize else {
-                transfer.bodyTooLarge = true
-                return false  // CURLE_WRITE_ERROR ends the transfer
-            }
-            transfer.body.append(contentsOf: bytes)
-        case .stream:
-            transfer.pendingData.append(Array(bytes))
-            enqueue(transfer)
-        }
-        return true
-    }
-
-    private func enqueue(_ transfer: Transfer) {
-        guard !transfer.isQueued else { return }
-        transfer.isQueued = true
-        queued.append(transfer)
-    }
-
-    // MARK: request → easy handle
-
-    private func makeEasy(for request: Request, transfer: Transfer) throws -> CurlEasy {
-        for field in request.headers {
-            guard HTTPClient.isValidHeader(name: field.name, value: field.value) else {
-                throw Failure(kind: .invalidRequest, message: "invalid header field \(field.name)", url: transfer.url)
-            }
-        }
-        if let authorization = request.authorization,
-            !HTTPClient.isValidHeader(name: "Authorization", value: authorization)
-        {
-            throw Failure(kind: .invalidRequest, message: "invalid Authorization value", url: transfer.url)
-        }
-        let easy = try CurlEasy()
-        try easy.set(.url, request.url)
-        try easy.set(.protocols, "http,https")
-        try easy.set(.redirectProtocols, "http,https")
-        try easy.set(.userAgent, userAgent)
-        try easy.set(.connectTimeoutMilliseconds, Int(max(request.connectTimeout.millisecondsRoundedUp, 1)))
-        if let timeout = request.timeout {
-            try easy.set(.timeoutMilliseconds, Int(max(timeout.millisecondsRoundedUp, 1)))
-        }
-        try easy.set(.tcpKeepAlive, true)
-
-        switch request.method {
-        case .get where request.body.isEmpty:
-            try easy.set(.httpGet, true)
-        case .head:
-            try easy.set(.noBody, true)
-        case .post:
-            try easy.set(.post, true)
-            try easy.setBody(request.body)
-        default:
-            try easy.set(.customRequest, request.method.name)
-            if !request.body.isEmpty || request.method == .put { try easy.setBody(request.body) }
-        }
-
-        try easy.set(.followLocation, request.followRedirects)
-        if request.followRedirects {
-            try easy.set(.maxRedirects, request.maxRedirects)
-            try easy.set(.unrestrictedAuth, request.sendCredentialsOnRedirect)
-        }
-        if let basicAuth = request.basicAuth {
-            try easy.setBasicAuth(username: basicAuth.username, password: basicAuth.password)
-        }
-        if let caFile = request.caFile { try easy.set(.caInfo, caFile) }
-        if request.acceptEncoding { try easy.set(.acceptEncoding, "") }
-        if case .buffered(let maxBodySize, _) = transfer.mode {
-            try easy.set(.maxFileSize, Int64(maxBodySize))
-        }
-
-        var lines: [String] = []
-        for field in request.headers where request.authorization == nil || field.name.lowercased() != "authorization" {
-            lines.append("\(field.name): \(field.value)")
-        }
-        if let authorization = request.authorization { lines.append("Authorization: \(authorization)") }
-        // No "Expect: 100-continue" round trip for larger bodies.
-        if request.headers["expect"] == nil { lines.append("Expect:") }
-        try easy.setHeaders(lines)
-
-        // [weak transfer]: the transfer owns the easy handle, which owns these closures.
-        easy.onHeaderLine = { [weak self, weak transfer] line in
-            guard let self, let transfer else { return false }
-            return self.headerLine(transfer, line)
-        }
-        easy.onBody = { [weak self, weak transfer] bytes in
-            guard let self, let transfer else { return false }
-            return self.bodyBytes(transfer, bytes)
-        }
-        return easy
-    }
-
-    /// A header name is a token; a value has no CR, LF or NUL.
-    static func isValidHeader(name: String, value: String) -> Bool {
-        guard !name.isEmpty else { return false }
-        for byte in name.utf8 {
-            let isToken =
-                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || Array("!#$%&'*+-.^_`|~".utf8).contains(byte)
-            if !isToken { return false }
-        }
-        return !value.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }
     }
 }
