@@ -29,19 +29,19 @@ public final class MarathonModule: ServiceSource {
     public let name = "marathon"
 
     private let settings: Settings.Marathon
-    private let options: MarathonOptions
-    private let loop: EventLoop
-    private let logger: Logger
+    let options: MarathonOptions
+    let loop: EventLoop
+    let logger: Logger
     private let client: HTTPClient
     let api: MarathonAPI
     private let record: SourceRecord
 
     /// The state kept app by app; `loaded` once a whole snapshot was applied.
-    private var kept: MarathonKeptApps
+    var kept: MarathonKeptApps
     private var loaded = false
     /// Apps named by events since the last fetch began, and whether something asked for everything.
     private var pendingApps: Set<String> = []
-    private var pendingWhole = false
+    var pendingWhole = false
     /// Apps named by events while a whole snapshot was being read (it may or may not show them yet).
     private var namedDuringSnapshot: Set<String>?
     /// More apps than this pending at once: read a whole snapshot instead.
@@ -49,7 +49,7 @@ public final class MarathonModule: ServiceSource {
     /// App reads in flight at once.
     static let parallelAppReads = 4
     private var wholeReads = 0
-    private var appReads = 0
+    var appReads = 0
     private var differencesFound = 0
     /// Apps a whole read found different from the kept state, and since when. An event naming the
     /// app within `lateEventGrace` means its event was only on its way (no WARNING); otherwise the
@@ -58,16 +58,16 @@ public final class MarathonModule: ServiceSource {
     private var suspectTimer: EventLoop.TimerHandle?
     static let lateEventGrace: Duration = .seconds(2)
     /// What the last good snapshot weighed: the next reads' limits derive from it.
-    private var bodyLimits = BodyLimits()
+    var bodyLimits = BodyLimits()
     private var snapshotGuard = MarathonSnapshotGuard()
-    private var lastProblems: Set<String> = []
+    var lastProblems: Set<String> = []
 
-    private let fetches: ScheduledRuns
+    let fetches: ScheduledRuns
     private var resyncTimer: EventLoop.TimerHandle?
     private var retryTimer: EventLoop.TimerHandle?
     private var retryBackoff = Backoff(initial: .seconds(1), cap: .seconds(60))
     private var events: MarathonEvents?
-    private var stopped = false
+    var stopped = false
 
     /// `refresh`: how events coalesce into fetches (the quiet period and max delay of refreshes).
     public init(
@@ -231,108 +231,6 @@ public final class MarathonModule: ServiceSource {
         }
     }
 
-    // MARK: One app at a time
-
-    /// One app's answer.
-    private enum AppRead {
-        /// Decoded (`nil`: left out, with the problems saying why).
-        case app(MarathonApp?, problems: [String])
-        case removed
-        /// Not usable: read everything instead.
-        case failed(String)
-    }
-
-    /// `GET /v2/apps/<id>?embed=app.tasks` for each app (a few at a time), applied to the kept state
-    /// once all have answered; the services (`nil` when no route changed). Any failure: a whole
-    /// snapshot follows.
-    private func readApps(_ ids: [String], completion: @escaping (Result<[Service]?, GeneratorFailure>) -> Void) {
-        var answers: [String: AppRead] = [:]
-        var next = 0
-        var inFlight = 0
-        let started = loop.now
-        func finish() {
-            var failures: [String] = []
-            var changed = false
-            for id in ids {
-                switch answers[id] ?? .failed("no answer") {
-                case .app(let app, let problems):
-                    lastProblems.subtract(kept.entries[id]?.problems ?? [])
-                    let change = kept.apply(id: id, app: app, problems: problems)
-                    lastProblems.formUnion(kept.entries[id]?.problems ?? [])
-                    changed = changed || change.routesChanged
-                    for problem in change.newProblems { logger.warning("\(problem)") }
-                case .removed:
-                    lastProblems.subtract(kept.entries[id]?.problems ?? [])
-                    changed = kept.apply(id: id, app: nil).routesChanged || changed
-                case .failed(let why):
-                    failures.append("\(id): \(why)")
-                }
-            }
-            logger.debug(
-                "Marathon apps read", metadata: ["apps": "\(ids.count)", "changed": "\(changed)", "took": "\(loop.now - started)"])
-            if !failures.isEmpty {
-                // What did answer is applied; the rest comes with a whole snapshot.
-                pendingWhole = true
-                logger.warning(
-                    "could not read an app from Marathon; reading everything",
-                    metadata: ["error": "\(failures.joined(separator: "; "))"])
-                fetches.request(RefreshReason("Marathon app read failed"))
-            }
-            completion(.success(changed ? kept.services : nil))
-        }
-        func launch() {
-            while inFlight < Self.parallelAppReads, next < ids.count {
-                let id = ids[next]
-                next += 1
-                inFlight += 1
-                appReads += 1
-                readApp(id) { [weak self] read in
-                    guard let self, !self.stopped else { return }
-                    answers[id] = read
-                    inFlight -= 1
-                    if next < ids.count {
-                        launch()
-                    } else if inFlight == 0 {
-                        finish()
-                    }
-                }
-            }
-        }
-        if ids.isEmpty {
-            completion(.success(nil))
-        } else {
-            launch()
-        }
-    }
-
-    private func readApp(_ id: String, completion: @escaping (AppRead) -> Void) {
-        guard let path = MarathonEvent.appPath(id) else {
-            completion(.failed("not a plain app id"))
-            return
-        }
-        api.send(.get, path) { result in
-            switch result {
-            case .failure(let failure):
-                completion(.failed(failure.message))
-            case .success(let response) where response.status == 404:
-                completion(.removed)
-            case .success(let response) where response.status == 200:
-                do {
-                    let snapshot = try MarathonApps.decode(appsWithTasks: response.body)
-                    guard snapshot.apps.count <= 1, snapshot.apps.allSatisfy({ $0.id == id }) else {
-                        completion(.failed("the answer is about \(snapshot.apps.map(\.id))"))
-                        return
-                    }
-                    completion(.app(snapshot.apps.first, problems: snapshot.problems))
-                } catch {
-                    completion(.failed("invalid answer: \(error)"))
-                }
-            case .success(let response):
-                completion(.failed("HTTP \(response.status) \(Self.excerpt(response.body))"))
-            }
-        }
-    }
-
     /// One whole snapshot, mapped (asynchronous; `completion` runs on the loop, exactly once).
     func generate(fullResync: Bool, completion: @escaping (Result<[Service], GeneratorFailure>) -> Void) {
         let started = loop.now
@@ -396,158 +294,6 @@ public final class MarathonModule: ServiceSource {
             self?.suspectTimer = nil
             self?.checkSuspects()
         }
-    }
-
-    /// One read of Marathon, mapped app by app (the kept state is replaced by it if it is used).
-    struct Fetched {
-        var appCount: Int
-        /// Apps (or tasks) the decoder left out.
-        var problems: [String]
-        var snapshot: MarathonKeptApps.Snapshot
-    }
-
-    /// The apps with their tasks, and the readiness results of apps being deployed (a task that
-    /// reports not ready is not routed).
-    public static let appsPath = "/v2/apps?embed=apps.tasks&embed=apps.readiness"
-
-    /// `/v2/apps?embed=apps.tasks`, decoded and mapped app by app while it arrives (the body and the
-    /// decoded apps are never held whole); else `/v2/apps` + `/v2/tasks`.
-    private func fetchServices(completion: @escaping (Result<Fetched, MarathonAPI.Failure>) -> Void) {
-        let limits = bodyLimits
-        var decoder = MarathonAppsStream(limits: JSONLimits(maxBytes: limits.streamedBody), maxAppBytes: limits.app)
-        var builder = kept.snapshot()
-        var decodeError: MarathonDecodeError?
-        api.stream(
-            Self.appsPath, wants: { $0 == 200 },
-            onData: { bytes in
-                do throws(MarathonDecodeError) {
-                    try decoder.feed(bytes) { builder.add($0) }
-                    return true
-                } catch {
-                    decodeError = error
-                    return false
-                }
-            },
-            completion: { [weak self] result in
-                guard let self else { return }
-                switch result {
-                case .failure(let failure) where failure.reachedServer:
-                    // A 5xx from every server, or a body cut short or too slow: the big embedded body may
-                    // be what fails (Marathon serialising thousands of tasks), so ask for the two halves.
-                    self.logger.warning(
-                        "Marathon's /v2/apps?embed=apps.tasks failed; trying /v2/apps + /v2/tasks",
-                        metadata: ["error": "\(failure.message)"])
-                    self.fetchSeparately(completion: completion)
-                case .failure(let failure):
-                    completion(.failure(failure))
-                case .success(let end) where end.status == 200:
-                    if decodeError == nil {
-                        do throws(MarathonDecodeError) {
-                            try decoder.finish { builder.add($0) }
-                        } catch {
-                            decodeError = error
-                        }
-                    }
-                    if let decodeError {
-                        self.logger.warning(
-                            "Marathon's /v2/apps?embed=apps.tasks was unusable; trying /v2/apps + /v2/tasks",
-                            metadata: ["error": "\(decodeError)"])
-                        self.fetchSeparately(completion: completion)
-                        return
-                    }
-                    let fetched = Fetched(appCount: decoder.appCount, problems: decoder.problems, snapshot: builder)
-                    self.bodyLimits.learn(bodyBytes: decoder.byteCount, largestApp: decoder.largestAppBytes)
-                    // The transfer holding these closures outlives this call: let go of the decoder's
-                    // buffer and the snapshot now, not after the whole refresh.
-                    decoder = MarathonAppsStream()
-                    builder = MarathonKeptApps(options: self.options).snapshot()
-                    completion(.success(fetched))
-                case .success(let end):
-                    self.logger.warning(
-                        "Marathon's /v2/apps?embed=apps.tasks failed; trying /v2/apps + /v2/tasks",
-                        metadata: ["status": "\(end.status)", "body": "\(Self.excerpt(end.excerpt))"])
-                    self.fetchSeparately(completion: completion)
-                }
-            })
-    }
-
-    /// The fallback pair, decoded whole, mapped like the stream.
-    private func fetchSeparately(completion: @escaping (Result<Fetched, MarathonAPI.Failure>) -> Void) {
-        fetchSnapshotSeparately { [weak self] result in
-            guard let self else { return }
-            completion(
-                result.map { snapshot in
-                    var builder = self.kept.snapshot()
-                    for app in snapshot.apps { builder.add(app) }
-                    return Fetched(appCount: snapshot.apps.count, problems: snapshot.problems, snapshot: builder)
-                })
-        }
-    }
-
-    private func fetchSnapshotSeparately(completion: @escaping (Result<MarathonSnapshot, MarathonAPI.Failure>) -> Void) {
-        // Each half is held whole: bounded by what the last good snapshot weighed.
-        let limit = bodyLimits.bufferedHalf
-        api.send(.get, "/v2/apps", maxBodySize: limit) { [weak self] apps in
-            guard let self else { return }
-            guard case .success(let appsResponse) = apps, appsResponse.status == 200 else {
-                completion(.failure(Self.describe(apps, "/v2/apps")))
-                return
-            }
-            self.api.send(.get, "/v2/tasks", maxBodySize: limit) { [weak self] tasks in
-                guard case .success(let tasksResponse) = tasks, tasksResponse.status == 200 else {
-                    completion(.failure(Self.describe(tasks, "/v2/tasks")))
-                    return
-                }
-                do {
-                    let snapshot = try MarathonApps.decode(apps: appsResponse.body, tasks: tasksResponse.body)
-                    self?.bodyLimits.learn(bodyBytes: appsResponse.body.count + tasksResponse.body.count, largestApp: nil)
-                    completion(.success(snapshot))
-                } catch {
-                    completion(.failure(MarathonAPI.Failure(message: "invalid answer from Marathon: \(error)")))
-                }
-            }
-        }
-    }
-
-    /// Limits of Marathon's answers, derived from the last good snapshot (`growth` times what it
-    /// weighed), with floors for the first read (and for a Marathon that grows fast):
-    /// - the streamed `/v2/apps?embed=apps.tasks` body: at least 64 MiB in all (it costs time, not
-    ///   memory: only the app still arriving is held), and at least 8 MiB for that one app;
-    /// - the `/v2/apps` + `/v2/tasks` fallback, each held whole: at least 8 MiB each.
-    /// Whatever Marathon sends (an endless body, one endless app), proxym holds a few times these.
-    struct BodyLimits {
-        static let growth = 4
-        static let streamedFloor = 64 << 20
-        static let appFloor = 8 << 20
-        static let bufferedFloor = 8 << 20
-
-        private var lastBody = 0
-        private var lastLargestApp = 0
-
-        var streamedBody: Int { max(Self.streamedFloor, Self.growth * lastBody) }
-        var app: Int { max(Self.appFloor, Self.growth * lastLargestApp) }
-        var bufferedHalf: Int { max(Self.bufferedFloor, Self.growth * lastBody) }
-
-        /// A good snapshot weighed `bodyBytes` (its largest app `largestApp`, when known).
-        mutating func learn(bodyBytes: Int, largestApp: Int?) {
-            lastBody = bodyBytes
-            if let largestApp { lastLargestApp = largestApp }
-        }
-    }
-
-    private static func describe(_ result: Result<HTTPClient.Response, MarathonAPI.Failure>, _ path: String)
-        -> MarathonAPI.Failure
-    {
-        switch result {
-        case .failure(let failure): return failure
-        case .success(let response):
-            return MarathonAPI.Failure(message: "\(path): HTTP \(response.status) \(excerpt(response.body))")
-        }
-    }
-
-    /// The first bytes of a body, printable, for a log line.
-    static func excerpt(_ body: [UInt8], limit: Int = 200) -> String {
-        ValidationError.escaped(String(decoding: body.prefix(limit), as: UTF8.self), limit: limit)
     }
 
     /// Problems are logged when they appear (and again on a full resync), not on every refresh.
