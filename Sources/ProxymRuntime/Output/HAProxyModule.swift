@@ -20,9 +20,9 @@ public final class HAProxyModule: ConfigGenerator {
     let settings: Settings.HAProxy
     let loop: EventLoop
     let logger: Logger
-    private let childEnvironment: [String]
+    let childEnvironment: [String]
     /// The haproxy used for `-c` (BINARY_PATH, else found in PATH); nil when validation is off.
-    private let checkBinary: String?
+    let checkBinary: String?
     let runner: any HAProxyRunner
     let slotOptions: SlotPlanner.Options
 
@@ -282,129 +282,6 @@ public final class HAProxyModule: ConfigGenerator {
         }
     }
 
-    /// The reload pipeline: temp file, `haproxy -c`, rename, reload.
-    func applyText(_ candidate: Candidate, force: Bool, completion: @escaping (ApplyOutcome) -> Void) {
-        let text = candidate.text
-        if !force {
-            if text == liveText && candidate.vhostMap == liveVHostMap {
-                completion(.unchanged("unchanged"))
-                return
-            }
-            if text == rejectedText {
-                completion(.failed("haproxy rejected this config before; fix the input (see earlier errors)", retry: false))
-                return
-            }
-            if liveText == nil, !wroteOnce, let onDisk = try? FileSystem.readFile(settings.configFilePath, limit: 64 << 20),
-                onDisk == Array(text.utf8), vhostMapOnDisk(is: candidate.vhostMap)
-            {
-                // First refresh and the file is already current: do not disturb a running haproxy.
-                runner.ensureRunning { [weak self] outcome in
-                    guard let self else { return }
-                    switch outcome {
-                    case .failed: break
-                    case .applied: self.reloadCount += 1; self.becameLive(candidate)
-                    case .unchanged:
-                        // haproxy ran before proxym started: its certificates may predate the files.
-                        if candidate.certificates != nil {
-                            self.adoptCertificates(candidate, completion: completion)
-                            return
-                        }
-                        self.becameLive(candidate)
-                    }
-                    completion(outcome)
-                }
-                return
-            }
-        }
-        wroteOnce = true
-        let tempPath: String
-        do {
-            // Keep the mode of the file we replace (0644 for a new one).
-            let mode = (try? FileSystem.stat(settings.configFilePath).permissions) ?? 0o644
-            tempPath = try AtomicFileWriter.writeTemporary(
-                nextTo: settings.configFilePath, contents: Array(text.utf8), mode: mode)
-        } catch {
-            logger.error(
-                "cannot write the new config; the old one stays live",
-                metadata: ["path": "\(settings.configFilePath)", "error": "\(error)"])
-            completion(.failed("cannot write next to \(settings.configFilePath): \(error); the old config stays live", retry: true))
-            return
-        }
-        pendingTemp = tempPath
-        // The map the new config reads goes in place first, so `haproxy -c` checks the pair; the
-        // previous one comes back whenever the new config does not get installed.
-        do {
-            try installVHostMap(candidate.vhostMap)
-        } catch {
-            try? FileSystem.unlink(tempPath)
-            pendingTemp = nil
-            logger.error(
-                "cannot write the vhost map; the old config stays live",
-                metadata: ["path": "\(settings.vhostMapPath)", "error": "\(error)"])
-            completion(.failed("cannot write \(settings.vhostMapPath): \(error); the old config stays live", retry: true))
-            return
-        }
-        guard let checkBinary else {
-            install(candidate, from: tempPath, completion: completion)
-            return
-        }
-        let timeout = checkTimeout(bytes: text.utf8.count)
-        lastCheckTimeout = timeout
-        let checkBegan = loop.now
-        checking = CommandRunner(loop: loop, logger: logger, environment: childEnvironment, timeout: timeout)
-            .run(checkBinary, ["-c", "-f", tempPath]) { [weak self] result in
-                guard let self else { return }
-                self.checking = nil
-                self.stageDurations.append(("check", self.loop.now - checkBegan))
-                if case .failure(let failure) = result, failure.outcome?.timedOut == true {
-                    self.checkPatience = min(self.checkPatience * 2, 16)
-                } else {
-                    self.checkPatience = 1
-                }
-                switch result {
-                case .success:
-                    self.install(candidate, from: tempPath, completion: completion)
-                case .failure(let failure) where failure.ranAndFailed && failure.outputLines.contains(where: { $0.contains("[ALERT]") }):
-                    // haproxy's verdict: this config is wrong; only a change of input helps.
-                    self.rejectedText = text
-                    self.restoreVHostMap()
-                    do {
-                        try FileSystem.rename(from: tempPath, to: self.rejectedPath)
-                    } catch {
-                        try? FileSystem.unlink(tempPath)
-                    }
-                    self.pendingTemp = nil
-                    self.logger.error(
-                        "haproxy rejected the new config; the old one stays live",
-                        metadata: ["candidate": "\(self.rejectedPath)", "check": "\(failure.status)"])
-                    for line in failure.outputLines { self.logger.error("haproxy: \(line)") }
-                    completion(.failed("haproxy -c rejected the config (kept as \(self.rejectedPath))", retry: false))
-                case .failure(let failure):
-                    // No verdict on the config: a timeout, a kill, a binary that vanished or could not
-                    // start. A failed attempt, retried; the same config gets checked again.
-                    try? FileSystem.unlink(tempPath)
-                    self.pendingTemp = nil
-                    self.restoreVHostMap()
-                    let timedOut = failure.outcome?.timedOut == true
-                    var metadata: Logger.Metadata = [
-                        "binary": "\(checkBinary)", "check": "\(failure.status)", "bytes": "\(text.utf8.count)",
-                    ]
-                    if timedOut {
-                        metadata["next_check_gets"] = "\(self.checkTimeout(bytes: text.utf8.count))"
-                        metadata["setting"] =
-                            "PROXYM_HAPROXY_COMMAND_TIMEOUT (the check gets it plus 5 s per MiB of config, doubled after each timeout)"
-                    }
-                    self.logger.error(
-                        timedOut
-                            ? "haproxy -c did not finish in time; the old config stays live, the check is retried"
-                            : "haproxy -c could not check the new config; the old config stays live, the check is retried",
-                        metadata: metadata)
-                    for line in failure.outputLines { self.logger.error("haproxy: \(line)") }
-                    completion(.failed("haproxy -c \(failure.status), no verdict on the config (will retry)", retry: true))
-                }
-            }
-    }
-
     /// `haproxy -c` takes longer the bigger the config: 50,000 services (8.2 MiB) took 10 s of CPU
     /// here (1.2 s per MiB), 30 s on a loaded 2-core machine. The check gets
     /// PROXYM_HAPROXY_COMMAND_TIMEOUT plus 5 s per MiB of config, and twice that after a check timed
@@ -415,7 +292,7 @@ public final class HAProxyModule: ConfigGenerator {
     }
 
     /// Doubles after each check that timed out (at most 16), 1 after one that finished.
-    private var checkPatience = 1
+    var checkPatience = 1
 
     public var commandLimit: Duration { max(settings.commandTimeout, lastCheckTimeout) }
 
@@ -425,5 +302,5 @@ public final class HAProxyModule: ConfigGenerator {
     var pendingTemp: String?
     /// The `haproxy -c` under way, ended on the way out.
     var checking: ChildProcess?
-    private var lastCheckTimeout: Duration = .zero
+    var lastCheckTimeout: Duration = .zero
 }
