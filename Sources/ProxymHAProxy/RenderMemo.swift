@@ -69,6 +69,11 @@ extension RenderMemo {
             }
         }
         guard ok else { return nil }
+        services = new
+        lastWasIncremental = true
+        lastRewritten = changed.count
+        // Nothing visible changed (or nothing at all): the last text stands as it is.
+        if changed.isEmpty { return rendering }
         changed.sort { servers[$0]!.lowerBound < servers[$1]!.lowerBound }
         // The new server lines of each changed service, and how much each moves what follows it.
         var replacements: [(range: Range<Int>, bytes: [UInt8])] = []
@@ -101,35 +106,30 @@ extension RenderMemo {
             }
         }
         // Every recorded range after a replaced one moves by what the replacements before it added.
-        if growth != 0 || !replacements.isEmpty {
-            var shifts: [(at: Int, by: Int)] = []
-            var total = 0
-            for replacement in replacements {
-                total += replacement.bytes.count - replacement.range.count
-                shifts.append((replacement.range.upperBound, total))
+        var shifts: [(at: Int, by: Int)] = []
+        var total = 0
+        for replacement in replacements {
+            total += replacement.bytes.count - replacement.range.count
+            shifts.append((replacement.range.upperBound, total))
+        }
+        for i in servers.indices {
+            guard let range = servers[i] else { continue }
+            // The last replacement that ends at or before this range.
+            var low = 0
+            var high = shifts.count
+            while low < high {
+                let middle = (low + high) / 2
+                if shifts[middle].at <= range.lowerBound { low = middle + 1 } else { high = middle }
             }
-            for i in servers.indices {
-                guard let range = servers[i] else { continue }
-                // The last replacement that ends at or before this range.
-                var low = 0
-                var high = shifts.count
-                while low < high {
-                    let middle = (low + high) / 2
-                    if shifts[middle].at <= range.lowerBound { low = middle + 1 } else { high = middle }
-                }
-                let shift = low == 0 ? 0 : shifts[low - 1].by
-                servers[i] = (range.lowerBound + shift)..<(range.upperBound + shift)
-            }
-            for (index, replacement) in zip(changed, replacements) {
-                let start = servers[index]!.lowerBound
-                servers[index] = start..<(start + replacement.bytes.count)
-            }
+            let shift = low == 0 ? 0 : shifts[low - 1].by
+            servers[i] = (range.lowerBound + shift)..<(range.upperBound + shift)
+        }
+        for (index, replacement) in zip(changed, replacements) {
+            let start = servers[index]!.lowerBound
+            servers[index] = start..<(start + replacement.bytes.count)
         }
         rendering.text = patchedText
         self.rendering = rendering
-        services = new
-        lastWasIncremental = true
-        lastRewritten = changed.count
         return rendering
     }
 }
