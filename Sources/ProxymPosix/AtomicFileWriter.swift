@@ -20,6 +20,23 @@ public enum AtomicFileWriter {
         contents: [UInt8],
         mode: UInt32 = 0o644
     ) throws(SysError) -> String {
+        try writeTemporary(nextTo: target, mode: mode) { file throws(SysError) in try file.writeAll(contents) }
+    }
+
+    /// The same for a text, written from the string's own UTF-8 storage (no copy into an array).
+    public static func writeTemporary(
+        nextTo target: String,
+        text: String,
+        mode: UInt32 = 0o644
+    ) throws(SysError) -> String {
+        try writeTemporary(nextTo: target, mode: mode) { file throws(SysError) in try file.writeAll(text) }
+    }
+
+    private static func writeTemporary(
+        nextTo target: String,
+        mode: UInt32,
+        writing write: (borrowing OwnedFD) throws(SysError) -> Void
+    ) throws(SysError) -> String {
         var attempt = 0
         while true {
             let path = temporaryPath(nextTo: target)
@@ -31,7 +48,7 @@ public enum AtomicFileWriter {
                 continue
             }
             do {
-                try file.writeAll(contents)
+                try write(file)
                 try Descriptor.fsync(file.rawValue)
                 try file.close()
             } catch {
@@ -50,7 +67,15 @@ public enum AtomicFileWriter {
 
     /// Both steps, for files nobody needs to check first.
     public static func write(_ contents: [UInt8], to target: String, mode: UInt32 = 0o644) throws(SysError) {
-        let temporary = try writeTemporary(nextTo: target, contents: contents, mode: mode)
+        try commitOrRemove(writeTemporary(nextTo: target, contents: contents, mode: mode), to: target)
+    }
+
+    /// Both steps for a text.
+    public static func write(text: String, to target: String, mode: UInt32 = 0o644) throws(SysError) {
+        try commitOrRemove(writeTemporary(nextTo: target, text: text, mode: mode), to: target)
+    }
+
+    private static func commitOrRemove(_ temporary: String, to target: String) throws(SysError) {
         do {
             try commit(temporary: temporary, to: target)
         } catch {

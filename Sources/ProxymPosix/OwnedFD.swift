@@ -66,6 +66,10 @@ extension OwnedFD {
         try Descriptor.writeAll(rawValue, bytes)
     }
 
+    public borrowing func writeAll(_ text: String) throws(SysError) {
+        try Descriptor.writeAll(rawValue, text)
+    }
+
     public borrowing func info() throws(SysError) -> FileInfo {
         try FileSystem.fstat(rawValue)
     }
@@ -128,24 +132,31 @@ public enum Descriptor {
     public static func writeAll(_ fd: CInt, _ bytes: [UInt8]) throws(SysError) {
         var failure: SysError?
         bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                do throws(SysError) {
-                    let rest = UnsafeRawBufferPointer(rebasing: raw[offset...])
-                    let n = try sysValue("write(fd \(fd))") { Glibc.write(fd, rest.baseAddress, rest.count) }
-                    if n == 0 {
-                        // Not expected for files/pipes; refuse to spin.
-                        failure = SysError(call: "write(fd \(fd))", errno: EIO)
-                        return
-                    }
-                    offset += n
-                } catch {
-                    failure = error
-                    return
-                }
-            }
+            do throws(SysError) { try writeAll(fd, raw: raw) } catch { failure = error }
         }
         if let failure { throw failure }
+    }
+
+    /// `writeAll` of a text's UTF-8, straight from the string's own storage (a rendered config of
+    /// megabytes is not copied into an array first).
+    public static func writeAll(_ fd: CInt, _ text: String) throws(SysError) {
+        var failure: SysError?
+        var text = text
+        text.withUTF8 { utf8 in
+            do throws(SysError) { try writeAll(fd, raw: UnsafeRawBufferPointer(utf8)) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    private static func writeAll(_ fd: CInt, raw: UnsafeRawBufferPointer) throws(SysError) {
+        var offset = 0
+        while offset < raw.count {
+            let rest = UnsafeRawBufferPointer(rebasing: raw[offset...])
+            let n = try sysValue("write(fd \(fd))") { Glibc.write(fd, rest.baseAddress, rest.count) }
+            // Not expected for files/pipes; refuse to spin.
+            if n == 0 { throw SysError(call: "write(fd \(fd))", errno: EIO) }
+            offset += n
+        }
     }
 
     /// Sets or clears O_NONBLOCK.

@@ -89,15 +89,13 @@ public enum MarathonMapper {
                 mapping.skippedApps.append(app.id)
                 // Its tasks keep what was known of their health, for when the app is fixed.
                 for task in app.tasks {
-                    if let last = remembered.lastHealth[task.id] { nextHealth[task.id] = last }
+                    if let last = remembered.lastKnownHealth(ofTask: task.id) { nextHealth[task.id] = last }
                 }
             }
         }
 
         public consuming func finish() -> (mapping: MarathonMapping, health: MarathonHealthMemory) {
-            var health = MarathonHealthMemory()
-            health.lastHealth = nextHealth
-            return (mapping, health)
+            (mapping, MarathonHealthMemory(nextHealth))
         }
     }
 

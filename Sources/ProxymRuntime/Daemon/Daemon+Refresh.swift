@@ -20,7 +20,6 @@ extension Daemon {
             sources.map { RefreshPipeline.SourceList(name: $0.name, services: $0.services) }, now: loop.now,
             force: forced, reportAgain: batch.forcesFullResync)
         refreshMetrics.stage("merge", took: loop.now - mergeBegan)
-        serverCount = plan.services.reduce(0) { $0 + $1.hosts.count }
         plannedServices = plan.services
         mergeProblems = plan.problems
         ServiceSources.log(plan.problems, logger: logger)

@@ -19,8 +19,8 @@ extension HAProxyModule {
                 completion(.failed("haproxy rejected this config before; fix the input (see earlier errors)", retry: false))
                 return
             }
-            if liveText == nil, !wroteOnce, let onDisk = try? FileSystem.readFile(settings.configFilePath, limit: 64 << 20),
-                onDisk == Array(text.utf8), vhostMapOnDisk(is: candidate.vhostMap)
+            if liveText == nil, !wroteOnce, Self.bytes(try? FileSystem.readFile(settings.configFilePath, limit: 64 << 20), are: text),
+                vhostMapOnDisk(is: candidate.vhostMap)
             {
                 // First refresh and the file is already current: do not disturb a running haproxy.
                 runner.ensureRunning { [weak self] outcome in
@@ -47,7 +47,7 @@ extension HAProxyModule {
             // Keep the mode of the file we replace (0644 for a new one).
             let mode = (try? FileSystem.stat(settings.configFilePath).permissions) ?? 0o644
             tempPath = try AtomicFileWriter.writeTemporary(
-                nextTo: settings.configFilePath, contents: Array(text.utf8), mode: mode)
+                nextTo: settings.configFilePath, text: text, mode: mode)
         } catch {
             logger.error(
                 "cannot write the new config; the old one stays live",

@@ -25,9 +25,9 @@ extension HAProxyModule {
             let mode = (try? FileSystem.stat(settings.configFilePath).permissions) ?? 0o644
             // The map first: once the config is written, a restart reads both.
             if let map = candidate.vhostMap, !mapCommands.isEmpty {
-                try AtomicFileWriter.write(Array(map.text.utf8), to: map.path, mode: mode)
+                try AtomicFileWriter.write(text: map.text, to: map.path, mode: mode)
             }
-            try AtomicFileWriter.write(Array(candidate.text.utf8), to: settings.configFilePath, mode: mode)
+            try AtomicFileWriter.write(text: candidate.text, to: settings.configFilePath, mode: mode)
         } catch {
             logger.error(
                 "cannot write the new config; haproxy is left as it is",

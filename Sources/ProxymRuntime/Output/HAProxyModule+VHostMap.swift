@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import ProxymCore
 import ProxymHAProxy
@@ -10,7 +11,17 @@ extension HAProxyModule {
     /// Whether the map file holds `map` (true when there is none to hold).
     func vhostMapOnDisk(is map: VHostMap?) -> Bool {
         guard let map else { return true }
-        return (try? FileSystem.readFile(map.path, limit: 256 << 20)) == Array(map.text.utf8)
+        return Self.bytes(try? FileSystem.readFile(map.path, limit: 256 << 20), are: map.text)
+    }
+
+    /// Whether `bytes` (a file's content) are `text`'s UTF-8, compared in place (no copy of either).
+    static func bytes(_ bytes: [UInt8]?, are text: String) -> Bool {
+        guard let bytes, bytes.count == text.utf8.count else { return false }
+        if bytes.isEmpty { return true }
+        var text = text
+        return text.withUTF8 { utf8 in
+            bytes.withUnsafeBufferPointer { memcmp($0.baseAddress!, utf8.baseAddress!, utf8.count) == 0 }
+        }
     }
 
     /// Writes `map` (atomically, the config file's mode) unless the file holds it already; remembers
@@ -21,7 +32,7 @@ extension HAProxyModule {
             vhostMapBefore = .some(try? FileSystem.readFile(map.path, limit: 256 << 20))
         }
         let mode = (try? FileSystem.stat(settings.configFilePath).permissions) ?? 0o644
-        try AtomicFileWriter.write(Array(map.text.utf8), to: map.path, mode: mode)
+        try AtomicFileWriter.write(text: map.text, to: map.path, mode: mode)
     }
 
     /// Puts back the map file an apply replaced before its config was installed (or removes it when
