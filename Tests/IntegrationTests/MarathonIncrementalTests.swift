@@ -34,12 +34,7 @@ extension MarathonEndToEndTests {
         }
 
         @Test func anEventNamingAnAppReadsThatAppOnly() throws {
-            try Binaries.require()
-            try withTemporaryDirectory { dir in
-                let sandbox = try Sandbox(root: dir)
-                let blue = try Backend(name: "blue", directory: dir)
-                let green = try Backend(name: "green", directory: dir)
-                let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.10.0"])
+            try withFakeMarathon(version: "1.10.0") { sandbox, marathon, blue, green in
                 // Enough other apps that a whole read is clearly bigger than one app.
                 let others = (0..<40).map { i in
                     MarathonJSON.app(
@@ -48,7 +43,7 @@ extension MarathonEndToEndTests {
                 }
                 try marathon.setApps([Self.web([.init(blue)]), Self.api([.init(blue)])] + others)
                 let proxym = try sandbox.startWithMarathon(servers: [marathon.url], events: "sse")
-                #expect(waitUntil(timeout: .seconds(5)) { marathon.openStreams == 1 }, "\(proxym.log)")
+                #expect(marathon.waitForOneStream(), "\(proxym.log)")
                 #expect(sandbox.waitForBackend("blue", host: Self.webHost) != nil, "\(proxym.log)")
                 #expect(sandbox.bodyFor(host: Self.apiHost) == "blue")
                 MonotonicClock.sleep(.milliseconds(300))  // the startup reads are over
@@ -137,18 +132,12 @@ extension MarathonEndToEndTests {
 
                 try proxym.signal(.term)
                 #expect(proxym.waitForExit() == .exited(0), "\(proxym.log)")
-                sandbox.tearDown()
             }
         }
 
         /// The baseline setting: every event reads everything.
         @Test func incrementalOffReadsEverythingOnEveryEvent() throws {
-            try Binaries.require()
-            try withTemporaryDirectory { dir in
-                let sandbox = try Sandbox(root: dir)
-                let blue = try Backend(name: "blue", directory: dir)
-                let green = try Backend(name: "green", directory: dir)
-                let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.10.0"])
+            try withFakeMarathon(version: "1.10.0") { sandbox, marathon, blue, green in
                 try marathon.setApps([Self.web([.init(blue)])])
                 let proxym = try sandbox.startWithMarathon(
                     servers: [marathon.url], events: "sse", ["PROXYM_MARATHON_INCREMENTAL": "0"])
@@ -160,7 +149,6 @@ extension MarathonEndToEndTests {
                 #expect(sandbox.waitForBackend("green", host: Self.webHost) != nil, "\(proxym.log)")
                 let targets = marathon.requests.map(\.target)
                 #expect(targets == ["/v2/apps?embed=apps.tasks&embed=apps.readiness"], "\(targets)")
-                sandbox.tearDown()
             }
         }
     }
