@@ -165,13 +165,9 @@ public struct HTTPRequestParser: Sendable {
 
     @inline(__always)
     private mutating func requestLineStep() throws(HTTPParseError) -> Progress {
-        guard
-            let line = try takeLine(
-                limit: limits.maxRequestLineLength,
-                used: 0,
-                tooLong: HTTPParseError.requestLineTooLong
-            )
-        else { return .needMore }
+        guard let line = try takeLine(limit: limits.maxRequestLineLength, used: 0, tooLong: .requestLineTooLong) else {
+            return .needMore
+        }
         if line.content.isEmpty { return .advanced }  // RFC 9112 section 2.2: skip empty lines before a request
         try parseRequestLine(line.content)
         sectionLength = 0
@@ -182,13 +178,10 @@ public struct HTTPRequestParser: Sendable {
     /// A header line, or a trailer line; the empty line ends the head (or the request).
     @inline(__always)
     private mutating func fieldLineStep(isTrailer: Bool) throws(HTTPParseError) -> Progress {
-        guard
-            let line = try takeLine(
-                limit: limits.maxHeaderSectionLength,
-                used: sectionLength,
-                tooLong: HTTPParseError.headersTooLong
-            )
-        else { return .needMore }
+        let limit = limits.maxHeaderSectionLength
+        guard let line = try takeLine(limit: limit, used: sectionLength, tooLong: .headersTooLong) else {
+            return .needMore
+        }
         sectionLength += line.length
         if line.content.isEmpty {
             if isTrailer { return .request(complete()) }
@@ -214,13 +207,9 @@ public struct HTTPRequestParser: Sendable {
 
     @inline(__always)
     private mutating func chunkSizeStep() throws(HTTPParseError) -> Progress {
-        guard
-            let line = try takeLine(
-                limit: HTTPLimits.maxChunkLineLength,
-                used: 0,
-                tooLong: HTTPParseError.chunkLineTooLong
-            )
-        else { return .needMore }
+        guard let line = try takeLine(limit: HTTPLimits.maxChunkLineLength, used: 0, tooLong: .chunkLineTooLong) else {
+            return .needMore
+        }
         let size = try parseChunkSize(line.content)
         if size == 0 {
             sectionLength = 0
@@ -245,9 +234,7 @@ public struct HTTPRequestParser: Sendable {
     @inline(__always)
     private mutating func chunkEndStep() throws(HTTPParseError) -> Progress {
         // Only CRLF or LF may follow chunk data: a line of at most 2 bytes, and empty.
-        guard let line = try takeLine(limit: 2, used: 0, tooLong: HTTPParseError.chunkOverrun) else {
-            return .needMore
-        }
+        guard let line = try takeLine(limit: 2, used: 0, tooLong: .chunkOverrun) else { return .needMore }
         guard line.content.isEmpty else { throw HTTPParseError.chunkOverrun }
         state = .chunkSize
         return .advanced

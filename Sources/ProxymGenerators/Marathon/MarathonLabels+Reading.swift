@@ -46,18 +46,8 @@ extension MarathonLabels {
             return
         }
         switch setting {
-        case "domains":
-            do {
-                ports[n, default: Port()].domains = try Self.domainList(label.value)
-            } catch {
-                refuse(n, label, error.reason)
-            }
-        case "protocol":
-            guard let proto = ApplicationProtocol(rawValue: label.text.lowercased()) else {
-                refuse(n, label, "must be http or tcp")
-                return
-            }
-            ports[n, default: Port()].applicationProtocol = proto
+        case "domains": setDomains(\.domains, port: n, label)
+        case "protocol": setProtocol(\.applicationProtocol, port: n, label)
         case "config":
             ports[n, default: Port()].config = label.value
         case "bind-address", "redirect-to-https", "sticky", "balance", "auth", "proxypass-path", "path", "weight",
@@ -92,18 +82,8 @@ extension MarathonLabels {
             return
         }
         switch name {
-        case "VHOST":
-            do {
-                ports[n, default: Port()].vhost = try Self.domainList(label.value)
-            } catch {
-                refuse(n, label, error.reason)
-            }
-        case "MODE":
-            guard let mode = ApplicationProtocol(rawValue: label.text.lowercased()) else {
-                refuse(n, label, "must be http or tcp")
-                return
-            }
-            ports[n, default: Port()].mode = mode
+        case "VHOST": setDomains(\.vhost, port: n, label)
+        case "MODE": setProtocol(\.mode, port: n, label)
         case "PORT":
             guard let port = Self.portIndex(label.text).flatMap({ (1...65535).contains($0) ? UInt16($0) : nil }) else {
                 refuse(n, label, "must be a port number between 1 and 65535")
@@ -112,8 +92,7 @@ extension MarathonLabels {
             ports[n, default: Port()].servicePort = port
         case "GROUP":
             ports[n, default: Port()].groups = Self.groupList(label.value)
-        case "ENABLED":
-            if let enabled = boolean(label, port: n) { ports[n, default: Port()].enabled = enabled }
+        case "ENABLED": setBoolean(\.enabled, port: n, label)
         case "PATH": readShared("path", port: n, label, warnings: &warnings)
         case "BACKEND_WEIGHT": readShared("weight", port: n, label, warnings: &warnings)
         case "STICKY": readShared("sticky", port: n, label, warnings: &warnings)
@@ -146,10 +125,10 @@ extension MarathonLabels {
                 return
             }
             ports[n, default: Port()].weight = weight
-        case "redirect-to-https": if let on = boolean(label, port: n) { ports[n, default: Port()].redirectToHttps = on }
-        case "sticky": if let on = boolean(label, port: n) { ports[n, default: Port()].sticky = on }
-        case "tls-passthrough": if let on = boolean(label, port: n) { ports[n, default: Port()].tlsPassthrough = on }
-        case "acme": if let on = boolean(label, port: n) { ports[n, default: Port()].acme = on }
+        case "redirect-to-https": setBoolean(\.redirectToHttps, port: n, label)
+        case "sticky": setBoolean(\.sticky, port: n, label)
+        case "tls-passthrough": setBoolean(\.tlsPassthrough, port: n, label)
+        case "acme": setBoolean(\.acme, port: n, label)
         case "balance":
             do {
                 ports[n, default: Port()].balance = try BalanceAlgorithm(parsing: label.value)
@@ -229,6 +208,30 @@ extension MarathonLabels {
         } catch {
             refuse(n, label, error.reason, showValue: false)
         }
+    }
+
+    /// Sets `field` of port `n` to the label's host names (``MarathonLabels/domainList(_:)``); a bad one
+    /// refuses the port.
+    private mutating func setDomains(_ field: WritableKeyPath<Port, [DomainName]?>, port n: Int, _ label: Label) {
+        do {
+            ports[n, default: Port()][keyPath: field] = try Self.domainList(label.value)
+        } catch {
+            refuse(n, label, error.reason)
+        }
+    }
+
+    /// Sets `field` of port `n` to the label's `http` or `tcp`; anything else refuses the port.
+    private mutating func setProtocol(_ field: WritableKeyPath<Port, ApplicationProtocol?>, port n: Int, _ label: Label) {
+        guard let value = ApplicationProtocol(rawValue: label.text.lowercased()) else {
+            refuse(n, label, "must be http or tcp")
+            return
+        }
+        ports[n, default: Port()][keyPath: field] = value
+    }
+
+    /// Sets `field` of port `n` to the label's boolean; anything else refuses the port.
+    private mutating func setBoolean(_ field: WritableKeyPath<Port, Bool?>, port n: Int, _ label: Label) {
+        if let on = boolean(label, port: n) { ports[n, default: Port()][keyPath: field] = on }
     }
 
     /// The label's boolean value (``MarathonLabels/boolean(_:)``); nil, and the port refused, when it is
