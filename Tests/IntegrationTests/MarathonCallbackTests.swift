@@ -33,9 +33,10 @@ extension MarathonEndToEndTests {
                 var latencies: [Duration] = []
                 // Redeploy: the blue task replaced by a green one.
                 try marathon.setApps([Self.web([.init(green)])])
-                let started = MonotonicClock.nanoseconds()
-                try marathon.statusUpdate(appID: "/shop/web", taskID: "green-1")
-                if let latency = sandbox.waitForBackend("green", host: Self.host, since: started) {
+                let redeployed = try sandbox.waitForBackend("green", host: Self.host) {
+                    try marathon.statusUpdate(appID: "/shop/web", taskID: "green-1")
+                }
+                if let latency = redeployed {
                     latencies.append(latency)
                 } else {
                     Issue.record("the redeploy was not served; log:\n\(proxym.log)")

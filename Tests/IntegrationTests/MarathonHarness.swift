@@ -329,6 +329,16 @@ extension Sandbox {
         return .nanoseconds(Int64(MonotonicClock.nanoseconds() - since))
     }
 
+    /// Runs `event`, then polls until `host` is answered by `name`: the time from just before `event`
+    /// (nil on timeout).
+    func waitForBackend(
+        _ name: String, host: String, timeout: Duration = .seconds(5), after event: () throws -> Void
+    ) throws -> Duration? {
+        let started = MonotonicClock.nanoseconds()
+        try event()
+        return waitForBackend(name, host: host, since: started, timeout: timeout)
+    }
+
     /// Runs `event`, then waits (up to `timeout`) until `count` requests to `host` reach exactly
     /// `names`: whether they did, and the time from just before `event`.
     func served(

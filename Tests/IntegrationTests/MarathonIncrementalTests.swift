@@ -52,9 +52,9 @@ extension MarathonEndToEndTests {
 
                 // A task event: one app read, the change served.
                 try marathon.setApps([Self.web([.init(green)]), Self.api([.init(blue)])] + others)
-                let started = MonotonicClock.nanoseconds()
-                try marathon.statusUpdate(appID: "/shop/web", taskID: "green-1")
-                let latency = sandbox.waitForBackend("green", host: Self.webHost, since: started)
+                let latency = try sandbox.waitForBackend("green", host: Self.webHost) {
+                    try marathon.statusUpdate(appID: "/shop/web", taskID: "green-1")
+                }
                 #expect(latency != nil, "not served; log:\n\(proxym.log)")
                 MonotonicClock.sleep(.milliseconds(200))
                 var targets = marathon.requests.map(\.target)

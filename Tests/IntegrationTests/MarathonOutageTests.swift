@@ -147,10 +147,10 @@ extension MarathonEndToEndTests {
                 try marathon.fail("apps.tasks", mode)
                 try marathon.clearRequests()
                 try marathon.setApps([Self.app("/web", "web.example.com", [.init(green)])])
-                let started = MonotonicClock.nanoseconds()
                 // An event that names no app: a whole read (one that names an app reads that app only).
-                try marathon.push("deployment_success")
-                let latency = sandbox.waitForBackend("green", host: "web.example.com", since: started, timeout: .seconds(5))
+                let latency = try sandbox.waitForBackend("green", host: "web.example.com", timeout: .seconds(5)) {
+                    try marathon.push("deployment_success")
+                }
                 #expect(latency != nil, "\(proxym.log)")
                 if let latency { print("embed=apps.tasks \(mode) -> /v2/apps + /v2/tasks: served after \(ms(latency))") }
                 let targets = marathon.requests.map(\.target)

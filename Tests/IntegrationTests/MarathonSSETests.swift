@@ -31,9 +31,10 @@ extension MarathonEndToEndTests {
 
                 var latencies: [Duration] = []
                 try marathon.setApps([Self.web([.init(green)])])
-                let started = MonotonicClock.nanoseconds()
-                try marathon.statusUpdate(appID: "/shop/web", taskID: "green-1")
-                if let latency = sandbox.waitForBackend("green", host: Self.host, since: started) {
+                let redeployed = try sandbox.waitForBackend("green", host: Self.host) {
+                    try marathon.statusUpdate(appID: "/shop/web", taskID: "green-1")
+                }
+                if let latency = redeployed {
                     latencies.append(latency)
                 } else {
                     Issue.record("the redeploy was not served; log:\n\(proxym.log)")
@@ -106,9 +107,9 @@ extension MarathonEndToEndTests {
                 #expect(marathon.requests.contains { $0.target == "/v2/events" }, "\(marathon.requests)")
 
                 try marathon.setApps([web(green)])
-                let started = MonotonicClock.nanoseconds()
-                try marathon.statusUpdate(appID: "/shop/web")
-                let latency = sandbox.waitForBackend("green", host: Self.host, since: started)
+                let latency = try sandbox.waitForBackend("green", host: Self.host) {
+                    try marathon.statusUpdate(appID: "/shop/web")
+                }
                 #expect(latency != nil, "\(proxym.log)")
                 if let latency {
                     print("Marathon 0.10 SSE, data-only framing: event -> haproxy serving: \(ms(latency))")

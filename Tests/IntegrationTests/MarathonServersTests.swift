@@ -34,9 +34,9 @@ extension MarathonEndToEndTests {
 
                 for (round, backend) in [green, blue, green].enumerated() {
                     try marathon.setApps([Self.web(backend)])
-                    let started = MonotonicClock.nanoseconds()
-                    try marathon.statusUpdate(appID: "/web", taskID: "t\(round)")
-                    let latency = sandbox.waitForBackend(backend.name, host: Self.host, since: started)
+                    let latency = try sandbox.waitForBackend(backend.name, host: Self.host) {
+                        try marathon.statusUpdate(appID: "/web", taskID: "t\(round)")
+                    }
                     #expect(latency != nil && latency! < .seconds(1), "round \(round): \(latency.map(ms) ?? "never"); log:\n\(proxym.log)")
                 }
                 // Every later request went straight to the second.
@@ -86,9 +86,9 @@ extension MarathonEndToEndTests {
                 #expect(!proxym.log.contains("s3cret"), "the password is never logged")
 
                 try leader.setApps([Self.web(green)])
-                let started = MonotonicClock.nanoseconds()
-                try leader.statusUpdate(appID: "/web")
-                let latency = sandbox.waitForBackend("green", host: Self.host, since: started)
+                let latency = try sandbox.waitForBackend("green", host: Self.host) {
+                    try leader.statusUpdate(appID: "/web")
+                }
                 #expect(latency != nil && latency! < .seconds(1), "\(latency.map(ms) ?? "never"); log:\n\(proxym.log)")
                 sandbox.tearDown()
             }
