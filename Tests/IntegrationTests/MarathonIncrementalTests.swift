@@ -127,7 +127,11 @@ extension MarathonEndToEndTests {
                 try marathon.setApps([Self.web([.init(green)])] + others)
                 try marathon.push("deployment_success")
                 #expect(sandbox.waitForBackend("green", host: Self.webHost, timeout: .seconds(5)) != nil, "\(proxym.log)")
-                #expect(marathon.requests.contains { $0.target == "/v2/apps?embed=apps.tasks&embed=apps.readiness" })
+                // /shop/web was green already: the wait above proves nothing about the read, so wait for it.
+                #expect(
+                    waitUntil(timeout: .seconds(3)) {
+                        marathon.requests.contains { $0.target == "/v2/apps?embed=apps.tasks&embed=apps.readiness" }
+                    }, "\(marathon.requests.map(\.target))")
                 print("Marathon incremental: task event -> haproxy serving \(latency.map(ms) ?? "-"), \(bytes) bytes read")
 
                 try proxym.signal(.term)
