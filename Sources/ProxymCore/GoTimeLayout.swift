@@ -57,7 +57,6 @@ struct GoTimeLayout: Hashable, Sendable {
             return i + t.count <= b.count && Array(b[i..<i + t.count]) == t
         }
         func isLower(_ i: Int) -> Bool { i < b.count && b[i] >= UInt8(ascii: "a") && b[i] <= UInt8(ascii: "z") }
-        func isDigit(_ i: Int) -> Bool { i < b.count && b[i] >= UInt8(ascii: "0") && b[i] <= UInt8(ascii: "9") }
 
         var i = start
         while i < b.count {
@@ -102,40 +101,42 @@ struct GoTimeLayout: Hashable, Sendable {
                 if has("PM", at: i) { return (i, .pm, i + 2) }
             case UInt8(ascii: "p"):
                 if has("pm", at: i) { return (i, .pmLower, i + 2) }
-            case UInt8(ascii: "-"):
-                if has("-070000", at: i) { return (i, .numSecondsTZ, i + 7) }
-                if has("-07:00:00", at: i) { return (i, .numColonSecondsTZ, i + 9) }
-                if has("-0700", at: i) { return (i, .numTZ, i + 5) }
-                if has("-07:00", at: i) { return (i, .numColonTZ, i + 6) }
-                if has("-07", at: i) { return (i, .numShortTZ, i + 3) }
-            case UInt8(ascii: "Z"):
-                if has("Z070000", at: i) { return (i, .iso8601SecondsTZ, i + 7) }
-                if has("Z07:00:00", at: i) { return (i, .iso8601ColonSecondsTZ, i + 9) }
-                if has("Z0700", at: i) { return (i, .iso8601TZ, i + 5) }
-                if has("Z07:00", at: i) { return (i, .iso8601ColonTZ, i + 6) }
-                if has("Z07", at: i) { return (i, .iso8601ShortTZ, i + 3) }
-            case UInt8(ascii: "."), UInt8(ascii: ","):
-                if i + 1 < b.count, b[i + 1] == UInt8(ascii: "0") || b[i + 1] == UInt8(ascii: "9") {
-                    let digit = b[i + 1]
-                    var j = i + 1
-                    while j < b.count && b[j] == digit { j += 1 }
-                    // Only a fraction if the run of digits ends here.
-                    if !isDigit(j) {
-                        let separator: Character = b[i] == UInt8(ascii: ".") ? "." : ","
-                        let token = Token.fraction(
-                            digits: min(j - (i + 1), 9),
-                            trim: digit == UInt8(ascii: "9"),
-                            separator: separator
-                        )
-                        return (i, token, j)
-                    }
+            case UInt8(ascii: "-"), UInt8(ascii: "Z"):
+                let iso8601 = b[i] == UInt8(ascii: "Z")
+                for zone in zoneLayouts where has(zone.after, at: i + 1) {
+                    return (i, iso8601 ? zone.iso8601 : zone.numeric, i + 1 + zone.after.utf8.count)
                 }
+            case UInt8(ascii: "."), UInt8(ascii: ","):
+                if let (token, next) = fraction(b, at: i) { return (i, token, next) }
             default:
                 break
             }
             i += 1
         }
         return nil
+    }
+
+    /// The zones Go writes as `-0700` (numeric) or `Z0700` (ISO 8601: `Z` for UTC), longest first: what
+    /// follows the `-` or `Z`, and the token of each spelling.
+    private static let zoneLayouts: [(after: String, numeric: Token, iso8601: Token)] = [
+        ("070000", .numSecondsTZ, .iso8601SecondsTZ),
+        ("07:00:00", .numColonSecondsTZ, .iso8601ColonSecondsTZ),
+        ("0700", .numTZ, .iso8601TZ),
+        ("07:00", .numColonTZ, .iso8601ColonTZ),
+        ("07", .numShortTZ, .iso8601ShortTZ),
+    ]
+
+    /// A fraction of a second at `b[i]` (`.` or `,`, then a run of `0`s or of `9`s that no other digit
+    /// follows): its token and where the text after it starts.
+    private static func fraction(_ b: [UInt8], at i: Int) -> (Token, Int)? {
+        guard i + 1 < b.count, b[i + 1] == UInt8(ascii: "0") || b[i + 1] == UInt8(ascii: "9") else { return nil }
+        let digit = b[i + 1]
+        var j = i + 1
+        while j < b.count && b[j] == digit { j += 1 }
+        // Only a fraction if the run of digits ends here.
+        if j < b.count && b[j] >= UInt8(ascii: "0") && b[j] <= UInt8(ascii: "9") { return nil }
+        let separator: Character = b[i] == UInt8(ascii: ".") ? "." : ","
+        return (Token.fraction(digits: min(j - (i + 1), 9), trim: digit == UInt8(ascii: "9"), separator: separator), j)
     }
 
     // MARK: - Formatting

@@ -13,7 +13,7 @@ extension FakeMarathon {
             // Removed in 1.5.0.
             return json(404, #"{"message":"HTTP 404 Not Found"}"#)
         }
-        let url = query.first { $0.0 == "callbackUrl" }?.1
+        let url = queryValue("callbackUrl", in: query)
         let clientIP = info.peer.split(separator: ":").dropLast().joined(separator: ":")
         switch request.method {
         case .get:
@@ -44,9 +44,18 @@ extension FakeMarathon {
 
     func control(_ request: HTTPRequest, path: String) -> FakeServer.Reply {
         let query = queryItems(request.query)
-        func value(_ name: String) -> String? { query.first { $0.0 == name }?.1 }
-        let method = request.method
-        switch (method, path) {
+        func value(_ name: String) -> String? { queryValue(name, in: query) }
+        let reply =
+            appsControl(request, path: path)
+            ?? eventsControl(request, path: path, value: value)
+            ?? faultsControl(request.method, path: path, value: value)
+            ?? observationsControl(request.method, path: path)
+        return reply ?? text(404, "unknown control endpoint \(request.method) \(path)\n")
+    }
+
+    /// `/_fake/apps[/<id>]`: the apps served (nil: not one of these endpoints).
+    private func appsControl(_ request: HTTPRequest, path: String) -> FakeServer.Reply? {
+        switch (request.method, path) {
         case (.put, "/_fake/apps"):
             do {
                 let count = try store.replaceAll(with: request.body)
@@ -72,6 +81,17 @@ extension FakeMarathon {
             let removed = store.remove(id: id)
             _ = store.bodies()
             return removed ? text(200, "removed \(id)\n") : text(404, "no app \(id)\n")
+        default:
+            return nil
+        }
+    }
+
+    /// `/_fake/event`, `/_fake/down`, `/_fake/up`, `/_fake/drop-streams`: events and their streams (nil:
+    /// not one of these endpoints).
+    private func eventsControl(
+        _ request: HTTPRequest, path: String, value: (String) -> String?
+    ) -> FakeServer.Reply? {
+        switch (request.method, path) {
         case (.post, "/_fake/event"):
             var type = value("type")
             if type == nil, let parsed = try? JSONReader.parse(request.body) {
@@ -97,6 +117,17 @@ extension FakeMarathon {
             let count = streams.count
             dropStreams()
             return text(200, "dropped \(count)\n")
+        default:
+            return nil
+        }
+    }
+
+    /// `/_fake/fail`, `/_fake/redirect`, `/_fake/auth`, `/_fake/version`: how the API misbehaves or
+    /// what it demands (nil: not one of these endpoints).
+    private func faultsControl(
+        _ method: HTTPMethod, path: String, value: (String) -> String?
+    ) -> FakeServer.Reply? {
+        switch (method, path) {
         case (.post, "/_fake/fail"), (.put, "/_fake/fail"):
             guard let endpoint = value("endpoint"), let mode = value("mode") else {
                 return text(400, "give ?endpoint=<apps.tasks|apps|app|tasks|info|leader|events|eventSubscriptions|*>&mode=<status|truncated|cut|invalid|hang|drip|endless>\n")
@@ -135,6 +166,15 @@ extension FakeMarathon {
             guard let version = value("version") else { return text(400, "give ?version=\n") }
             options.version = version
             return text(200, "ok\n")
+        default:
+            return nil
+        }
+    }
+
+    /// `/_fake/served`, `/_fake/requests`, `/_fake/callbacks`, `/_fake/streams`: what the fake saw and
+    /// did (nil: not one of these endpoints).
+    private func observationsControl(_ method: HTTPMethod, path: String) -> FakeServer.Reply? {
+        switch (method, path) {
         case (.get, "/_fake/served"):
             return text(200, "requests=\(served.requests) body_bytes=\(served.bodyBytes)\n")
         case (.delete, "/_fake/served"):
@@ -154,7 +194,7 @@ extension FakeMarathon {
         case (.get, "/_fake/streams"):
             return text(200, "\(streams.count)\n" + streams.values.map { $0.peer + "\n" }.joined())
         default:
-            return text(404, "unknown control endpoint \(method) \(path)\n")
+            return nil
         }
     }
 

@@ -99,6 +99,11 @@ func queryItems(_ query: Substring?) -> [(String, String)] {
     }
 }
 
+/// The first value of `name` in `query` (as ``queryItems(_:)`` gives it).
+func queryValue(_ name: String, in query: [(String, String)]) -> String? {
+    query.first { $0.0 == name }?.1
+}
+
 func percentDecoded(_ text: Substring) -> String {
     var out: [UInt8] = []
     var bytes = Array(text.utf8)[...]

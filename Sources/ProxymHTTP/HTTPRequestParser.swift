@@ -133,86 +133,111 @@ public struct HTTPRequestParser: Sendable {
 
     // MARK: - Steps
 
+    /// What one step of the state machine came to.
+    private enum Progress {
+        /// Take the next step (the state may have changed).
+        case advanced
+        /// The bytes so far are used up.
+        case needMore
+        case request(HTTPRequest)
+    }
+
     private mutating func step() throws(HTTPParseError) -> HTTPRequest? {
         while true {
+            let progress: Progress
             switch state {
-            case .requestLine:
-                guard
-                    let line = try takeLine(
-                        limit: limits.maxRequestLineLength,
-                        used: 0,
-                        tooLong: HTTPParseError.requestLineTooLong
-                    )
-                else { return nil }
-                if line.content.isEmpty { continue }  // RFC 9112 section 2.2: skip empty lines before a request
-                try parseRequestLine(line.content)
-                sectionLength = 0
-                state = .headers
-
-            case .headers, .trailers:
-                guard
-                    let line = try takeLine(
-                        limit: limits.maxHeaderSectionLength,
-                        used: sectionLength,
-                        tooLong: HTTPParseError.headersTooLong
-                    )
-                else { return nil }
-                sectionLength += line.length
-                let isTrailer = state == .trailers
-                if line.content.isEmpty {
-                    if isTrailer { return complete() }
-                    if let request = try finishHead() { return request }
-                } else if isTrailer {
-                    let field = try parseField(line.content, count: trailers.count)
-                    trailers.add(name: field.name, value: field.value)
-                } else {
-                    let field = try parseField(line.content, count: headers.count)
-                    if headers.isEmpty { headers.reserveCapacity(16) }
-                    headers.add(name: field.name, value: field.value)
-                }
-
-            case .body(let remaining):
-                let taken = takeBody(upTo: remaining)
-                if taken == remaining { return complete() }
-                state = .body(remaining: remaining - taken)
-                return nil
-
-            case .chunkSize:
-                guard
-                    let line = try takeLine(
-                        limit: HTTPLimits.maxChunkLineLength,
-                        used: 0,
-                        tooLong: HTTPParseError.chunkLineTooLong
-                    )
-                else { return nil }
-                let size = try parseChunkSize(line.content)
-                if size == 0 {
-                    sectionLength = 0
-                    state = .trailers
-                } else {
-                    state = .chunkData(remaining: size)
-                }
-
-            case .chunkData(let remaining):
-                let taken = takeBody(upTo: remaining)
-                guard taken == remaining else {
-                    state = .chunkData(remaining: remaining - taken)
-                    return nil
-                }
-                state = .chunkEnd
-
-            case .chunkEnd:
-                // Only CRLF or LF may follow chunk data: a line of at most 2 bytes, and empty.
-                guard let line = try takeLine(limit: 2, used: 0, tooLong: HTTPParseError.chunkOverrun) else {
-                    return nil
-                }
-                guard line.content.isEmpty else { throw HTTPParseError.chunkOverrun }
-                state = .chunkSize
-
-            case .closed, .failed:
-                return nil
+            case .requestLine: progress = try requestLineStep()
+            case .headers: progress = try fieldLineStep(isTrailer: false)
+            case .trailers: progress = try fieldLineStep(isTrailer: true)
+            case .body(let remaining): progress = bodyStep(remaining: remaining)
+            case .chunkSize: progress = try chunkSizeStep()
+            case .chunkData(let remaining): progress = chunkDataStep(remaining: remaining)
+            case .chunkEnd: progress = try chunkEndStep()
+            case .closed, .failed: return nil
+            }
+            switch progress {
+            case .advanced: continue
+            case .needMore: return nil
+            case .request(let request): return request
             }
         }
+    }
+
+    @inline(__always)
+    private mutating func requestLineStep() throws(HTTPParseError) -> Progress {
+        guard let line = try takeLine(limit: limits.maxRequestLineLength, used: 0, tooLong: .requestLineTooLong) else {
+            return .needMore
+        }
+        if line.content.isEmpty { return .advanced }  // RFC 9112 section 2.2: skip empty lines before a request
+        try parseRequestLine(line.content)
+        sectionLength = 0
+        state = .headers
+        return .advanced
+    }
+
+    /// A header line, or a trailer line; the empty line ends the head (or the request).
+    @inline(__always)
+    private mutating func fieldLineStep(isTrailer: Bool) throws(HTTPParseError) -> Progress {
+        let limit = limits.maxHeaderSectionLength
+        guard let line = try takeLine(limit: limit, used: sectionLength, tooLong: .headersTooLong) else {
+            return .needMore
+        }
+        sectionLength += line.length
+        if line.content.isEmpty {
+            if isTrailer { return .request(complete()) }
+            if let request = try finishHead() { return .request(request) }
+        } else if isTrailer {
+            let field = try parseField(line.content, count: trailers.count)
+            trailers.add(name: field.name, value: field.value)
+        } else {
+            let field = try parseField(line.content, count: headers.count)
+            if headers.isEmpty { headers.reserveCapacity(16) }
+            headers.add(name: field.name, value: field.value)
+        }
+        return .advanced
+    }
+
+    @inline(__always)
+    private mutating func bodyStep(remaining: Int) -> Progress {
+        let taken = takeBody(upTo: remaining)
+        if taken == remaining { return .request(complete()) }
+        state = .body(remaining: remaining - taken)
+        return .needMore
+    }
+
+    @inline(__always)
+    private mutating func chunkSizeStep() throws(HTTPParseError) -> Progress {
+        guard let line = try takeLine(limit: HTTPLimits.maxChunkLineLength, used: 0, tooLong: .chunkLineTooLong) else {
+            return .needMore
+        }
+        let size = try parseChunkSize(line.content)
+        if size == 0 {
+            sectionLength = 0
+            state = .trailers
+        } else {
+            state = .chunkData(remaining: size)
+        }
+        return .advanced
+    }
+
+    @inline(__always)
+    private mutating func chunkDataStep(remaining: Int) -> Progress {
+        let taken = takeBody(upTo: remaining)
+        guard taken == remaining else {
+            state = .chunkData(remaining: remaining - taken)
+            return .needMore
+        }
+        state = .chunkEnd
+        return .advanced
+    }
+
+    @inline(__always)
+    private mutating func chunkEndStep() throws(HTTPParseError) -> Progress {
+        // Only CRLF or LF may follow chunk data: a line of at most 2 bytes, and empty.
+        guard let line = try takeLine(limit: 2, used: 0, tooLong: .chunkOverrun) else { return .needMore }
+        guard line.content.isEmpty else { throw HTTPParseError.chunkOverrun }
+        state = .chunkSize
+        return .advanced
     }
 
     /// The next line, without its line end (LF, or CRLF), as a range of `buffer`; nil if no line end

@@ -53,6 +53,51 @@ public struct HAProxyLine: Sendable, Hashable {
         }
     }
 
+    /// The byte the backslash at `bytes[i]` stands for, and how many bytes the escape takes (a backslash
+    /// that escapes nothing stands for itself).
+    private static func unescape(
+        _ bytes: [UInt8], at i: Int, inDoubleQuotes double: Bool
+    ) throws(SyntaxError) -> (byte: UInt8, length: Int) {
+        let next: UInt8? = i + 1 < bytes.count ? bytes[i + 1] : nil
+        switch next {
+        case UInt8(ascii: " "), UInt8(ascii: "\\"), UInt8(ascii: "#"), UInt8(ascii: "'"), UInt8(ascii: "\""):
+            return (next!, 2)
+        case UInt8(ascii: "$") where double:
+            return (next!, 2)
+        case UInt8(ascii: "t"):
+            return (0x09, 2)
+        case UInt8(ascii: "n"):
+            return (0x0A, 2)
+        case UInt8(ascii: "r"):
+            return (0x0D, 2)
+        case UInt8(ascii: "x"):
+            guard i + 3 < bytes.count, let high = hexValue(bytes[i + 2]), let low = hexValue(bytes[i + 3])
+            else { throw .badHexEscape }
+            return (high << 4 | low, 4)
+        default:
+            return (bytes[i], 1)
+        }
+    }
+
+    /// The end of the environment variable (`$NAME`, `${NAME}`, with an optional `.` before the name)
+    /// whose `$` is at `bytes[i]`.
+    private static func variableEnd(_ bytes: [UInt8], from i: Int) throws(SyntaxError) -> Int {
+        var j = i + 1
+        if j < bytes.count, bytes[j] == UInt8(ascii: "{") {
+            j += 1
+            if j < bytes.count, bytes[j] == UInt8(ascii: ".") { j += 1 }
+            guard j < bytes.count, isNameStart(bytes[j]) else { throw .dollarWithoutName }
+            while j < bytes.count, bytes[j] != UInt8(ascii: "}") { j += 1 }
+            guard j < bytes.count else { throw .unterminatedVariable }
+            j += 1
+        } else {
+            if j < bytes.count, bytes[j] == UInt8(ascii: ".") { j += 1 }
+            guard j < bytes.count, isNameStart(bytes[j]) else { throw .dollarWithoutName }
+            while j < bytes.count, isNameByte(bytes[j]) { j += 1 }
+        }
+        return j
+    }
+
     /// Tokenizes one line (no line break in it).
     public init(_ line: String) throws(SyntaxError) {
         let bytes = Array(line.utf8)
@@ -91,32 +136,9 @@ public struct HAProxyLine: Sendable, Hashable {
             }
             if c == UInt8(ascii: "\\") {
                 inWord = true
-                let next: UInt8? = i + 1 < bytes.count ? bytes[i + 1] : nil
-                switch next {
-                case UInt8(ascii: " "), UInt8(ascii: "\\"), UInt8(ascii: "#"), UInt8(ascii: "'"), UInt8(ascii: "\""):
-                    current.append(next!)
-                    i += 2
-                case UInt8(ascii: "$") where double:
-                    current.append(next!)
-                    i += 2
-                case UInt8(ascii: "t"):
-                    current.append(0x09)
-                    i += 2
-                case UInt8(ascii: "n"):
-                    current.append(0x0A)
-                    i += 2
-                case UInt8(ascii: "r"):
-                    current.append(0x0D)
-                    i += 2
-                case UInt8(ascii: "x"):
-                    guard i + 3 < bytes.count, let high = Self.hexValue(bytes[i + 2]), let low = Self.hexValue(bytes[i + 3])
-                    else { throw .badHexEscape }
-                    current.append(high << 4 | low)
-                    i += 4
-                default:
-                    current.append(c)
-                    i += 1
-                }
+                let (byte, length) = try Self.unescape(bytes, at: i, inDoubleQuotes: double)
+                current.append(byte)
+                i += length
                 continue
             }
             if Self.isBlank(c) && !double {
@@ -126,19 +148,7 @@ public struct HAProxyLine: Sendable, Hashable {
             }
             if c == UInt8(ascii: "$") && double {
                 // An environment variable: its value is unknown here; the word is flagged.
-                var j = i + 1
-                if j < bytes.count, bytes[j] == UInt8(ascii: "{") {
-                    j += 1
-                    if j < bytes.count, bytes[j] == UInt8(ascii: ".") { j += 1 }
-                    guard j < bytes.count, Self.isNameStart(bytes[j]) else { throw .dollarWithoutName }
-                    while j < bytes.count, bytes[j] != UInt8(ascii: "}") { j += 1 }
-                    guard j < bytes.count else { throw .unterminatedVariable }
-                    j += 1
-                } else {
-                    if j < bytes.count, bytes[j] == UInt8(ascii: ".") { j += 1 }
-                    guard j < bytes.count, Self.isNameStart(bytes[j]) else { throw .dollarWithoutName }
-                    while j < bytes.count, Self.isNameByte(bytes[j]) { j += 1 }
-                }
+                let j = try Self.variableEnd(bytes, from: i)
                 expanded.insert(words.count)
                 inWord = true
                 current += bytes[i..<j]

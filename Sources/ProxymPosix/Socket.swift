@@ -194,25 +194,26 @@ public enum Socket {
 
     /// The local port of a bound socket (getsockname).
     public static func localPort(_ fd: CInt) throws(SysError) -> UInt16 {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = try sysValue("getsockname(fd \(fd))") {
-            withUnsafeMutablePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-            }
-        }
-        return SocketAddress.port(of: storage)
+        SocketAddress.port(of: try socketName("getsockname(fd \(fd))") { getsockname(fd, $0, $1) })
     }
 
     /// "127.0.0.1:54321" / "[::1]:54321" for the peer of a connected socket (getpeername).
     public static func peerDescription(_ fd: CInt) throws(SysError) -> String {
+        SocketAddress.describe(try socketName("getpeername(fd \(fd))") { getpeername(fd, $0, $1) })
+    }
+
+    /// The address `get` (getsockname or getpeername) fills in.
+    private static func socketName(
+        _ call: @autoclosure () -> String,
+        _ get: (UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> CInt
+    ) throws(SysError) -> sockaddr_storage {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = try sysValue("getpeername(fd \(fd))") {
+        _ = try sysValue(call()) {
             withUnsafeMutablePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { get($0, &length) }
             }
         }
-        return SocketAddress.describe(storage)
+        return storage
     }
 }

@@ -20,7 +20,7 @@ struct SocketAddress: CustomStringConvertible {
             v4.sin_family = sa_family_t(AF_INET)
             v4.sin_port = port.bigEndian
             storage = .v4(v4)
-            text = "\(name):\(port)"
+            text = storage.text(host: name)
             return
         }
         var v6 = sockaddr_in6()
@@ -28,7 +28,7 @@ struct SocketAddress: CustomStringConvertible {
             v6.sin6_family = sa_family_t(AF_INET6)
             v6.sin6_port = port.bigEndian
             storage = .v6(v6)
-            text = "[\(name)]:\(port)"
+            text = storage.text(host: name)
             return
         }
         throw SysError(call: "inet_pton(\(host))", errno: EINVAL)
@@ -45,62 +45,71 @@ struct SocketAddress: CustomStringConvertible {
 
     func withSockAddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
         switch storage {
-        case .v4(var address):
-            return withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    body($0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-        case .v6(var address):
-            return withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    body($0, socklen_t(MemoryLayout<sockaddr_in6>.size))
-                }
+        case .v4(let address): return Self.withSockAddr(address, body)
+        case .v6(let address): return Self.withSockAddr(address, body)
+        }
+    }
+
+    /// `address` (a `sockaddr_in` or `sockaddr_in6`) as the `sockaddr` pointer and length the socket
+    /// calls take.
+    private static func withSockAddr<Address, R>(
+        _ address: Address, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R
+    ) -> R {
+        withUnsafePointer(to: address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                body($0, socklen_t(MemoryLayout<Address>.size))
             }
         }
     }
 
+    /// The port in `storage` (as getsockname fills it); 0 for a family other than IPv4 and IPv6.
     static func port(of storage: sockaddr_storage) -> UInt16 {
-        var copy = storage
-        return withUnsafePointer(to: &copy) { pointer in
-            switch Int32(storage.ss_family) {
-            case AF_INET:
-                return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
-                    UInt16(bigEndian: $0.pointee.sin_port)
-                }
-            case AF_INET6:
-                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
-                    UInt16(bigEndian: $0.pointee.sin6_port)
-                }
-            default: return 0
-            }
+        Storage(storage)?.port ?? 0
+    }
+
+    /// "127.0.0.1:54321" / "[::1]:54321"; "unix", or "family <n>", for other families.
+    static func describe(_ storage: sockaddr_storage) -> String {
+        guard let address = Storage(storage) else {
+            return Int32(storage.ss_family) == AF_UNIX ? "unix" : "family \(storage.ss_family)"
+        }
+        return address.text(host: address.numericHost)
+    }
+}
+
+extension SocketAddress.Storage {
+    /// The IPv4 or IPv6 address `storage` holds (as getsockname and getpeername fill it); nil for another
+    /// family.
+    init?(_ storage: sockaddr_storage) {
+        let family = Int32(storage.ss_family)
+        guard family == AF_INET || family == AF_INET6 else { return nil }
+        self = withUnsafeBytes(of: storage) { raw in
+            family == AF_INET
+                ? .v4(raw.loadUnaligned(as: sockaddr_in.self)) : .v6(raw.loadUnaligned(as: sockaddr_in6.self))
         }
     }
 
-    static func describe(_ storage: sockaddr_storage) -> String {
-        var copy = storage
+    var port: UInt16 {
+        switch self {
+        case .v4(let address): return UInt16(bigEndian: address.sin_port)
+        case .v6(let address): return UInt16(bigEndian: address.sin6_port)
+        }
+    }
+
+    /// The address as inet_ntop writes it ("127.0.0.1", "::1": no brackets).
+    var numericHost: String {
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
-        return withUnsafePointer(to: &copy) { pointer -> String in
-            switch Int32(storage.ss_family) {
-            case AF_INET:
-                return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address -> String in
-                    var raw = address.pointee.sin_addr
-                    _ = inet_ntop(AF_INET, &raw, &buffer, socklen_t(buffer.count))
-                    return
-                        "\(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)):\(UInt16(bigEndian: address.pointee.sin_port))"
-                }
-            case AF_INET6:
-                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address -> String in
-                    var raw = address.pointee.sin6_addr
-                    _ = inet_ntop(AF_INET6, &raw, &buffer, socklen_t(buffer.count))
-                    return
-                        "[\(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))]:\(UInt16(bigEndian: address.pointee.sin6_port))"
-                }
-            case AF_UNIX:
-                return "unix"
-            default:
-                return "family \(storage.ss_family)"
-            }
+        switch self {
+        case .v4(var address): _ = inet_ntop(AF_INET, &address.sin_addr, &buffer, socklen_t(buffer.count))
+        case .v6(var address): _ = inet_ntop(AF_INET6, &address.sin6_addr, &buffer, socklen_t(buffer.count))
+        }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// `host` (a numeric address) and the port: "127.0.0.1:80", "[::1]:80".
+    func text(host: String) -> String {
+        switch self {
+        case .v4: return "\(host):\(port)"
+        case .v6: return "[\(host)]:\(port)"
         }
     }
 }

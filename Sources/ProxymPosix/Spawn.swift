@@ -46,35 +46,10 @@ public enum Spawn {
         try check("posix_spawnattr_init", posix_spawnattr_init(attributes))
         defer { posix_spawnattr_destroy(attributes) }
 
-        // stdin: /dev/null.
-        try check(
-            "posix_spawn_file_actions_addopen(/dev/null)",
-            posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0)
-        )
-        // stdout/stderr. dup2 onto 1/2 clears close-on-exec on the child's copy, and the
-        // original write ends are close-on-exec, so the child holds exactly one write end each.
-        try redirect(actions, fd: 1, output: stdout, writeEnd: stdoutPipe?.second.rawValue)
-        try redirect(actions, fd: 2, output: stderr, writeEnd: stderrPipe?.second.rawValue)
-        // Everything above 2 closes in the child, even fds a library (libcurl's threaded resolver
-        // socketpair) created without close-on-exec: haproxy must never inherit ours.
-        try check(
-            "posix_spawn_file_actions_addclosefrom_np",
-            posix_spawn_file_actions_addclosefrom_np(actions, 3))
-
-        // Signals: empty mask; default action for everything catchable. SIGKILL and SIGSTOP
-        // stay out of the set: they can not be reset, and asking may fail the child on some libcs.
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        sigdelset(&defaults, SIGKILL)
-        sigdelset(&defaults, SIGSTOP)
-        try check("posix_spawnattr_setsigmask", posix_spawnattr_setsigmask(attributes, &emptyMask))
-        try check("posix_spawnattr_setsigdefault", posix_spawnattr_setsigdefault(attributes, &defaults))
-        try check(
-            "posix_spawnattr_setflags",
-            posix_spawnattr_setflags(attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        )
+        try addStandardFiles(
+            actions, stdoutWriteEnd: stdoutPipe?.second.rawValue, stderrWriteEnd: stderrPipe?.second.rawValue,
+            stdout: stdout, stderr: stderr)
+        try setDefaultSignals(attributes)
 
         let argv = CStringArray([argv0 ?? executable] + arguments)
         defer { argv.free() }
@@ -107,6 +82,45 @@ public enum Spawn {
             throw error
         }
         return SpawnedProcess(pid: pid, pidfd: pidfd, stdout: stdoutRead.take(), stderr: stderrRead.take())
+    }
+
+    /// The child's fds: stdin from /dev/null, stdout and stderr as asked, nothing above 2.
+    private static func addStandardFiles(
+        _ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>,
+        stdoutWriteEnd: CInt?, stderrWriteEnd: CInt?, stdout: Output, stderr: Output
+    ) throws(SysError) {
+        // stdin: /dev/null.
+        try check(
+            "posix_spawn_file_actions_addopen(/dev/null)",
+            posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0)
+        )
+        // stdout/stderr. dup2 onto 1/2 clears close-on-exec on the child's copy, and the
+        // original write ends are close-on-exec, so the child holds exactly one write end each.
+        try redirect(actions, fd: 1, output: stdout, writeEnd: stdoutWriteEnd)
+        try redirect(actions, fd: 2, output: stderr, writeEnd: stderrWriteEnd)
+        // Everything above 2 closes in the child, even fds a library (libcurl's threaded resolver
+        // socketpair) created without close-on-exec: haproxy must never inherit ours.
+        try check(
+            "posix_spawn_file_actions_addclosefrom_np",
+            posix_spawn_file_actions_addclosefrom_np(actions, 3))
+    }
+
+    /// The child's signals: an empty mask and every catchable signal's default action.
+    private static func setDefaultSignals(_ attributes: UnsafeMutablePointer<posix_spawnattr_t>) throws(SysError) {
+        // SIGKILL and SIGSTOP stay out of the set: they can not be reset, and asking may fail the
+        // child on some libcs.
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        sigdelset(&defaults, SIGKILL)
+        sigdelset(&defaults, SIGSTOP)
+        try check("posix_spawnattr_setsigmask", posix_spawnattr_setsigmask(attributes, &emptyMask))
+        try check("posix_spawnattr_setsigdefault", posix_spawnattr_setsigdefault(attributes, &defaults))
+        try check(
+            "posix_spawnattr_setflags",
+            posix_spawnattr_setflags(attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        )
     }
 
     private static func redirect(

@@ -61,12 +61,6 @@ extension LongRuns {
             sandbox.service(id: id, domain: domain, port: sandbox.httpPort, backends: backends)
         }
 
-        func status(_ sandbox: Sandbox) -> String { sandbox.notify.lines.last { $0.hasPrefix("STATUS=") } ?? "" }
-
-        func waitStatus(_ sandbox: Sandbox, timeout: Duration = .seconds(8), _ text: String) -> Bool {
-            sandbox.notify.waitFor(timeout: timeout) { $0.last { $0.hasPrefix("STATUS=") }?.contains(text) == true }
-        }
-
         /// How many of `hosts` answer (with any backend) through haproxy.
         func kept(_ sandbox: Sandbox, _ hosts: [String]) -> String {
             "\(hosts.filter { sandbox.bodyFor(host: $0) != nil }.count)/\(hosts.count)"
@@ -76,9 +70,8 @@ extension LongRuns {
         func started(
             _ sandbox: Sandbox, _ extra: [String: String] = [:], api: Bool = true, configure: (Sandbox) throws -> Void = { _ in }
         ) throws -> (LoggedChild, Backend, Backend) {
-            let blue = try Backend(name: "blue", directory: sandbox.root)
-            let green = try Backend(name: "green", directory: sandbox.root)
-            sandbox.retained += [blue, green]
+            let blue = try sandbox.backend("blue")
+            let green = try sandbox.backend("green")
             try sandbox.writeService("web.json", web(sandbox, [blue]))
             if api { try sandbox.writeService("api.json", web(sandbox, [green], id: "/api", domain: "api.example.com")) }
             try configure(sandbox)
@@ -133,14 +126,14 @@ extension LongRuns {
                     let before = proxym.log.ranges(of: "reload command failed").count
                     try sandbox.writeService("web.json", web(sandbox, what == "missing" ? [blue, green] : [green]))
                     #expect(waitUntil(timeout: .seconds(5)) { proxym.log.ranges(of: "reload command failed").count > before })
-                    #expect(waitStatus(sandbox, "FAILED: reload command exited with status"), "\(status(sandbox))")
+                    #expect(sandbox.waitForStatus("FAILED: reload command exited with status"), "\(sandbox.lastStatus)")
                     #expect(proxym.waitForLog("will retry in=\"2.0 seconds\"", timeout: .seconds(6)), "\(proxym.log)")
                     // haproxy still runs the config it had.
                     let answers = sandbox.answers(host: "web.example.com", count: 6)
                     #expect(answers == (what == "missing" ? ["blue"] : ["blue", "green"]), "\(answers)")
                     let keptNow = kept(sandbox, ["web.example.com", "api.example.com"])
                     try FileSystem.unlink(dir + "/" + marker)
-                    #expect(waitStatus(sandbox, timeout: .seconds(10), "applied, reload command succeeded"), "\(proxym.log)")
+                    #expect(sandbox.waitForStatus("applied, reload command succeeded", timeout: .seconds(10)), "\(proxym.log)")
                     #expect(
                         waitUntil(timeout: .seconds(3)) {
                             sandbox.answers(host: "web.example.com", count: 6) == (what == "missing" ? ["blue", "green"] : ["green"])
@@ -150,7 +143,7 @@ extension LongRuns {
                 // haproxy (not proxym's: command mode) dies: reported through PROXYM_HAPROXY_PID_PATH.
                 let pid = try #require((try? readTextFile(dir + "/ext.pid")).flatMap { Int32($0.split(separator: "\n").first ?? "") })
                 try kill(pid: pid, signal: .kill)
-                #expect(waitStatus(sandbox, "FAILING: haproxy (haproxy is not running"), "\(status(sandbox))")
+                #expect(sandbox.waitForStatus("FAILING: haproxy (haproxy is not running"), "\(sandbox.lastStatus)")
                 let keptDown = kept(sandbox, ["web.example.com", "api.example.com"])
                 // Its supervisor starts it again (the dead master may linger as a zombie: forget its pid).
                 try FileSystem.unlink(dir + "/ext.pid")
@@ -198,7 +191,7 @@ extension LongRuns {
                 #expect(try shell("mount -o remount,ro '\(mountPoint)'").status == .exited(0))
                 try sandbox.writeService("web.json", web(sandbox, [blue, green]))
                 #expect(proxym.waitForLog("Read-only file system"), "\(proxym.log)")
-                #expect(waitStatus(sandbox, "FAILED: cannot write next to \(config)"), "\(status(sandbox))")
+                #expect(sandbox.waitForStatus("FAILED: cannot write next to \(config)"), "\(sandbox.lastStatus)")
                 #expect(try readTextFile(config) == good)
                 let keptReadOnly = kept(sandbox, ["web.example.com", "api.example.com"])
                 #expect(sandbox.answers(host: "web.example.com", count: 4) == ["blue"])
@@ -210,7 +203,7 @@ extension LongRuns {
                 _ = try shell("dd if=/dev/zero of='\(mountPoint)/filler' bs=4k 2>/dev/null; sync")
                 try sandbox.writeService("web.json", web(sandbox, [green]))
                 #expect(proxym.waitForLog("No space left on device"), "\(proxym.log)")
-                #expect(waitStatus(sandbox, "FAILED: cannot write next to \(config)"), "\(status(sandbox))")
+                #expect(sandbox.waitForStatus("FAILED: cannot write next to \(config)"), "\(sandbox.lastStatus)")
                 #expect(try readTextFile(config) == afterReadOnly, "no partial file, ever")
                 let leftovers = try FileSystem.listDirectory(mountPoint).map(\.name).filter { $0.hasSuffix(".tmp") }
                 #expect(leftovers.isEmpty, "\(leftovers)")
@@ -248,11 +241,11 @@ extension LongRuns {
                     "big.json", #"{"id": "/big", "protocol": "tcp", "servicePort": 41000, "hosts": [\#(hosts)]}"#)
                 #expect(proxym.waitForLog("File too large"), "\(proxym.log.suffix(2000))")
                 #expect(!proxym.hasExited, "SIGXFSZ must not kill proxym")
-                #expect(waitStatus(sandbox, "FAILED: cannot write next to"))
+                #expect(sandbox.waitForStatus("FAILED: cannot write next to"))
                 let keptNow = kept(sandbox, ["web.example.com", "api.example.com"])
                 #expect(sandbox.bodyFor(host: "web.example.com") == blue.name)
                 #expect(try shell("prlimit --pid \(proxym.pid) --fsize=unlimited:unlimited").status == .exited(0))
-                #expect(waitStatus(sandbox, timeout: .seconds(10), "applied, haproxy reloaded"), "\(status(sandbox))")
+                #expect(sandbox.waitForStatus("applied, haproxy reloaded", timeout: .seconds(10)), "\(sandbox.lastStatus)")
                 return [
                     Row(
                         fault: "file size limit (RLIMIT_FSIZE 64 KiB < an 80 KB config)",
@@ -271,7 +264,7 @@ extension LongRuns {
                 defer { sandbox.tearDown() }
                 try FileSystem.removeTree(sandbox.services)
                 #expect(proxym.waitForLog("service directory is gone"))
-                #expect(waitStatus(sandbox, "FAILING: file"))
+                #expect(sandbox.waitForStatus("FAILING: file"))
                 MonotonicClock.sleep(.milliseconds(300))
                 let keptGone = kept(sandbox, ["web.example.com", "api.example.com"])
                 try FileSystem.mkdir(sandbox.services)
@@ -282,7 +275,7 @@ extension LongRuns {
                 // Gone and back empty: that would empty a source that had services.
                 try FileSystem.removeTree(sandbox.services)
                 try FileSystem.mkdir(sandbox.services)
-                #expect(waitStatus(sandbox, "HELD since"), "\(status(sandbox))")
+                #expect(sandbox.waitForStatus("HELD since"), "\(sandbox.lastStatus)")
                 let keptEmpty = kept(sandbox, ["web.example.com", "api.example.com"])
                 try proxym.signal(.hup)
                 #expect(waitUntil(timeout: .seconds(5)) { sandbox.get(host: "web.example.com")?.status == 503 })
@@ -431,7 +424,7 @@ extension LongRuns {
                 #expect(proxym.log.contains("a haproxy master already answers on its socket"), "\(proxym.log)")
                 let pids = sandbox.haproxyPIDs
                 for pid in pids { try? kill(pid: pid, signal: .kill) }
-                #expect(waitStatus(sandbox, "FAILING: haproxy (haproxy master (pid"), "\(status(sandbox))")
+                #expect(sandbox.waitForStatus("FAILING: haproxy (haproxy master (pid"), "\(sandbox.lastStatus)")
                 MonotonicClock.sleep(.seconds(1))
                 let keptDown = kept(sandbox, ["web.example.com", "api.example.com"])
                 #expect(!proxym.log.contains("starting haproxy (master-worker)"), "proxym must not start its own")
@@ -459,10 +452,10 @@ extension LongRuns {
                 try sandbox.writeService(
                     "db.json",
                     #"{"id": "/db", "protocol": "tcp", "servicePort": \#(holder.port), "hosts": [{"ip": "127.0.0.1", "port": \#(blue.port)}]}"#)
-                #expect(waitStatus(sandbox, "FAILED: haproxy rejected the reload"), "\(proxym.log)")
+                #expect(sandbox.waitForStatus("FAILED: haproxy rejected the reload"), "\(proxym.log)")
                 let keptNow = kept(sandbox, ["web.example.com", "api.example.com"])
                 _ = consume holder
-                #expect(waitStatus(sandbox, timeout: .seconds(8), "applied, haproxy reloaded"))
+                #expect(sandbox.waitForStatus("applied, haproxy reloaded", timeout: .seconds(8)))
                 return [
                     Row(
                         fault: "reload rejected by haproxy (master-worker; a port in use passes `haproxy -c`)",
@@ -489,7 +482,7 @@ extension LongRuns {
                 #expect(waitUntil(timeout: .seconds(5)) { sandbox.bodyFor(host: "b.example.com") == "blue" })
                 let started = MonotonicClock.nanoseconds()
                 for name in ["api", "a", "b"] { try FileSystem.unlink(sandbox.services + "/\(name).json") }
-                #expect(waitStatus(sandbox, "HELD since"), "\(status(sandbox))")
+                #expect(sandbox.waitForStatus("HELD since"), "\(sandbox.lastStatus)")
                 let keptHeld = kept(sandbox, ["web.example.com", "api.example.com", "a.example.com", "b.example.com"])
                 #expect(proxym.waitForLog("safety guard: held for", timeout: .seconds(6)), "\(proxym.log)")
                 #expect(waitUntil(timeout: .seconds(3)) { sandbox.get(host: "a.example.com")?.status == 503 })
@@ -506,12 +499,7 @@ extension LongRuns {
         /// non-empty one): the last good Marathon services stay routed; when it is back, changes apply.
         func marathonFaults() throws -> [Row] {
             var rows: [Row] = []
-            try withTemporaryDirectory { dir in
-                let sandbox = try Sandbox(root: dir)
-                let blue = try Backend(name: "blue", directory: dir)
-                let green = try Backend(name: "green", directory: dir)
-                sandbox.retained += [blue, green]
-                let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.10.0"])
+            try withFakeMarathon(version: "1.10.0") { sandbox, marathon, blue, green in
                 let app = { (id: String, host: String, backend: Backend) in
                     MarathonJSON.app(id, servicePort: 10001, tasks: [.init(backend)], labels: ["HAPROXY_0_VHOST": host])
                 }
@@ -522,7 +510,7 @@ extension LongRuns {
 
                 try marathon.down()
                 try proxym.signal(.usr1)
-                #expect(waitStatus(sandbox, "FAILING: marathon"), "\(status(sandbox))")
+                #expect(sandbox.waitForStatus("FAILING: marathon"), "\(sandbox.lastStatus)")
                 rows.append(
                     Row(
                         fault: "Marathon down (503 on every call, event stream dropped)",
@@ -547,7 +535,7 @@ extension LongRuns {
 
                 try marathon.fail("*", "invalid")
                 try proxym.signal(.usr1)
-                #expect(waitStatus(sandbox, "FAILING: marathon (invalid answer"), "\(status(sandbox))")
+                #expect(sandbox.waitForStatus("FAILING: marathon (invalid answer"), "\(sandbox.lastStatus)")
                 rows.append(
                     Row(
                         fault: "Marathon lies: invalid JSON on every call",
@@ -564,7 +552,6 @@ extension LongRuns {
                         fault: "Marathon lies: empty app list after a non-empty one (leader election)",
                         outcome: "held back until three reads agree, then by the safety guard for PROXYM_GUARD_HOLD (2 s here)",
                         kept: heldKept))
-                sandbox.tearDown()
             }
             return rows
         }

@@ -211,12 +211,23 @@ final class Sandbox {
         return env.filter { !$0.value.isEmpty }
     }
 
+    /// A backend named `name` (in the sandbox's directory) that lives as long as the sandbox.
+    func backend(_ name: String) throws -> Backend {
+        let backend = try Backend(name: name, directory: root)
+        retained.append(backend)
+        return backend
+    }
+
     /// A sandbox in `dir` with a backend named blue that lives as long as it.
     static func withBlue(in dir: String) throws -> (Sandbox, Backend) {
         let sandbox = try Sandbox(root: dir)
-        let blue = try Backend(name: "blue", directory: dir)
-        sandbox.retained.append(blue)
-        return (sandbox, blue)
+        return (sandbox, try sandbox.backend("blue"))
+    }
+
+    /// A sandbox in `dir` with backends named blue and green that live as long as it.
+    static func withBlueAndGreen(in dir: String) throws -> (Sandbox, Backend, Backend) {
+        let (sandbox, blue) = try withBlue(in: dir)
+        return (sandbox, blue, try sandbox.backend("green"))
     }
 
     /// Starts proxym (as ``start(_:arguments:)``) and waits for its READY=1; without it the test ends, with proxym's log.
@@ -257,6 +268,14 @@ final class Sandbox {
     func bodyFor(host: String) -> String? {
         guard let response = get(host: host), response.status == 200 else { return nil }
         return response.body.split(separator: "\n").first.map(String.init)
+    }
+
+    /// The last STATUS= line proxym sent.
+    var lastStatus: String { notify.lines.last { $0.hasPrefix("STATUS=") } ?? "" }
+
+    /// Waits (up to `timeout`) until the last STATUS= line contains `text`.
+    func waitForStatus(_ text: String, timeout: Duration = .seconds(8)) -> Bool {
+        notify.waitFor(timeout: timeout) { $0.last { $0.hasPrefix("STATUS=") }?.contains(text) == true }
     }
 
     var haproxyPIDs: [Int32] {

@@ -15,12 +15,7 @@ extension MarathonEndToEndTests {
 
         @Test(arguments: ["callback", "auto"])
         func scaleRedeployAndHealthFollowEventsWithinASecond(events: String) throws {
-            try Binaries.require()
-            try withTemporaryDirectory { dir in
-                let sandbox = try Sandbox(root: dir)
-                let blue = try Backend(name: "blue", directory: dir)
-                let green = try Backend(name: "green", directory: dir)
-                let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.4.13"])
+            try withFakeMarathon(version: "1.4.13") { sandbox, marathon, blue, green in
                 try marathon.setApps([Self.web([.init(blue)])])
                 let callbackPort = try freeTCPPort()
                 let callbackURL = "http://127.0.0.1:\(callbackPort)/callback"
@@ -38,9 +33,10 @@ extension MarathonEndToEndTests {
                 var latencies: [Duration] = []
                 // Redeploy: the blue task replaced by a green one.
                 try marathon.setApps([Self.web([.init(green)])])
-                var started = MonotonicClock.nanoseconds()
-                try marathon.statusUpdate(appID: "/shop/web", taskID: "green-1")
-                if let latency = sandbox.waitForBackend("green", host: Self.host, since: started) {
+                let redeployed = try sandbox.waitForBackend("green", host: Self.host) {
+                    try marathon.statusUpdate(appID: "/shop/web", taskID: "green-1")
+                }
+                if let latency = redeployed {
                     latencies.append(latency)
                 } else {
                     Issue.record("the redeploy was not served; log:\n\(proxym.log)")
@@ -48,25 +44,21 @@ extension MarathonEndToEndTests {
 
                 // Scale to two tasks: both serve.
                 try marathon.setApps([Self.web([.init(green), .init(blue)])])
-                started = MonotonicClock.nanoseconds()
-                try marathon.push("deployment_success")
-                let scaled = waitUntil(timeout: .seconds(3), poll: .milliseconds(5)) {
-                    sandbox.backendsServing(Self.host, requests: 4) == ["blue", "green"]
+                let scaled = try sandbox.served(by: ["blue", "green"], host: Self.host, requests: 4) {
+                    try marathon.push("deployment_success")
                 }
-                latencies.append(.nanoseconds(Int64(MonotonicClock.nanoseconds() - started)))
-                #expect(scaled, "not scaled to blue+green; log:\n\(proxym.log)")
+                latencies.append(scaled.latency)
+                #expect(scaled.done, "not scaled to blue+green; log:\n\(proxym.log)")
 
                 // A failing health check takes blue out; a staging task never comes in.
                 try marathon.setApps([
                     Self.web([.init(green), .init(blue, alive: false), .init(port: blue.port, state: "TASK_STAGING")])
                 ])
-                started = MonotonicClock.nanoseconds()
-                try marathon.push("health_status_changed_event")
-                let healthy = waitUntil(timeout: .seconds(3), poll: .milliseconds(5)) {
-                    sandbox.backendsServing(Self.host, requests: 6) == ["green"]
+                let healthy = try sandbox.served(by: ["green"], host: Self.host, requests: 6) {
+                    try marathon.push("health_status_changed_event")
                 }
-                latencies.append(.nanoseconds(Int64(MonotonicClock.nanoseconds() - started)))
-                #expect(healthy, "the unhealthy task is still routed; log:\n\(proxym.log)")
+                latencies.append(healthy.latency)
+                #expect(healthy.done, "the unhealthy task is still routed; log:\n\(proxym.log)")
                 #expect(try !readTextFile(sandbox.config).contains(":\(blue.port)"))
 
                 print("Marathon 1.4 callbacks (\(events)): event -> haproxy serving: \(latencies.map(ms).joined(separator: ", "))")
@@ -81,18 +73,13 @@ extension MarathonEndToEndTests {
                 #expect(delete?.target == subscription?.target, "\(marathon.requests)")
                 #expect(marathon.callbacks.isEmpty)
                 #expect(proxym.log.contains("callback unregistered from Marathon"))
-                sandbox.tearDown()
             }
         }
 
         /// Marathon unreachable at start: the registration is retried with backoff until it works;
         /// unreachable at stop: the unregistration gives up quickly and proxym still exits 0.
         @Test func registrationIsRetriedAndStopDoesNotWaitForAMarathonThatIsGone() throws {
-            try Binaries.require()
-            try withTemporaryDirectory { dir in
-                let sandbox = try Sandbox(root: dir)
-                let blue = try Backend(name: "blue", directory: dir)
-                let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.4.13"])
+            try withFakeMarathon(version: "1.4.13") { sandbox, marathon, blue, _ in
                 try marathon.setApps([Self.web([.init(blue)])])
                 try marathon.down()
                 let proxym = try sandbox.startWithMarathon(
@@ -120,7 +107,6 @@ extension MarathonEndToEndTests {
                 #expect(took < .seconds(4), "stop took \(took)")
                 #expect(proxym.log.contains("could not unregister the callback"), "\(proxym.log)")
                 #expect(sandbox.bodyFor(host: Self.host) == "blue", "haproxy keeps serving after proxym stops")
-                sandbox.tearDown()
             }
         }
 
@@ -144,17 +130,14 @@ extension MarathonEndToEndTests {
                 let auto = try Sandbox(root: dir + "/auto")
                 let proxym2 = try auto.startWithMarathon(servers: [marathon.url], events: "auto", callbackPort: taken.port)
                 #expect(proxym2.waitForLog("using the event stream instead"), "\(proxym2.log)")
-                #expect(waitUntil(timeout: .seconds(5)) { marathon.openStreams == 1 }, "\(proxym2.log)")
+                #expect(marathon.waitForOneStream(), "\(proxym2.log)")
                 auto.tearDown()
                 _ = consume taken
             }
         }
 
         @Test func theReceiverAnswersLikeAnHTTPServer() throws {
-            try Binaries.require()
-            try withTemporaryDirectory { dir in
-                let sandbox = try Sandbox(root: dir)
-                let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.4.13"])
+            try withFakeMarathon(version: "1.4.13") { sandbox, marathon, _, _ in
                 try marathon.setApps([])
                 let port = try freeTCPPort()
                 let proxym = try sandbox.startWithMarathon(servers: [marathon.url], events: "callback", callbackPort: port)
@@ -181,7 +164,6 @@ extension MarathonEndToEndTests {
                 let answers = String(decoding: rawExchange(port: port, Array(two.utf8)) ?? [], as: UTF8.self)
                 #expect(answers.hasPrefix("HTTP/1.1 200 "), "\(answers)")
                 #expect(answers.contains("\r\n\r\nok\nHTTP/1.1 405 "), "\(answers)")
-                sandbox.tearDown()
             }
         }
     }

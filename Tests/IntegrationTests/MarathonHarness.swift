@@ -145,9 +145,31 @@ final class FakeMarathon {
     /// Callback lines with their delivery counts (`URL ok=N failed=N last=...`).
     var callbackDeliveries: String { (try? control("GET", "/_fake/callbacks")) ?? "" }
 
+    /// Waits (up to `timeout`) until exactly one event stream is open.
+    func waitForOneStream(timeout: Duration = .seconds(5)) -> Bool {
+        waitUntil(timeout: timeout) { openStreams == 1 }
+    }
+
     var openStreams: Int {
         guard let text = try? control("GET", "/_fake/streams") else { return -1 }
         return Int(text.split(separator: "\n").first ?? "") ?? -1
+    }
+}
+
+/// The set-up the Marathon end-to-end tests share: in a temporary directory, a sandbox with backends
+/// blue and green (they live as long as it) and a fake Marathon of `version` (`arguments`: more of its
+/// options). The sandbox is torn down after `body`.
+func withFakeMarathon<R>(
+    version: String, arguments: [String] = [],
+    _ body: (_ sandbox: Sandbox, _ marathon: FakeMarathon, _ blue: Backend, _ green: Backend) throws -> R
+) throws -> R {
+    try Binaries.require()
+    return try withTemporaryDirectory { dir in
+        let (sandbox, blue, green) = try Sandbox.withBlueAndGreen(in: dir)
+        let marathon = try FakeMarathon(directory: dir, arguments: ["--version", version] + arguments)
+        let result = try body(sandbox, marathon, blue, green)
+        sandbox.tearDown()
+        return result
     }
 }
 
@@ -297,9 +319,6 @@ extension Sandbox {
         return proxym
     }
 
-    /// The last STATUS= line.
-    var lastStatus: String { notify.lines.last { $0.hasPrefix("STATUS=") } ?? "" }
-
     /// Polls until `host` is answered by `name`; returns how long that took from `since` (nil on
     /// timeout).
     func waitForBackend(
@@ -308,6 +327,30 @@ extension Sandbox {
         let switched = waitUntil(timeout: timeout, poll: .milliseconds(5)) { bodyFor(host: host) == name }
         guard switched else { return nil }
         return .nanoseconds(Int64(MonotonicClock.nanoseconds() - since))
+    }
+
+    /// Runs `event`, then polls until `host` is answered by `name`: the time from just before `event`
+    /// (nil on timeout).
+    func waitForBackend(
+        _ name: String, host: String, timeout: Duration = .seconds(5), after event: () throws -> Void
+    ) throws -> Duration? {
+        let started = MonotonicClock.nanoseconds()
+        try event()
+        return waitForBackend(name, host: host, since: started, timeout: timeout)
+    }
+
+    /// Runs `event`, then waits (up to `timeout`) until `count` requests to `host` reach exactly
+    /// `names`: whether they did, and the time from just before `event`.
+    func served(
+        by names: Set<String>, host: String, requests count: Int, timeout: Duration = .seconds(3),
+        after event: () throws -> Void
+    ) throws -> (done: Bool, latency: Duration) {
+        let started = MonotonicClock.nanoseconds()
+        try event()
+        let done = waitUntil(timeout: timeout, poll: .milliseconds(5)) {
+            backendsServing(host, requests: count) == names
+        }
+        return (done, .nanoseconds(Int64(MonotonicClock.nanoseconds() - started)))
     }
 
     /// The backend names `count` requests to `host` reached.

@@ -34,12 +34,7 @@ extension MarathonEndToEndTests {
         }
 
         @Test func anEventNamingAnAppReadsThatAppOnly() throws {
-            try Binaries.require()
-            try withTemporaryDirectory { dir in
-                let sandbox = try Sandbox(root: dir)
-                let blue = try Backend(name: "blue", directory: dir)
-                let green = try Backend(name: "green", directory: dir)
-                let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.10.0"])
+            try withFakeMarathon(version: "1.10.0") { sandbox, marathon, blue, green in
                 // Enough other apps that a whole read is clearly bigger than one app.
                 let others = (0..<40).map { i in
                     MarathonJSON.app(
@@ -48,7 +43,7 @@ extension MarathonEndToEndTests {
                 }
                 try marathon.setApps([Self.web([.init(blue)]), Self.api([.init(blue)])] + others)
                 let proxym = try sandbox.startWithMarathon(servers: [marathon.url], events: "sse")
-                #expect(waitUntil(timeout: .seconds(5)) { marathon.openStreams == 1 }, "\(proxym.log)")
+                #expect(marathon.waitForOneStream(), "\(proxym.log)")
                 #expect(sandbox.waitForBackend("blue", host: Self.webHost) != nil, "\(proxym.log)")
                 #expect(sandbox.bodyFor(host: Self.apiHost) == "blue")
                 MonotonicClock.sleep(.milliseconds(300))  // the startup reads are over
@@ -57,9 +52,9 @@ extension MarathonEndToEndTests {
 
                 // A task event: one app read, the change served.
                 try marathon.setApps([Self.web([.init(green)]), Self.api([.init(blue)])] + others)
-                let started = MonotonicClock.nanoseconds()
-                try marathon.statusUpdate(appID: "/shop/web", taskID: "green-1")
-                let latency = sandbox.waitForBackend("green", host: Self.webHost, since: started)
+                let latency = try sandbox.waitForBackend("green", host: Self.webHost) {
+                    try marathon.statusUpdate(appID: "/shop/web", taskID: "green-1")
+                }
                 #expect(latency != nil, "not served; log:\n\(proxym.log)")
                 MonotonicClock.sleep(.milliseconds(200))
                 var targets = marathon.requests.map(\.target)
@@ -132,23 +127,21 @@ extension MarathonEndToEndTests {
                 try marathon.setApps([Self.web([.init(green)])] + others)
                 try marathon.push("deployment_success")
                 #expect(sandbox.waitForBackend("green", host: Self.webHost, timeout: .seconds(5)) != nil, "\(proxym.log)")
-                #expect(marathon.requests.contains { $0.target == "/v2/apps?embed=apps.tasks&embed=apps.readiness" })
+                // /shop/web was green already: the wait above proves nothing about the read, so wait for it.
+                #expect(
+                    waitUntil(timeout: .seconds(3)) {
+                        marathon.requests.contains { $0.target == "/v2/apps?embed=apps.tasks&embed=apps.readiness" }
+                    }, "\(marathon.requests.map(\.target))")
                 print("Marathon incremental: task event -> haproxy serving \(latency.map(ms) ?? "-"), \(bytes) bytes read")
 
                 try proxym.signal(.term)
                 #expect(proxym.waitForExit() == .exited(0), "\(proxym.log)")
-                sandbox.tearDown()
             }
         }
 
         /// The baseline setting: every event reads everything.
         @Test func incrementalOffReadsEverythingOnEveryEvent() throws {
-            try Binaries.require()
-            try withTemporaryDirectory { dir in
-                let sandbox = try Sandbox(root: dir)
-                let blue = try Backend(name: "blue", directory: dir)
-                let green = try Backend(name: "green", directory: dir)
-                let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.10.0"])
+            try withFakeMarathon(version: "1.10.0") { sandbox, marathon, blue, green in
                 try marathon.setApps([Self.web([.init(blue)])])
                 let proxym = try sandbox.startWithMarathon(
                     servers: [marathon.url], events: "sse", ["PROXYM_MARATHON_INCREMENTAL": "0"])
@@ -160,7 +153,6 @@ extension MarathonEndToEndTests {
                 #expect(sandbox.waitForBackend("green", host: Self.webHost) != nil, "\(proxym.log)")
                 let targets = marathon.requests.map(\.target)
                 #expect(targets == ["/v2/apps?embed=apps.tasks&embed=apps.readiness"], "\(targets)")
-                sandbox.tearDown()
             }
         }
     }

@@ -73,12 +73,7 @@ extension MarathonEndToEndTests {
         /// `embed=apps.readiness`) gets no request; once ready it does. marathon-lb's per-port labels on the
         /// way: `HAPROXY_0_MODE=http` + vhost, `HAPROXY_1_ENABLED=false` hides port 1.
         @Test func unreadyTaskIsNotRouted() throws {
-            try Binaries.require()
-            try withTemporaryDirectory { dir in
-                let sandbox = try Sandbox(root: dir)
-                let blue = try Backend(name: "blue", directory: dir)
-                let green = try Backend(name: "green", directory: dir)
-                let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.10.0"])
+            try withFakeMarathon(version: "1.10.0") { sandbox, marathon, blue, green in
                 let labels = ["HAPROXY_0_VHOST": "deploy.example.com", "HAPROXY_0_MODE": "http"]
                 let greenID = "deploy.\(green.port)-1"
                 try marathon.setApps([
@@ -97,7 +92,6 @@ extension MarathonEndToEndTests {
                 ])
                 try marathon.statusUpdate(appID: "/deploy")
                 #expect(sandbox.waitForBackend("green", host: "deploy.example.com") != nil, "\(proxym.log)")
-                sandbox.tearDown()
             }
         }
 

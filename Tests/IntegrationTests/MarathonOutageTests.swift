@@ -12,12 +12,7 @@ extension MarathonEndToEndTests {
         /// Down (503), then gone (connection refused), then back with a change: the change applies.
         @Test(arguments: [("sse", "1.10.0"), ("callback", "1.4.13")])
         func routingSurvivesAnOutageAndFollowsAgainAfterIt(events: String, version: String) throws {
-            try Binaries.require()
-            try withTemporaryDirectory { dir in
-                let sandbox = try Sandbox(root: dir)
-                let blue = try Backend(name: "blue", directory: dir)
-                let green = try Backend(name: "green", directory: dir)
-                let marathon = try FakeMarathon(directory: dir, arguments: ["--version", version])
+            try withFakeMarathon(version: version) { sandbox, marathon, blue, green in
                 try marathon.setApps([
                     Self.app("/web", "web.example.com", [.init(blue)]), Self.app("/api", "api.example.com", [.init(green)]),
                 ])
@@ -58,30 +53,25 @@ extension MarathonEndToEndTests {
                 // Back, on the same address, with its state (and, for 1.4, its callback subscriptions:
                 // Marathon keeps both in ZooKeeper) and a change made meanwhile.
                 try writeFile(
-                    dir + "/apps.json",
+                    sandbox.root + "/apps.json",
                     MarathonJSON.apps([
                         Self.app("/web", "web.example.com", [.init(green)]),
                         Self.app("/api", "api.example.com", [.init(green)]),
                     ]))
                 try marathon.restart(
-                    ["--apps-file", dir + "/apps.json", "--http-endpoints", "http://127.0.0.1:\(callbackPort)/callback"])
+                    ["--apps-file", sandbox.root + "/apps.json", "--http-endpoints", "http://127.0.0.1:\(callbackPort)/callback"])
                 try marathon.statusUpdate(appID: "/web")
                 #expect(
                     sandbox.waitForBackend("green", host: "web.example.com", timeout: .seconds(20)) != nil,
                     "\(proxym.log)")
                 #expect(sandbox.notify.waitFor { _ in !sandbox.lastStatus.contains("FAILING") }, "\(sandbox.lastStatus)")
                 #expect(proxym.log.contains("source recovered"))
-                sandbox.tearDown()
             }
         }
 
         /// A Marathon that has just won an election may list no apps before it has loaded its state.
         @Test func anEmptyAppListIsHeldBackUntilConfirmed() throws {
-            try Binaries.require()
-            try withTemporaryDirectory { dir in
-                let sandbox = try Sandbox(root: dir)
-                let blue = try Backend(name: "blue", directory: dir)
-                let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.4.13"])
+            try withFakeMarathon(version: "1.4.13") { sandbox, marathon, blue, _ in
                 try marathon.setApps([Self.app("/web", "web.example.com", [.init(blue)])])
                 // Two guards in a row: Marathon's own (three reads must agree) and the daemon's safety
                 // guard for a source that empties (held for PROXYM_GUARD_HOLD, shortened here).
@@ -107,19 +97,13 @@ extension MarathonEndToEndTests {
                 let took = Duration.nanoseconds(Int64(MonotonicClock.nanoseconds() - started))
                 #expect(took > .seconds(1), "held back over several reads, not taken at once (\(took))")
                 print("an empty app list was applied after \(ms(took)) (3 reads)")
-                sandbox.tearDown()
             }
         }
 
         /// After a leader change Marathon reports no health results until its first probes: the tasks
         /// that were healthy stay routed; a new task without results stays out until it passes.
         @Test func aNewLeaderWithoutHealthResultsKeepsHealthyTasksRouted() throws {
-            try Binaries.require()
-            try withTemporaryDirectory { dir in
-                let sandbox = try Sandbox(root: dir)
-                let blue = try Backend(name: "blue", directory: dir)
-                let green = try Backend(name: "green", directory: dir)
-                let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.10.0"])
+            try withFakeMarathon(version: "1.10.0") { sandbox, marathon, blue, green in
                 let web = { (tasks: [MarathonJSON.Task]) in
                     MarathonJSON.app(
                         "/web", servicePort: 10001, tasks: tasks, labels: ["HAPROXY_0_VHOST": "web.example.com"],
@@ -148,19 +132,13 @@ extension MarathonEndToEndTests {
                 #expect(
                     waitUntil(timeout: .seconds(3)) { sandbox.backendsServing("web.example.com", requests: 4) == ["blue", "green"] },
                     "\(proxym.log)")
-                sandbox.tearDown()
             }
         }
 
         /// `/v2/apps?embed=apps.tasks` failing in any way: `/v2/apps` + `/v2/tasks` instead.
         @Test(arguments: ["500", "truncated", "invalid", "cut"])
         func aFailingEmbedCallFallsBackToAppsAndTasks(mode: String) throws {
-            try Binaries.require()
-            try withTemporaryDirectory { dir in
-                let sandbox = try Sandbox(root: dir)
-                let blue = try Backend(name: "blue", directory: dir)
-                let green = try Backend(name: "green", directory: dir)
-                let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.4.13"])
+            try withFakeMarathon(version: "1.4.13") { sandbox, marathon, blue, green in
                 try marathon.setApps([Self.app("/web", "web.example.com", [.init(blue)])])
                 let proxym = try sandbox.startWithMarathon(
                     servers: [marathon.url], events: "callback", callbackPort: try freeTCPPort())
@@ -169,10 +147,10 @@ extension MarathonEndToEndTests {
                 try marathon.fail("apps.tasks", mode)
                 try marathon.clearRequests()
                 try marathon.setApps([Self.app("/web", "web.example.com", [.init(green)])])
-                let started = MonotonicClock.nanoseconds()
                 // An event that names no app: a whole read (one that names an app reads that app only).
-                try marathon.push("deployment_success")
-                let latency = sandbox.waitForBackend("green", host: "web.example.com", since: started, timeout: .seconds(5))
+                let latency = try sandbox.waitForBackend("green", host: "web.example.com", timeout: .seconds(5)) {
+                    try marathon.push("deployment_success")
+                }
                 #expect(latency != nil, "\(proxym.log)")
                 if let latency { print("embed=apps.tasks \(mode) -> /v2/apps + /v2/tasks: served after \(ms(latency))") }
                 let targets = marathon.requests.map(\.target)
@@ -180,19 +158,13 @@ extension MarathonEndToEndTests {
                 #expect(targets.contains("/v2/apps") && targets.contains("/v2/tasks"), "\(targets)")
                 #expect(proxym.log.contains("trying /v2/apps + /v2/tasks"), "\(proxym.log)")
                 #expect(!sandbox.lastStatus.contains("FAILING"), "\(sandbox.lastStatus)")
-                sandbox.tearDown()
             }
         }
 
         /// Nothing usable anywhere (not JSON; or no answer at all): the last good services stay.
         @Test(arguments: ["invalid", "hang"])
         func unusableAnswersKeepTheLastGoodServices(mode: String) throws {
-            try Binaries.require()
-            try withTemporaryDirectory { dir in
-                let sandbox = try Sandbox(root: dir)
-                let blue = try Backend(name: "blue", directory: dir)
-                let green = try Backend(name: "green", directory: dir)
-                let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.4.13"])
+            try withFakeMarathon(version: "1.4.13") { sandbox, marathon, blue, green in
                 try marathon.setApps([Self.app("/web", "web.example.com", [.init(blue)])])
                 let proxym = try sandbox.startWithMarathon(
                     servers: [marathon.url], events: "callback", callbackPort: try freeTCPPort(),
@@ -214,7 +186,6 @@ extension MarathonEndToEndTests {
                 try marathon.statusUpdate(appID: "/web")
                 #expect(sandbox.waitForBackend("green", host: "web.example.com") != nil, "\(proxym.log)")
                 #expect(sandbox.notify.waitFor { _ in !sandbox.lastStatus.contains("FAILING") }, "\(sandbox.lastStatus)")
-                sandbox.tearDown()
             }
         }
     }

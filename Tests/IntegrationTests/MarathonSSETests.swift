@@ -14,17 +14,12 @@ extension MarathonEndToEndTests {
 
         @Test(arguments: ["sse", "auto"])
         func redeployAndScaleFollowStreamedEventsWithinASecond(events: String) throws {
-            try Binaries.require()
-            try withTemporaryDirectory { dir in
-                let sandbox = try Sandbox(root: dir)
-                let blue = try Backend(name: "blue", directory: dir)
-                let green = try Backend(name: "green", directory: dir)
-                let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.10.0"])
+            try withFakeMarathon(version: "1.10.0") { sandbox, marathon, blue, green in
                 try marathon.setApps([Self.web([.init(blue)])])
                 // A callback address is given, but 1.10 has no callbacks: auto must stream.
                 let proxym = try sandbox.startWithMarathon(
                     servers: [marathon.url], events: events, callbackPort: try freeTCPPort())
-                #expect(waitUntil(timeout: .seconds(5)) { marathon.openStreams == 1 }, "\(proxym.log)")
+                #expect(marathon.waitForOneStream(), "\(proxym.log)")
                 #expect(sandbox.waitForBackend("blue", host: Self.host) != nil, "\(proxym.log)")
                 let requests = marathon.requests
                 #expect(!requests.contains { $0.target.hasPrefix("/v2/eventSubscriptions") }, "\(requests)")
@@ -36,51 +31,42 @@ extension MarathonEndToEndTests {
 
                 var latencies: [Duration] = []
                 try marathon.setApps([Self.web([.init(green)])])
-                var started = MonotonicClock.nanoseconds()
-                try marathon.statusUpdate(appID: "/shop/web", taskID: "green-1")
-                if let latency = sandbox.waitForBackend("green", host: Self.host, since: started) {
+                let redeployed = try sandbox.waitForBackend("green", host: Self.host) {
+                    try marathon.statusUpdate(appID: "/shop/web", taskID: "green-1")
+                }
+                if let latency = redeployed {
                     latencies.append(latency)
                 } else {
                     Issue.record("the redeploy was not served; log:\n\(proxym.log)")
                 }
 
                 try marathon.setApps([Self.web([.init(green), .init(blue)])])
-                started = MonotonicClock.nanoseconds()
-                try marathon.push("instance_changed_event")
-                let scaled = waitUntil(timeout: .seconds(3), poll: .milliseconds(5)) {
-                    sandbox.backendsServing(Self.host, requests: 4) == ["blue", "green"]
+                let scaled = try sandbox.served(by: ["blue", "green"], host: Self.host, requests: 4) {
+                    try marathon.push("instance_changed_event")
                 }
-                latencies.append(.nanoseconds(Int64(MonotonicClock.nanoseconds() - started)))
-                #expect(scaled, "not scaled to blue+green; log:\n\(proxym.log)")
+                latencies.append(scaled.latency)
+                #expect(scaled.done, "not scaled to blue+green; log:\n\(proxym.log)")
 
                 try marathon.setApps([Self.web([.init(green, alive: false), .init(blue)])])
-                started = MonotonicClock.nanoseconds()
-                try marathon.push("instance_health_changed_event")
-                let healthy = waitUntil(timeout: .seconds(3), poll: .milliseconds(5)) {
-                    sandbox.backendsServing(Self.host, requests: 6) == ["blue"]
+                let healthy = try sandbox.served(by: ["blue"], host: Self.host, requests: 6) {
+                    try marathon.push("instance_health_changed_event")
                 }
-                latencies.append(.nanoseconds(Int64(MonotonicClock.nanoseconds() - started)))
-                #expect(healthy, "the unhealthy task is still routed; log:\n\(proxym.log)")
+                latencies.append(healthy.latency)
+                #expect(healthy.done, "the unhealthy task is still routed; log:\n\(proxym.log)")
 
                 print("Marathon 1.10 SSE (\(events)): event -> haproxy serving: \(latencies.map(ms).joined(separator: ", "))")
                 for latency in latencies { #expect(latency < .seconds(1), "event to new route took \(latency)") }
 
                 try proxym.signal(.term)
                 #expect(proxym.waitForExit() == .exited(0), "\(proxym.log)")
-                sandbox.tearDown()
             }
         }
 
         @Test func aDroppedStreamIsReconnectedWithAFullRefresh() throws {
-            try Binaries.require()
-            try withTemporaryDirectory { dir in
-                let sandbox = try Sandbox(root: dir)
-                let blue = try Backend(name: "blue", directory: dir)
-                let green = try Backend(name: "green", directory: dir)
-                let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.10.0"])
+            try withFakeMarathon(version: "1.10.0") { sandbox, marathon, blue, green in
                 try marathon.setApps([Self.web([.init(blue)])])
                 let proxym = try sandbox.startWithMarathon(servers: [marathon.url], events: "sse")
-                #expect(waitUntil(timeout: .seconds(5)) { marathon.openStreams == 1 }, "\(proxym.log)")
+                #expect(marathon.waitForOneStream(), "\(proxym.log)")
                 #expect(sandbox.waitForBackend("blue", host: Self.host) != nil)
 
                 // The leader steps down: the stream ends, and what changes meanwhile sends no event.
@@ -92,7 +78,7 @@ extension MarathonEndToEndTests {
                 try marathon.up()
 
                 // Reconnected (with backoff), and the reconnect alone brings the change in.
-                #expect(waitUntil(timeout: .seconds(15)) { marathon.openStreams == 1 }, "\(proxym.log)")
+                #expect(marathon.waitForOneStream(timeout: .seconds(15)), "\(proxym.log)")
                 #expect(sandbox.waitForBackend("green", host: Self.host, timeout: .seconds(5)) != nil, "\(proxym.log)")
                 let reconnects = proxym.log.split(separator: "\n").filter { $0.contains("connectStream: Marathon event stream connected") }
                 #expect(reconnects.count == 2, "\(proxym.log)")
@@ -103,33 +89,27 @@ extension MarathonEndToEndTests {
                 try marathon.setApps([Self.web([.init(blue)])])
                 try marathon.control("POST", "/_fake/drop-streams")
                 #expect(sandbox.waitForBackend("blue", host: Self.host, timeout: .seconds(10)) != nil, "\(proxym.log)")
-                sandbox.tearDown()
             }
         }
 
         /// Marathon before 0.11 sent `data:` lines only (the type is in the JSON).
         @Test func dataOnlyFramingWorks() throws {
-            try Binaries.require()
-            try withTemporaryDirectory { dir in
-                let sandbox = try Sandbox(root: dir)
-                let blue = try Backend(name: "blue", directory: dir)
-                let green = try Backend(name: "green", directory: dir)
-                let marathon = try FakeMarathon(
-                    directory: dir, arguments: ["--version", "0.10.0", "--sse-data-only", "--heartbeat", "200ms"])
+            try withFakeMarathon(version: "0.10.0", arguments: ["--sse-data-only", "--heartbeat", "200ms"]) {
+                sandbox, marathon, blue, green in
                 let web = { (b: Backend) in
                     MarathonJSON.app("/shop/web", servicePort: 10001, tasks: [.init(b)], labels: ["HAPROXY_0_VHOST": Self.host], shape: .v1_4)
                 }
                 try marathon.setApps([web(blue)])
                 let proxym = try sandbox.startWithMarathon(servers: [marathon.url], events: "sse")
-                #expect(waitUntil(timeout: .seconds(5)) { marathon.openStreams == 1 }, "\(proxym.log)")
+                #expect(marathon.waitForOneStream(), "\(proxym.log)")
                 #expect(sandbox.waitForBackend("blue", host: Self.host) != nil)
                 // 0.10 knows no event_type filters: none are sent.
                 #expect(marathon.requests.contains { $0.target == "/v2/events" }, "\(marathon.requests)")
 
                 try marathon.setApps([web(green)])
-                let started = MonotonicClock.nanoseconds()
-                try marathon.statusUpdate(appID: "/shop/web")
-                let latency = sandbox.waitForBackend("green", host: Self.host, since: started)
+                let latency = try sandbox.waitForBackend("green", host: Self.host) {
+                    try marathon.statusUpdate(appID: "/shop/web")
+                }
                 #expect(latency != nil, "\(proxym.log)")
                 if let latency {
                     print("Marathon 0.10 SSE, data-only framing: event -> haproxy serving: \(ms(latency))")
@@ -139,7 +119,6 @@ extension MarathonEndToEndTests {
                 MonotonicClock.sleep(.milliseconds(700))
                 #expect(marathon.openStreams == 1)
                 #expect(!proxym.log.contains("Marathon event stream lost"), "\(proxym.log)")
-                sandbox.tearDown()
             }
         }
     }

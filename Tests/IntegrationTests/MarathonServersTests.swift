@@ -34,9 +34,9 @@ extension MarathonEndToEndTests {
 
                 for (round, backend) in [green, blue, green].enumerated() {
                     try marathon.setApps([Self.web(backend)])
-                    let started = MonotonicClock.nanoseconds()
-                    try marathon.statusUpdate(appID: "/web", taskID: "t\(round)")
-                    let latency = sandbox.waitForBackend(backend.name, host: Self.host, since: started)
+                    let latency = try sandbox.waitForBackend(backend.name, host: Self.host) {
+                        try marathon.statusUpdate(appID: "/web", taskID: "t\(round)")
+                    }
                     #expect(latency != nil && latency! < .seconds(1), "round \(round): \(latency.map(ms) ?? "never"); log:\n\(proxym.log)")
                 }
                 // Every later request went straight to the second.
@@ -75,7 +75,7 @@ extension MarathonEndToEndTests {
                         servers: ["http://proxym:s3cret@127.0.0.1:\(standby.port)"], events: "sse")
                 }
                 #expect(sandbox.waitForBackend("blue", host: Self.host) != nil, "\(proxym.log)")
-                #expect(waitUntil(timeout: .seconds(5)) { leader.openStreams == 1 }, "\(proxym.log)")
+                #expect(leader.waitForOneStream(), "\(proxym.log)")
 
                 let expected = "Basic cHJveHltOnMzY3JldA=="  // proxym:s3cret
                 let atLeader = leader.requests
@@ -86,9 +86,9 @@ extension MarathonEndToEndTests {
                 #expect(!proxym.log.contains("s3cret"), "the password is never logged")
 
                 try leader.setApps([Self.web(green)])
-                let started = MonotonicClock.nanoseconds()
-                try leader.statusUpdate(appID: "/web")
-                let latency = sandbox.waitForBackend("green", host: Self.host, since: started)
+                let latency = try sandbox.waitForBackend("green", host: Self.host) {
+                    try leader.statusUpdate(appID: "/web")
+                }
                 #expect(latency != nil && latency! < .seconds(1), "\(latency.map(ms) ?? "never"); log:\n\(proxym.log)")
                 sandbox.tearDown()
             }
@@ -96,19 +96,14 @@ extension MarathonEndToEndTests {
 
         /// DC/OS: `Authorization: token=...`.
         @Test func aDCOSTokenIsSent() throws {
-            try Binaries.require()
-            try withTemporaryDirectory { dir in
-                let sandbox = try Sandbox(root: dir)
-                let blue = try Backend(name: "blue", directory: dir)
-                let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.10.0"])
+            try withFakeMarathon(version: "1.10.0") { sandbox, marathon, blue, _ in
                 try marathon.setApps([Self.web(blue)])
                 try marathon.requireToken("eyJhbGciOi.fake.token")
                 let proxym = try sandbox.startWithMarathon(
                     servers: [marathon.url], events: "sse", ["PROXYM_MARATHON_AUTH_TOKEN": "eyJhbGciOi.fake.token"])
                 #expect(sandbox.waitForBackend("blue", host: Self.host) != nil, "\(proxym.log)")
-                #expect(waitUntil(timeout: .seconds(5)) { marathon.openStreams == 1 }, "\(proxym.log)")
+                #expect(marathon.waitForOneStream(), "\(proxym.log)")
                 #expect(marathon.requests.allSatisfy { $0.authorization == "token=eyJhbGciOi.fake.token" }, "\(marathon.requests)")
-                sandbox.tearDown()
             }
         }
     }

@@ -47,19 +47,13 @@ extension LongRuns.FaultInjectionTests {
     /// keep their routes, STATUS says which source is stale and since when.
     func slowMarathon() throws -> [Row] {
         var rows: [Row] = []
-        try withTemporaryDirectory { dir in
-            let sandbox = try Sandbox(root: dir)
-            let blue = try Backend(name: "blue", directory: dir)
-            let green = try Backend(name: "green", directory: dir)
-            sandbox.retained += [blue, green]
-            let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.10.0"])
+        try withFakeMarathon(version: "1.10.0") { sandbox, marathon, blue, green in
             try marathon.setApps([
                 MarathonJSON.app("/mweb", servicePort: 10001, tasks: [.init(green)], labels: ["HAPROXY_0_VHOST": "m.example.com"])
             ])
             try sandbox.writeService("web.json", web(sandbox, [blue]))
             let proxym = try sandbox.startWithMarathon(
                 servers: [marathon.url], events: "sse", ["PROXYM_MARATHON_TIMEOUT": "6s", "PROXYM_GUARD_HOLD": "2s"])
-            defer { sandbox.tearDown() }
             #expect(sandbox.waitForBackend("green", host: "m.example.com") != nil, "\(proxym.log)")
             #expect(sandbox.waitForBackend("blue", host: "web.example.com") != nil, "\(proxym.log)")
             var backend = blue
@@ -86,11 +80,11 @@ extension LongRuns.FaultInjectionTests {
                 MonotonicClock.sleep(.milliseconds(300))
                 var latencies: [(written: Duration, served: Duration)?] = [try flip()]
                 // Still fetching after 5 s: STALE in STATUS, one WARNING.
-                #expect(waitStatus(sandbox, timeout: .seconds(8), "STALE: marathon (no answer since"), "\(status(sandbox))")
+                #expect(sandbox.waitForStatus("STALE: marathon (no answer since", timeout: .seconds(8)), "\(sandbox.lastStatus)")
                 #expect(proxym.log.contains("source is stale"), "\(proxym.log.suffix(2000))")
                 latencies.append(try flip())
                 // The fetch and its fallback time out: FAILING, the last good services kept.
-                #expect(waitStatus(sandbox, timeout: .seconds(15), "FAILING: marathon"), "\(status(sandbox))")
+                #expect(sandbox.waitForStatus("FAILING: marathon", timeout: .seconds(15)), "\(sandbox.lastStatus)")
                 latencies.append(try flip())
                 let keptNow = kept(sandbox, ["web.example.com", "m.example.com"])
                 #expect(!proxym.hasExited)
@@ -110,7 +104,7 @@ extension LongRuns.FaultInjectionTests {
                         kept: keptNow))
                 try marathon.clearFailures()
                 try proxym.signal(.usr1)
-                #expect(waitUntil(timeout: .seconds(15)) { !status(sandbox).contains("marathon (") }, "\(status(sandbox))")
+                #expect(waitUntil(timeout: .seconds(15)) { !sandbox.lastStatus.contains("marathon (") }, "\(sandbox.lastStatus)")
             }
             // Marathon answering again: its changes are applied.
             try marathon.setApps([
@@ -126,16 +120,11 @@ extension LongRuns.FaultInjectionTests {
     /// a slow Marathon at start does not cost the config its Marathon routes; one that does not answer
     /// at all is not waited for longer than PROXYM_SOURCE_WAIT.
     func startupWaitsForSources() throws -> [Row] {
-        try withTemporaryDirectory { dir in
-            let sandbox = try Sandbox(root: dir)
-            let green = try Backend(name: "green", directory: dir)
-            sandbox.retained += [green]
-            let marathon = try FakeMarathon(directory: dir, arguments: ["--version", "1.10.0"])
+        try withFakeMarathon(version: "1.10.0") { sandbox, marathon, _, green in
             try marathon.setApps([
                 MarathonJSON.app("/mweb", servicePort: 10001, tasks: [.init(green)], labels: ["HAPROXY_0_VHOST": "m.example.com"])
             ])
             try sandbox.writeService("web.json", web(sandbox, [green]))
-            defer { sandbox.tearDown() }
 
             // Marathon never answers: READY after PROXYM_SOURCE_WAIT, without it, and the log says so.
             try marathon.fail("*", "hang")
@@ -199,7 +188,7 @@ extension LongRuns.FaultInjectionTests {
             try writeFile(dir + "/check-hangs", "")
             try sandbox.writeService("web.json", web(sandbox, [green]))
             #expect(proxym.waitForLog("haproxy -c did not finish in time", timeout: .seconds(8)), "\(proxym.log.suffix(2000))")
-            #expect(waitStatus(sandbox, "no verdict on the config (will retry)"), "\(status(sandbox))")
+            #expect(sandbox.waitForStatus("no verdict on the config (will retry)"), "\(sandbox.lastStatus)")
             #expect(proxym.waitForLog("will retry in=\"2.0 seconds\"", timeout: .seconds(10)), "\(proxym.log.suffix(2000))")
             let keptHanging = kept(sandbox, ["web.example.com", "api.example.com"])
             #expect(sandbox.bodyFor(host: "web.example.com") == "blue", "the old config stays live")
@@ -218,7 +207,7 @@ extension LongRuns.FaultInjectionTests {
             try FileSystem.rename(from: wrapper, to: wrapper + ".away")
             try sandbox.writeService("web.json", web(sandbox, [blue]))
             #expect(proxym.waitForLog("haproxy -c could not check the new config", timeout: .seconds(8)), "\(proxym.log.suffix(2000))")
-            #expect(waitStatus(sandbox, "(will retry)"), "\(status(sandbox))")
+            #expect(sandbox.waitForStatus("(will retry)"), "\(sandbox.lastStatus)")
             let keptGone = kept(sandbox, ["web.example.com", "api.example.com"])
             #expect(sandbox.bodyFor(host: "web.example.com") == "green")
             try FileSystem.rename(from: wrapper + ".away", to: wrapper)
@@ -234,7 +223,7 @@ extension LongRuns.FaultInjectionTests {
             try writeFile(sandbox.options + "/global.cfg", goodGlobal + "  bogus-keyword-for-the-test 1\n")
             try sandbox.writeService("web.json", web(sandbox, [green]))
             #expect(proxym.waitForLog("haproxy rejected the new config", timeout: .seconds(8)), "\(proxym.log.suffix(2000))")
-            #expect(waitStatus(sandbox, "FAILED: haproxy -c rejected the config"), "\(status(sandbox))")
+            #expect(sandbox.waitForStatus("FAILED: haproxy -c rejected the config"), "\(sandbox.lastStatus)")
             let retriesBefore = proxym.log.ranges(of: "will retry").count
             MonotonicClock.sleep(.seconds(3))
             #expect(proxym.log.ranges(of: "will retry").count == retriesBefore, "a rejection is not retried")

@@ -170,7 +170,7 @@ struct RoutingEndToEndTests {
             }
             try marathon.setApps(apps(sticky: [a, b]))
             let proxym = try sandbox.startWithMarathon(servers: [marathon.url], events: "sse", sandbox.masterWorker(runtimeAPI: true))
-            #expect(waitUntil(timeout: .seconds(5)) { marathon.openStreams == 1 }, "\(proxym.log)")
+            #expect(marathon.waitForOneStream(), "\(proxym.log)")
             #expect(waitUntil(timeout: .seconds(5)) { name(request(sandbox, host: "web.example.com")) == "a" }, "\(proxym.log)")
 
             // Path routing with the prefix stripped for /api; the vhost alone for the rest.

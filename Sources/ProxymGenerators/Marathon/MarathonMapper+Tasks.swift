@@ -10,6 +10,29 @@ extension AppMapping {
         var containerAddress: HostAddress?
     }
 
+    /// The app's tasks that may get traffic: running, not called not ready by a readiness result
+    /// (Marathon reports those while it deploys the app; marathon-lb routed to them), and, for an app
+    /// with health checks, healthy (remembered in `nextHealth`).
+    mutating func liveTasks(remembered: MarathonHealthMemory, nextHealth: inout [String: Bool]) -> [LiveTask] {
+        var live: [LiveTask] = []
+        live.reserveCapacity(app.tasks.count)
+        let notReady = Set(app.notReadyTasks)
+        for task in app.tasks where task.isRunning {
+            if !notReady.isEmpty && notReady.contains(task.id) { continue }
+            if app.healthCheckCount > 0 {
+                let healthy = MarathonHealthMemory.evaluate(
+                    task: task,
+                    checks: app.healthCheckCount,
+                    remembered: remembered,
+                    next: &nextHealth
+                )
+                guard healthy else { continue }
+            }
+            live.append(liveTask(task))
+        }
+        return live
+    }
+
     /// Parses the addresses the app's mode needs: the task's own for IP-per-task (the agent's only as a
     /// fallback while it has none), else the agent's. A bad one costs this task only.
     mutating func liveTask(_ task: MarathonTask) -> LiveTask {

@@ -151,128 +151,162 @@ struct AppMapping {
         defer { swap(&warnings, &mapping.problems) }
         let appID = try ServiceID(app.id)
         let plans = portPlans()
-        var labelWarnings: [String] = []
-        let labels: MarathonLabels
-        do {
-            labels = try MarathonLabels(app.labels, ports: plans.map(\.numbers), warnings: &labelWarnings)
-        } catch {
-            for warning in labelWarnings { warnings.append("app \(name): \(warning)") }
-            throw error
-        }
-        for warning in labelWarnings { warnings.append("app \(name): \(warning)") }
+        let labels = try readLabels(ports: plans)
         if plans.isEmpty { return }
-
         // Health first: it is per task, not per port, and it must be remembered even for tasks that
         // end up giving no backend.
-        var live: [LiveTask] = []
-        live.reserveCapacity(app.tasks.count)
-        // Marathon reports readiness results while it deploys the app: a task that says not ready
-        // (yet) gets no traffic (marathon-lb routed to it).
-        let notReady = Set(app.notReadyTasks)
-        for task in app.tasks where task.isRunning {
-            if !notReady.isEmpty && notReady.contains(task.id) { continue }
-            if app.healthCheckCount > 0 {
-                let healthy = MarathonHealthMemory.evaluate(
-                    task: task,
-                    checks: app.healthCheckCount,
-                    remembered: remembered,
-                    next: &nextHealth
-                )
-                guard healthy else { continue }
-            }
-            live.append(liveTask(task))
-        }
-
-        var strategyDomain: DomainName?
-        // marathon-lb reached only an app's first HTTP port by its id (X-Marathon-App-Id).
-        var appIDTaken = false
+        let live = liveTasks(remembered: remembered, nextHealth: &nextHealth)
+        var earlierPorts = EarlierPorts()
         for plan in plans {
-            let n = plan.index
-            let portLabels = labels.ports[n]
-            if let group {
-                let inGroup = portLabels?.groups.map { $0.contains(group) } ?? appInGroup
-                if !inGroup { continue }
+            if let service = try service(for: plan, labels: labels, appID: appID, live: live, earlierPorts: &earlierPorts) {
+                mapping.services.append(service)
             }
-            if options.strict ? portLabels?.enabled != true : portLabels?.enabled == false { continue }
-            if let problem = portLabels?.problem {
-                warnings.append("app \(name): port \(n) skipped: \(problem)")
-                continue
-            }
-            let vhost = portLabels?.domains ?? (n == 0 ? labels.domains : nil) ?? portLabels?.vhost
-            guard let transport = transportProtocol(plan.transport) else {
-                warnings.append(
-                    "app \(name): port \(n): unknown protocol \(MarathonMapper.quoted(plan.transport ?? "")); port skipped"
-                )
-                continue
-            }
-            let planned = portLabels?.servicePort.map(Int.init) ?? plan.servicePort
-            let applicationProtocol: ApplicationProtocol
-            if let explicit = portLabels?.applicationProtocol ?? portLabels?.mode {
-                applicationProtocol = explicit
-            } else if vhost != nil || planned == Int(options.httpPort) {
-                applicationProtocol = .http
-            } else {
-                applicationProtocol = .tcp
-            }
-            guard
-                let servicePort = planned.map(UInt16.init)
-                    ?? (applicationProtocol == .http ? options.httpPort : nil)
-            else {
-                warnings.append(
-                    "app \(name): port \(n) has no service port; skipped (give it a virtual host with "
-                        + "HAPROXY_\(n)_VHOST or proxym.port.\(n).domains to serve it over HTTP)"
-                )
-                continue
-            }
-            let domains: [DomainName]
-            if let explicit = vhost ?? labels.domains {
-                domains = explicit
-            } else {
-                if strategyDomain == nil { strategyDomain = try options.domainStrategy.domain(forAppID: app.id) }
-                domains = [strategyDomain!]
-            }
-            let id = n == 0 ? appID : try ServiceID(app.id + "/port\(n)")
-            var hosts: [Host] = []
-            hosts.reserveCapacity(live.count)
-            for task in live {
-                if let host = backend(plan.backend, of: task) { hosts.append(host) }
-            }
-            var service = Service(
-                id: id,
-                domains: domains,
-                transport: transport,
-                applicationProtocol: applicationProtocol,
-                servicePort: servicePort,
-                hosts: hosts,
-                source: MarathonMapper.source
-            )
-            let http = applicationProtocol == .http
-            do {
-                if let portLabels { service.tls = try portLabels.tls() }
-                service.routing = try routing(
-                    portLabels, index: n, http: http,
-                    bindServicePort: http && options.bindVhostPorts && planned != nil,
-                    appID: http && !appIDTaken ? app.id : nil)
-            } catch {
-                warnings.append("app \(name): port \(n) skipped: \(error)")
-                continue
-            }
-            if http { appIDTaken = true }
-            if let raw = portLabels?.config {
-                if options.allowLabelConfig {
-                    // Only lines that stay inside the service's own section, as haproxy reads them;
-                    // no environment variables (they would leak haproxy's environment to the app).
-                    let (accepted, dropped) = OptionLine.lines(of: raw, allowEnvironment: false)
-                    service.configLines = accepted
-                    for line in dropped { warnings.append("app \(name): label proxym.port.\(n).config \(line.description)") }
-                } else {
-                    warnings.append(
-                        "app \(name): label proxym.port.\(n).config ignored (set PROXYM_MARATHON_LABEL_CONFIG=1 to allow raw HAProxy lines from labels)"
-                    )
-                }
-            }
-            mapping.services.append(service)
         }
+    }
+
+    /// The app's labels; their warnings are reported whether or not they throw.
+    private mutating func readLabels(ports plans: [PortPlan]) throws(ValidationError) -> MarathonLabels {
+        var labelWarnings: [String] = []
+        defer { for warning in labelWarnings { warnings.append("app \(name): \(warning)") } }
+        return try MarathonLabels(app.labels, ports: plans.map(\.numbers), warnings: &labelWarnings)
+    }
+
+    /// What the ports mapped so far decided for the ones after them.
+    private struct EarlierPorts {
+        /// The domain strategy's domain for the app, computed by the first port that needs it.
+        var strategyDomain: DomainName?
+        /// marathon-lb reached only an app's first HTTP port by its id (X-Marathon-App-Id).
+        var appIDTaken = false
+    }
+
+    /// How a port is served: decided from its plan and labels.
+    private struct Serving {
+        /// The port's own virtual host (its labels'), if any.
+        var vhost: [DomainName]?
+        var transport: TransportProtocol
+        var applicationProtocol: ApplicationProtocol
+        var servicePort: UInt16
+        /// Whether the service port is the port's own (not the HTTP port a virtual host falls back to).
+        var ownServicePort: Bool
+    }
+
+    /// Port `plan`'s service, or nil when the port is left out (reported).
+    private mutating func service(
+        for plan: PortPlan, labels: MarathonLabels, appID: ServiceID, live: [LiveTask], earlierPorts: inout EarlierPorts
+    ) throws(ValidationError) -> Service? {
+        let n = plan.index
+        let portLabels = labels.ports[n]
+        guard isServed(port: n, portLabels),
+            let serving = serving(plan, portLabels, appDomains: labels.domains)
+        else { return nil }
+        let domains = try domains(serving.vhost ?? labels.domains, earlierPorts: &earlierPorts)
+        let id = n == 0 ? appID : try ServiceID(app.id + "/port\(n)")
+        var hosts: [Host] = []
+        hosts.reserveCapacity(live.count)
+        for task in live {
+            if let host = backend(plan.backend, of: task) { hosts.append(host) }
+        }
+        var service = Service(
+            id: id,
+            domains: domains,
+            transport: serving.transport,
+            applicationProtocol: serving.applicationProtocol,
+            servicePort: serving.servicePort,
+            hosts: hosts,
+            source: MarathonMapper.source
+        )
+        let http = serving.applicationProtocol == .http
+        do {
+            if let portLabels { service.tls = try portLabels.tls() }
+            service.routing = try routing(
+                portLabels, index: n, http: http,
+                bindServicePort: http && options.bindVhostPorts && serving.ownServicePort,
+                appID: http && !earlierPorts.appIDTaken ? app.id : nil)
+        } catch {
+            warnings.append("app \(name): port \(n) skipped: \(error)")
+            return nil
+        }
+        if http { earlierPorts.appIDTaken = true }
+        if let raw = portLabels?.config, let lines = configLines(raw, port: n) { service.configLines = lines }
+        return service
+    }
+
+    /// Whether port `n` is for this LB (its group) and enabled, and its labels are usable (reported
+    /// when not).
+    private mutating func isServed(port n: Int, _ portLabels: MarathonLabels.Port?) -> Bool {
+        if let group {
+            let inGroup = portLabels?.groups.map { $0.contains(group) } ?? appInGroup
+            if !inGroup { return false }
+        }
+        if options.strict ? portLabels?.enabled != true : portLabels?.enabled == false { return false }
+        if let problem = portLabels?.problem {
+            warnings.append("app \(name): port \(n) skipped: \(problem)")
+            return false
+        }
+        return true
+    }
+
+    /// How the port is served, or nil when it cannot be (reported).
+    private mutating func serving(
+        _ plan: PortPlan, _ portLabels: MarathonLabels.Port?, appDomains: [DomainName]?
+    ) -> Serving? {
+        let n = plan.index
+        let vhost = portLabels?.domains ?? (n == 0 ? appDomains : nil) ?? portLabels?.vhost
+        guard let transport = transportProtocol(plan.transport) else {
+            warnings.append(
+                "app \(name): port \(n): unknown protocol \(MarathonMapper.quoted(plan.transport ?? "")); port skipped"
+            )
+            return nil
+        }
+        let planned = portLabels?.servicePort.map(Int.init) ?? plan.servicePort
+        let applicationProtocol: ApplicationProtocol
+        if let explicit = portLabels?.applicationProtocol ?? portLabels?.mode {
+            applicationProtocol = explicit
+        } else if vhost != nil || planned == Int(options.httpPort) {
+            applicationProtocol = .http
+        } else {
+            applicationProtocol = .tcp
+        }
+        guard
+            let servicePort = planned.map(UInt16.init)
+                ?? (applicationProtocol == .http ? options.httpPort : nil)
+        else {
+            warnings.append(
+                "app \(name): port \(n) has no service port; skipped (give it a virtual host with "
+                    + "HAPROXY_\(n)_VHOST or proxym.port.\(n).domains to serve it over HTTP)"
+            )
+            return nil
+        }
+        return Serving(
+            vhost: vhost, transport: transport, applicationProtocol: applicationProtocol, servicePort: servicePort,
+            ownServicePort: planned != nil)
+    }
+
+    /// The port's domains: the ones its labels give, else the domain strategy's (one per app).
+    private func domains(
+        _ explicit: [DomainName]?, earlierPorts: inout EarlierPorts
+    ) throws(ValidationError) -> [DomainName] {
+        if let explicit { return explicit }
+        if let domain = earlierPorts.strategyDomain { return [domain] }
+        let domain = try options.domainStrategy.domain(forAppID: app.id)
+        earlierPorts.strategyDomain = domain
+        return [domain]
+    }
+
+    /// The lines of a `proxym.port.<n>.config` label that may go into the service's section; nil when
+    /// such labels are not allowed (reported).
+    private mutating func configLines(_ raw: String, port n: Int) -> [String]? {
+        guard options.allowLabelConfig else {
+            warnings.append(
+                "app \(name): label proxym.port.\(n).config ignored (set PROXYM_MARATHON_LABEL_CONFIG=1 to allow raw HAProxy lines from labels)"
+            )
+            return nil
+        }
+        // Only lines that stay inside the service's own section, as haproxy reads them;
+        // no environment variables (they would leak haproxy's environment to the app).
+        let (accepted, dropped) = OptionLine.lines(of: raw, allowEnvironment: false)
+        for line in dropped { warnings.append("app \(name): label proxym.port.\(n).config \(line.description)") }
+        return accepted
     }
 
     // MARK: Routing
