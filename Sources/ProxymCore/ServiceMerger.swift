@@ -101,84 +101,114 @@ public enum ServiceMerger {
     static func merge(_ sources: [[Service]], httpPort: UInt16, reserved: [Claim: Holder])
         -> (result: Result, conflicted: Bool)
     {
-        let total = sources.reduce(0) { $0 + $1.count }
+        var pass = Pass(httpPort: httpPort, reserved: reserved, total: sources.reduce(0) { $0 + $1.count })
+        for source in sources {
+            // By index into the buffer: `for service in source` would copy each service once more.
+            source.withUnsafeBufferPointer { source in
+                for position in source.indices { pass.add(source[position]) }
+            }
+        }
+        return (Result(services: sortedByID(pass.services), problems: pass.problems), pass.conflicted)
+    }
+
+    /// One pass's state: the services accepted so far, who holds what, what was said.
+    private struct Pass {
+        let httpPort: UInt16
+        let reserved: [Claim: Holder]
         var services: [Service] = []
-        services.reserveCapacity(total)
         var problems: [Problem] = []
         var conflicted = false
         // Who holds what: an index into `services`; the owner's text is built only for a message.
         var byID: [ServiceID: Int] = [:]
-        byID.reserveCapacity(total)
         var byProxyName: [String: Int] = [:]
-        byProxyName.reserveCapacity(total)
         var byTCPPort: [UInt16: Int] = [:]
         var byDomain: [Claim: Int] = [:]
+
+        init(httpPort: UInt16, reserved: [Claim: Holder], total: Int) {
+            self.httpPort = httpPort
+            self.reserved = reserved
+            services.reserveCapacity(total)
+            byID.reserveCapacity(total)
+            byProxyName.reserveCapacity(total)
+        }
+
         func owner(_ index: Int) -> String { "\(services[index].id) (\(services[index].source))" }
 
-        for source in sources {
-            // By index into the buffer: `for service in source` would copy each service once more.
-            source.withUnsafeBufferPointer { source in
-                for position in source.indices {
-                    let service = source[position]
-                    func reject(_ reason: String, _ severity: Problem.Severity = .error, conflict: Bool = true) {
-                        if conflict { conflicted = true }
-                        problems.append(
-                            Problem(severity: severity, source: service.source, serviceID: service.id.rawValue, reason: reason))
-                    }
-                    if service.transport == .udp {
-                        reject("protocol udp cannot be proxied by HAProxy; skipped", .warning, conflict: false)
-                        continue
-                    }
-                    if !reserved.isEmpty {
-                        let holder = Holder(id: service.id, source: service.source)
-                        if let (claim, other) = claims(of: service, httpPort: httpPort).lazy
-                            .compactMap({ claim in reserved[claim].flatMap { $0 == holder ? nil : (claim, $0) } }).first
-                        {
-                            reject(
-                                "\(describe(claim)) is held by the established service \(other.id) (\(other.source)), "
-                                    + "which keeps it; skipped")
-                            continue
-                        }
-                    }
-                    if let index = byID[service.id] {
-                        reject("id already defined by \(services[index].source); skipped")
-                        continue
-                    }
-                    let name = service.id.proxyName
-                    if let index = byProxyName[name] {
-                        reject("its HAProxy name \"\(name)\" is already used by \(owner(index)); skipped")
-                        continue
-                    }
-                    let index = services.count
-                    if service.isHTTP(httpPort: httpPort) {
-                        guard !service.domains.isEmpty else {
-                            reject("is served over HTTP but has no domain; skipped", conflict: false)
-                            continue
-                        }
-                        let routes = routes(of: service)
-                        if let clash = routes.first(where: { byDomain[$0] != nil }) {
-                            reject("\(describe(clash)) is already routed to \(owner(byDomain[clash]!)); skipped")
-                            continue
-                        }
-                        for route in routes { byDomain[route] = index }
-                    } else {
-                        if service.servicePort == httpPort {
-                            reject("TCP service port \(httpPort) is the HTTP frontend's port; skipped", conflict: false)
-                            continue
-                        }
-                        if let other = byTCPPort[service.servicePort] {
-                            reject("TCP service port \(service.servicePort) is already used by \(owner(other)); skipped")
-                            continue
-                        }
-                        byTCPPort[service.servicePort] = index
-                    }
-                    byID[service.id] = index
-                    byProxyName[name] = index
-                    services.append(service)
-                }
-            }
+        mutating func reject(
+            _ service: Service, _ reason: String, _ severity: Problem.Severity = .error, conflict: Bool = true
+        ) {
+            if conflict { conflicted = true }
+            problems.append(Problem(severity: severity, source: service.source, serviceID: service.id.rawValue, reason: reason))
         }
-        return (Result(services: sortedByID(services), problems: problems), conflicted)
+
+        /// Accepts `service`, or says why not.
+        mutating func add(_ service: Service) {
+            if service.transport == .udp {
+                reject(service, "protocol udp cannot be proxied by HAProxy; skipped", .warning, conflict: false)
+                return
+            }
+            if let reason = reservedClash(service) {
+                reject(service, reason)
+                return
+            }
+            if let index = byID[service.id] {
+                reject(service, "id already defined by \(services[index].source); skipped")
+                return
+            }
+            let name = service.id.proxyName
+            if let index = byProxyName[name] {
+                reject(service, "its HAProxy name \"\(name)\" is already used by \(owner(index)); skipped")
+                return
+            }
+            let index = services.count
+            let claimed =
+                service.isHTTP(httpPort: httpPort) ? claimRoutes(of: service, at: index) : claimTCPPort(of: service, at: index)
+            guard claimed else { return }
+            byID[service.id] = index
+            byProxyName[name] = index
+            services.append(service)
+        }
+
+        /// A claim of `service` that an established service keeps (``reservations(_:incumbents:httpPort:)``).
+        private func reservedClash(_ service: Service) -> String? {
+            guard !reserved.isEmpty else { return nil }
+            let holder = Holder(id: service.id, source: service.source)
+            guard
+                let (claim, other) = ServiceMerger.claims(of: service, httpPort: httpPort).lazy
+                    .compactMap({ claim in reserved[claim].flatMap { $0 == holder ? nil : (claim, $0) } }).first
+            else { return nil }
+            return "\(ServiceMerger.describe(claim)) is held by the established service \(other.id) (\(other.source)), "
+                + "which keeps it; skipped"
+        }
+
+        /// An HTTP service's routes (each domain, or domain and path), unless one is taken.
+        private mutating func claimRoutes(of service: Service, at index: Int) -> Bool {
+            guard !service.domains.isEmpty else {
+                reject(service, "is served over HTTP but has no domain; skipped", conflict: false)
+                return false
+            }
+            let routes = ServiceMerger.routes(of: service)
+            if let clash = routes.first(where: { byDomain[$0] != nil }) {
+                reject(service, "\(ServiceMerger.describe(clash)) is already routed to \(owner(byDomain[clash]!)); skipped")
+                return false
+            }
+            for route in routes { byDomain[route] = index }
+            return true
+        }
+
+        /// A TCP service's port, unless it is the HTTP port or taken.
+        private mutating func claimTCPPort(of service: Service, at index: Int) -> Bool {
+            if service.servicePort == httpPort {
+                reject(service, "TCP service port \(httpPort) is the HTTP frontend's port; skipped", conflict: false)
+                return false
+            }
+            if let other = byTCPPort[service.servicePort] {
+                reject(service, "TCP service port \(service.servicePort) is already used by \(owner(other)); skipped")
+                return false
+            }
+            byTCPPort[service.servicePort] = index
+            return true
+        }
     }
 
     /// Sorted by id (ids are unique here). Ids are ASCII, where `String`'s order is the bytes' order:

@@ -54,21 +54,9 @@ extension RenderMemo {
     fileprivate mutating func patched(_ new: [Service], options: RenderOptions) -> Rendering? {
         lastWasIncremental = false
         lastRewritten = 0
-        guard var rendering, new.count == services.count, self.options == options else { return nil }
-        let limit = max(16, new.count / 8)
-        var changed: [Int] = []
-        let ok = new.withUnsafeBufferPointer { new in
-            services.withUnsafeBufferPointer { old in
-                for i in new.indices where !new[i].isSameStorage(as: old[i]) {
-                    guard new[i].sameExceptHosts(as: old[i]), !new[i].hosts.isEmpty, !old[i].hosts.isEmpty,
-                        changed.count < limit
-                    else { return false }
-                    if servers[i] != nil { changed.append(i) }
-                }
-                return true
-            }
-        }
-        guard ok else { return nil }
+        guard var rendering, new.count == services.count, self.options == options,
+            var changed = changedServers(new)
+        else { return nil }
         services = new
         lastWasIncremental = true
         lastRewritten = changed.count
@@ -86,8 +74,38 @@ extension RenderMemo {
             growth += out.bytes.count - range.count
             replacements.append((range, out.bytes))
         }
-        var text = rendering.text
-        let patchedText = text.withUTF8 { old in
+        rendering.text = Self.text(rendering.text, with: replacements, growth: growth)
+        moveServerRanges(changed: changed, replacements: replacements)
+        self.rendering = rendering
+        return rendering
+    }
+
+    /// The indices of the services in `new` whose server lines must be rewritten, or nil when the
+    /// change is not one the memo can patch (a change beyond hosts, a service that has or had no
+    /// hosts, too many changed).
+    private func changedServers(_ new: [Service]) -> [Int]? {
+        let limit = max(16, new.count / 8)
+        var changed: [Int] = []
+        let ok = new.withUnsafeBufferPointer { new in
+            services.withUnsafeBufferPointer { old in
+                for i in new.indices where !new[i].isSameStorage(as: old[i]) {
+                    guard new[i].sameExceptHosts(as: old[i]), !new[i].hosts.isEmpty, !old[i].hosts.isEmpty,
+                        changed.count < limit
+                    else { return false }
+                    if servers[i] != nil { changed.append(i) }
+                }
+                return true
+            }
+        }
+        return ok ? changed : nil
+    }
+
+    /// `old` with each replacement's range replaced by its bytes (replacements in text order).
+    private static func text(
+        _ old: String, with replacements: [(range: Range<Int>, bytes: [UInt8])], growth: Int
+    ) -> String {
+        var old = old
+        return old.withUTF8 { old in
             String(unsafeUninitializedCapacity: old.count + growth) { buffer in
                 var from = 0
                 var to = 0
@@ -105,7 +123,11 @@ extension RenderMemo {
                 return to
             }
         }
-        // Every recorded range after a replaced one moves by what the replacements before it added.
+    }
+
+    /// The recorded server ranges after the replacements: every range after a replaced one moves by
+    /// what the replacements before it added; the replaced ones take their new lengths.
+    private mutating func moveServerRanges(changed: [Int], replacements: [(range: Range<Int>, bytes: [UInt8])]) {
         var shifts: [(at: Int, by: Int)] = []
         var total = 0
         for replacement in replacements {
@@ -128,8 +150,5 @@ extension RenderMemo {
             let start = servers[index]!.lowerBound
             servers[index] = start..<(start + replacement.bytes.count)
         }
-        rendering.text = patchedText
-        self.rendering = rendering
-        return rendering
     }
 }

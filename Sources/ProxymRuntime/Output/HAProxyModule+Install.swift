@@ -9,51 +9,65 @@ import ProxymPosix
 extension HAProxyModule {
     /// The reload pipeline: temp file, `haproxy -c`, rename, reload.
     func applyText(_ candidate: Candidate, force: Bool, completion: @escaping (ApplyOutcome) -> Void) {
-        let text = candidate.text
-        if !force {
-            if text == liveText && candidate.vhostMap == liveVHostMap {
-                completion(.unchanged("unchanged"))
-                return
-            }
-            if text == rejectedText {
-                completion(.failed("haproxy rejected this config before; fix the input (see earlier errors)", retry: false))
-                return
-            }
-            if liveText == nil, !wroteOnce, Self.bytes(try? FileSystem.readFile(settings.configFilePath, limit: 64 << 20), are: text),
-                vhostMapOnDisk(is: candidate.vhostMap)
-            {
-                // First refresh and the file is already current: do not disturb a running haproxy.
-                runner.ensureRunning { [weak self] outcome in
-                    guard let self else { return }
-                    switch outcome {
-                    case .failed: break
-                    case .applied: self.reloadCount += 1; self.becameLive(candidate)
-                    case .unchanged:
-                        // haproxy ran before proxym started: its certificates may predate the files.
-                        if candidate.certificates != nil {
-                            self.adoptCertificates(candidate, completion: completion)
-                            return
-                        }
-                        self.becameLive(candidate)
-                    }
-                    completion(outcome)
-                }
-                return
-            }
-        }
+        if !force && answeredWithoutWriting(candidate, completion: completion) { return }
         wroteOnce = true
+        guard let tempPath = writeCandidate(candidate, completion: completion) else { return }
+        guard let checkBinary else {
+            install(candidate, from: tempPath, completion: completion)
+            return
+        }
+        check(candidate, at: tempPath, with: checkBinary, completion: completion)
+    }
+
+    /// The answers that need no new file: unchanged, rejected by haproxy before, or (first refresh)
+    /// already what the file on disk holds. True when `completion` has been (or will be) called.
+    private func answeredWithoutWriting(_ candidate: Candidate, completion: @escaping (ApplyOutcome) -> Void) -> Bool {
+        let text = candidate.text
+        if text == liveText && candidate.vhostMap == liveVHostMap {
+            completion(.unchanged("unchanged"))
+            return true
+        }
+        if text == rejectedText {
+            completion(.failed("haproxy rejected this config before; fix the input (see earlier errors)", retry: false))
+            return true
+        }
+        guard liveText == nil, !wroteOnce,
+            Self.bytes(try? FileSystem.readFile(settings.configFilePath, limit: 64 << 20), are: text),
+            vhostMapOnDisk(is: candidate.vhostMap)
+        else { return false }
+        // First refresh and the file is already current: do not disturb a running haproxy.
+        runner.ensureRunning { [weak self] outcome in
+            guard let self else { return }
+            switch outcome {
+            case .failed: break
+            case .applied: self.reloadCount += 1; self.becameLive(candidate)
+            case .unchanged:
+                // haproxy ran before proxym started: its certificates may predate the files.
+                if candidate.certificates != nil {
+                    self.adoptCertificates(candidate, completion: completion)
+                    return
+                }
+                self.becameLive(candidate)
+            }
+            completion(outcome)
+        }
+        return true
+    }
+
+    /// Writes the candidate to a temporary file next to the config, and the vhost map it reads in
+    /// place; the temporary file's path, or nil after telling `completion` what failed.
+    private func writeCandidate(_ candidate: Candidate, completion: (ApplyOutcome) -> Void) -> String? {
         let tempPath: String
         do {
             // Keep the mode of the file we replace (0644 for a new one).
             let mode = (try? FileSystem.stat(settings.configFilePath).permissions) ?? 0o644
-            tempPath = try AtomicFileWriter.writeTemporary(
-                nextTo: settings.configFilePath, text: text, mode: mode)
+            tempPath = try AtomicFileWriter.writeTemporary(nextTo: settings.configFilePath, text: candidate.text, mode: mode)
         } catch {
             logger.error(
                 "cannot write the new config; the old one stays live",
                 metadata: ["path": "\(settings.configFilePath)", "error": "\(error)"])
             completion(.failed("cannot write next to \(settings.configFilePath): \(error); the old config stays live", retry: true))
-            return
+            return nil
         }
         pendingTemp = tempPath
         // The map the new config reads goes in place first, so `haproxy -c` checks the pair; the
@@ -67,13 +81,17 @@ extension HAProxyModule {
                 "cannot write the vhost map; the old config stays live",
                 metadata: ["path": "\(settings.vhostMapPath)", "error": "\(error)"])
             completion(.failed("cannot write \(settings.vhostMapPath): \(error); the old config stays live", retry: true))
-            return
+            return nil
         }
-        guard let checkBinary else {
-            install(candidate, from: tempPath, completion: completion)
-            return
-        }
-        let timeout = checkTimeout(bytes: text.utf8.count)
+        return tempPath
+    }
+
+    /// `haproxy -c -f <temp>`, then install, or keep the old config (rejected: kept aside and not tried
+    /// again; no verdict: retried).
+    private func check(
+        _ candidate: Candidate, at tempPath: String, with checkBinary: String, completion: @escaping (ApplyOutcome) -> Void
+    ) {
+        let timeout = checkTimeout(bytes: candidate.text.utf8.count)
         lastCheckTimeout = timeout
         let checkBegan = loop.now
         checking = CommandRunner(loop: loop, logger: logger, environment: childEnvironment, timeout: timeout)
@@ -90,44 +108,56 @@ extension HAProxyModule {
                 case .success:
                     self.install(candidate, from: tempPath, completion: completion)
                 case .failure(let failure) where failure.ranAndFailed && failure.outputLines.contains(where: { $0.contains("[ALERT]") }):
-                    // haproxy's verdict: this config is wrong; only a change of input helps.
-                    self.rejectedText = text
-                    self.restoreVHostMap()
-                    do {
-                        try FileSystem.rename(from: tempPath, to: self.rejectedPath)
-                    } catch {
-                        try? FileSystem.unlink(tempPath)
-                    }
-                    self.pendingTemp = nil
-                    self.logger.error(
-                        "haproxy rejected the new config; the old one stays live",
-                        metadata: ["candidate": "\(self.rejectedPath)", "check": "\(failure.status)"])
-                    for line in failure.outputLines { self.logger.error("haproxy: \(line)") }
-                    completion(.failed("haproxy -c rejected the config (kept as \(self.rejectedPath))", retry: false))
+                    self.checkRejected(candidate, at: tempPath, failure: failure, completion: completion)
                 case .failure(let failure):
-                    // No verdict on the config: a timeout, a kill, a binary that vanished or could not
-                    // start. A failed attempt, retried; the same config gets checked again.
-                    try? FileSystem.unlink(tempPath)
-                    self.pendingTemp = nil
-                    self.restoreVHostMap()
-                    let timedOut = failure.outcome?.timedOut == true
-                    var metadata: Logger.Metadata = [
-                        "binary": "\(checkBinary)", "check": "\(failure.status)", "bytes": "\(text.utf8.count)",
-                    ]
-                    if timedOut {
-                        metadata["next_check_gets"] = "\(self.checkTimeout(bytes: text.utf8.count))"
-                        metadata["setting"] =
-                            "PROXYM_HAPROXY_COMMAND_TIMEOUT (the check gets it plus 5 s per MiB of config, doubled after each timeout)"
-                    }
-                    self.logger.error(
-                        timedOut
-                            ? "haproxy -c did not finish in time; the old config stays live, the check is retried"
-                            : "haproxy -c could not check the new config; the old config stays live, the check is retried",
-                        metadata: metadata)
-                    for line in failure.outputLines { self.logger.error("haproxy: \(line)") }
-                    completion(.failed("haproxy -c \(failure.status), no verdict on the config (will retry)", retry: true))
+                    self.checkGaveNoVerdict(candidate, at: tempPath, binary: checkBinary, failure: failure, completion: completion)
                 }
             }
+    }
+
+    /// haproxy's verdict: this config is wrong; only a change of input helps.
+    private func checkRejected(
+        _ candidate: Candidate, at tempPath: String, failure: CommandRunner.Failure, completion: (ApplyOutcome) -> Void
+    ) {
+        rejectedText = candidate.text
+        restoreVHostMap()
+        do {
+            try FileSystem.rename(from: tempPath, to: rejectedPath)
+        } catch {
+            try? FileSystem.unlink(tempPath)
+        }
+        pendingTemp = nil
+        logger.error(
+            "haproxy rejected the new config; the old one stays live",
+            metadata: ["candidate": "\(rejectedPath)", "check": "\(failure.status)"])
+        for line in failure.outputLines { logger.error("haproxy: \(line)") }
+        completion(.failed("haproxy -c rejected the config (kept as \(rejectedPath))", retry: false))
+    }
+
+    /// No verdict on the config: a timeout, a kill, a binary that vanished or could not start. A
+    /// failed attempt, retried; the same config gets checked again.
+    private func checkGaveNoVerdict(
+        _ candidate: Candidate, at tempPath: String, binary: String, failure: CommandRunner.Failure,
+        completion: (ApplyOutcome) -> Void
+    ) {
+        try? FileSystem.unlink(tempPath)
+        pendingTemp = nil
+        restoreVHostMap()
+        let bytes = candidate.text.utf8.count
+        let timedOut = failure.outcome?.timedOut == true
+        var metadata: Logger.Metadata = ["binary": "\(binary)", "check": "\(failure.status)", "bytes": "\(bytes)"]
+        if timedOut {
+            metadata["next_check_gets"] = "\(checkTimeout(bytes: bytes))"
+            metadata["setting"] =
+                "PROXYM_HAPROXY_COMMAND_TIMEOUT (the check gets it plus 5 s per MiB of config, doubled after each timeout)"
+        }
+        logger.error(
+            timedOut
+                ? "haproxy -c did not finish in time; the old config stays live, the check is retried"
+                : "haproxy -c could not check the new config; the old config stays live, the check is retried",
+            metadata: metadata)
+        for line in failure.outputLines { logger.error("haproxy: \(line)") }
+        completion(.failed("haproxy -c \(failure.status), no verdict on the config (will retry)", retry: true))
     }
 
     public func cleanUp() {

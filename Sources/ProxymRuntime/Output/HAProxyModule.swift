@@ -210,23 +210,42 @@ public final class HAProxyModule: ConfigGenerator {
             return
         }
         let tls = prepareCertificates(services)
+        if settings.runtimeAPI {
+            applySlotted(services, options: options, socket: socket, tls: tls, force: force, completion: completion)
+        } else {
+            applyRendered(services, options: options, socket: socket, tls: tls, force: force, completion: completion)
+        }
+    }
+
+    /// Without the Runtime API: the render (patched by the memo when only hosts changed), then the
+    /// certificates alone when nothing else changed, else the reload pipeline.
+    private func applyRendered(
+        _ services: [Service], options: RenderOptions, socket: StatsSocketChoice?, tls: CertificateState?,
+        force: Bool, completion: @escaping (ApplyOutcome) -> Void
+    ) {
         let renderBegan = loop.now
-        guard settings.runtimeAPI else {
-            let rendering = HAProxyRenderer.renderWithNotes(services, options: options, memo: &renderMemo)
-            let text = rendering.text
-            stageDurations.append(("render", loop.now - renderBegan))
-            var candidate = Candidate(text: text)
-            candidate.vhostMap = rendering.vhostMap
-            candidate.statsSocket = socket?.path
-            if let socket, socket.exposesListeners && socket.isAdmin { candidate.exposedSocket = socket.path }
-            candidate.certificates = tls
-            if !force, text == liveText, rendering.vhostMap == liveVHostMap, tls != nil {
-                applyCertificates(candidate, completion: completion)
-                return
-            }
-            applyText(candidate, force: force, completion: completion)
+        let rendering = HAProxyRenderer.renderWithNotes(services, options: options, memo: &renderMemo)
+        let text = rendering.text
+        stageDurations.append(("render", loop.now - renderBegan))
+        var candidate = Candidate(text: text)
+        candidate.vhostMap = rendering.vhostMap
+        candidate.statsSocket = socket?.path
+        if let socket, socket.exposesListeners && socket.isAdmin { candidate.exposedSocket = socket.path }
+        candidate.certificates = tls
+        if !force, text == liveText, rendering.vhostMap == liveVHostMap, tls != nil {
+            applyCertificates(candidate, completion: completion)
             return
         }
+        applyText(candidate, force: force, completion: completion)
+    }
+
+    /// With the Runtime API: the slot layout, then what the slot planner decides (nothing, Runtime
+    /// API commands, or a reload of the compacted layout).
+    private func applySlotted(
+        _ services: [Service], options: RenderOptions, socket: StatsSocketChoice?, tls: CertificateState?,
+        force: Bool, completion: @escaping (ApplyOutcome) -> Void
+    ) {
+        let renderBegan = loop.now
         let sections = HAProxyRenderer.sections(services, options: options)
         let assignment = SlotPlanner.assign(
             live: liveSlots ?? SlotTable(), sections: sections, now: loop.now.nanoseconds, options: slotOptions)
@@ -256,22 +275,7 @@ public final class HAProxyModule: ConfigGenerator {
                 completion(.unchanged("unchanged"))
             }
         case .runtime(let commands):
-            runtimeApply(candidate, commands: commands) { [weak self] outcome in
-                // The servers are done; the certificates, if they changed too, follow the same way.
-                guard let self, tls != nil, case .applied(let summary) = outcome, self.liveText == candidate.text else {
-                    completion(outcome)
-                    return
-                }
-                self.applyCertificates(candidate) { certificates in
-                    if case .applied(let more) = certificates {
-                        completion(.applied(summary + "; " + more))
-                    } else if case .unchanged = certificates {
-                        completion(outcome)
-                    } else {
-                        completion(certificates)
-                    }
-                }
-            }
+            runtimeApplyThenCertificates(candidate, commands: commands, completion: completion)
         case .unchanged, .reload:
             if case .reload(let reasons) = decision, !force {
                 logger.info("reload needed", metadata: ["reasons": "\(reasons.joined(separator: "; "))"])
@@ -279,6 +283,29 @@ public final class HAProxyModule: ConfigGenerator {
             let table = SlotPlanner.compacted(assignment.table, options: slotOptions)
             candidate = slotted(table, services, sections: sections, options: options, socket: socket)
             applyText(candidate, force: force, completion: completion)
+        }
+    }
+
+    /// The servers through the Runtime API; the certificates, if they changed too, follow the same way.
+    private func runtimeApplyThenCertificates(
+        _ candidate: Candidate, commands: [RuntimeCommand], completion: @escaping (ApplyOutcome) -> Void
+    ) {
+        runtimeApply(candidate, commands: commands) { [weak self] outcome in
+            guard let self, candidate.certificates != nil, case .applied(let summary) = outcome,
+                self.liveText == candidate.text
+            else {
+                completion(outcome)
+                return
+            }
+            self.applyCertificates(candidate) { certificates in
+                if case .applied(let more) = certificates {
+                    completion(.applied(summary + "; " + more))
+                } else if case .unchanged = certificates {
+                    completion(outcome)
+                } else {
+                    completion(certificates)
+                }
+            }
         }
     }
 
