@@ -14,16 +14,8 @@ public enum AtomicFileWriter {
         return (directory == "/" ? "" : directory) + "/.\(name).\(random).tmp"
     }
 
-    /// Writes `contents` to a new temporary file next to `target`; returns its path.
-    public static func writeTemporary(
-        nextTo target: String,
-        contents: [UInt8],
-        mode: UInt32 = 0o644
-    ) throws(SysError) -> String {
-        try writeTemporary(nextTo: target, mode: mode) { file throws(SysError) in try file.writeAll(contents) }
-    }
-
-    /// The same for a text, written from the string's own UTF-8 storage (no copy into an array).
+    /// Writes `text` to a new temporary file next to `target`, from the string's own UTF-8 storage
+    /// (no copy into an array); returns its path.
     public static func writeTemporary(
         nextTo target: String,
         text: String,
@@ -67,7 +59,8 @@ public enum AtomicFileWriter {
 
     /// Both steps, for files nobody needs to check first.
     public static func write(_ contents: [UInt8], to target: String, mode: UInt32 = 0o644) throws(SysError) {
-        try commitOrRemove(writeTemporary(nextTo: target, contents: contents, mode: mode), to: target)
+        let temporary = try writeTemporary(nextTo: target, mode: mode) { file throws(SysError) in try file.writeAll(contents) }
+        try commitOrRemove(temporary, to: target)
     }
 
     /// Both steps for a text.

@@ -57,7 +57,7 @@ struct FileSystemTests {
             try writeFile(target, "old")
             let temporary = try AtomicFileWriter.writeTemporary(
                 nextTo: target,
-                contents: Array("new".utf8),
+                text: "new",
                 mode: 0o640
             )
             #expect(FileSystem.directoryName(temporary) == directory)
