@@ -23,6 +23,10 @@ public struct RenderMemo: Sendable {
     public private(set) var lastWasIncremental = false
     /// Services whose server lines the last render rewrote.
     public private(set) var lastRewritten = 0
+    /// Where, in the last render's text, the first rewritten server lines are (nil: none rewritten).
+    /// A text that differs there from another of the same length differs from it: a caller comparing
+    /// the new text with the live one can look there first instead of comparing megabytes.
+    public private(set) var lastRewrittenRange: Range<Int>?
 
     public init() {}
 
@@ -54,6 +58,7 @@ extension RenderMemo {
     fileprivate mutating func patched(_ new: [Service], options: RenderOptions) -> Rendering? {
         lastWasIncremental = false
         lastRewritten = 0
+        lastRewrittenRange = nil
         guard var rendering, new.count == services.count, self.options == options,
             var changed = changedServers(new)
         else { return nil }
@@ -76,6 +81,7 @@ extension RenderMemo {
         }
         rendering.text = Self.text(rendering.text, with: replacements, growth: growth)
         moveServerRanges(changed: changed, replacements: replacements)
+        lastRewrittenRange = servers[changed[0]]
         self.rendering = rendering
         return rendering
     }

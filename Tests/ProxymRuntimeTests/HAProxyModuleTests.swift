@@ -201,6 +201,32 @@ struct HAProxyModuleTests {
 
     /// Issue 11, class 11: the mode the operator gave haproxy.cfg (0640 here) survives every write
     /// (a change, a forced re-apply) and the `.rejected` candidate gets it too.
+    /// Host-only changes go through the render memo, which patches the last text and tells where it
+    /// rewrote lines, so that a changed text is known to differ without comparing it whole: every step
+    /// still writes exactly what a whole render gives, and a repeat of the same services (the patched
+    /// text equal to the live one) is still "unchanged".
+    @Test func hostOnlyChangesWriteWhatAWholeRenderGives() throws {
+        try withTemporaryDirectory { dir in
+            let h = try Harness(dir: dir)
+            func cluster(_ ports: [Int]) throws -> [Service] {
+                try (0..<20).map { i in
+                    try makeService(
+                        id: "/shop/web\(i)", domain: "web\(i).example.com", servicePort: 8080,
+                        hostPorts: i == 7 ? ports : [18000 + i])
+                }
+            }
+            // Same length, longer, shorter, back to the first: each a change; each repeat unchanged.
+            let steps: [[Int]] = [[18081], [18082], [18082, 18083], [9], [18081]]
+            for (n, ports) in steps.enumerated() {
+                let services = try cluster(ports)
+                #expect(try h.apply(services) == .applied("applied, reload command succeeded"), "step \(n)")
+                #expect(try h.live() == Array(try h.module.render(services).utf8), "step \(n)")
+                #expect(try h.apply(services) == .unchanged("unchanged"), "step \(n)")
+                #expect(h.reloads.count == n + 1)
+            }
+        }
+    }
+
     @Test func theConfigKeepsTheOperatorsMode() throws {
         try withTemporaryDirectory { dir in
             let h = try Harness(dir: dir)

@@ -23,7 +23,7 @@ extension HAProxyModule {
     /// already what the file on disk holds. True when `completion` has been (or will be) called.
     private func answeredWithoutWriting(_ candidate: Candidate, completion: @escaping (ApplyOutcome) -> Void) -> Bool {
         let text = candidate.text
-        if text == liveText && candidate.vhostMap == liveVHostMap {
+        if !candidate.differsFromLive && text == liveText && candidate.vhostMap == liveVHostMap {
             completion(.unchanged("unchanged"))
             return true
         }

@@ -22,6 +22,9 @@ extension HAProxyModule {
         var certificates: CertificateState?
         /// The vhost map `text` routes through (`PROXYM_HAPROXY_VHOST_MAP_THRESHOLD`), nil: none.
         var vhostMap: VHostMap?
+        /// Known to differ from the live text (found where the render memo rewrote lines), so the
+        /// whole texts need not be compared.
+        var differsFromLive = false
     }
 
     /// The stats socket proxym uses, and whether it must add it to the global section.

@@ -14,6 +14,20 @@ extension HAProxyModule {
         return Self.bytes(try? FileSystem.readFile(map.path, limit: 256 << 20), are: map.text)
     }
 
+    /// True when the UTF-8 of `a` and `b` differ in length or within `range`: then the files they
+    /// make differ, found without comparing the rest. False says nothing.
+    static func texts(_ a: String, _ b: String, differIn range: Range<Int>) -> Bool {
+        var a = a
+        var b = b
+        return a.withUTF8 { a in
+            b.withUTF8 { b in
+                if a.count != b.count { return true }
+                guard range.upperBound <= a.count, !range.isEmpty else { return false }
+                return memcmp(a.baseAddress! + range.lowerBound, b.baseAddress! + range.lowerBound, range.count) != 0
+            }
+        }
+    }
+
     /// Whether `bytes` (a file's content) are `text`'s UTF-8, compared in place (no copy of either).
     static func bytes(_ bytes: [UInt8]?, are text: String) -> Bool {
         guard let bytes, bytes.count == text.utf8.count else { return false }

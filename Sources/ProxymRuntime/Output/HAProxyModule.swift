@@ -232,7 +232,10 @@ public final class HAProxyModule: ConfigGenerator {
         candidate.statsSocket = socket?.path
         if let socket, socket.exposesListeners && socket.isAdmin { candidate.exposedSocket = socket.path }
         candidate.certificates = tls
-        if !force, text == liveText, rendering.vhostMap == liveVHostMap, tls != nil {
+        if let range = renderMemo.lastRewrittenRange, let liveText {
+            candidate.differsFromLive = Self.texts(text, liveText, differIn: range)
+        }
+        if !force, !candidate.differsFromLive, text == liveText, rendering.vhostMap == liveVHostMap, tls != nil {
             applyCertificates(candidate, completion: completion)
             return
         }
