@@ -46,79 +46,94 @@ public enum TransportProtocol: String, Sendable, Hashable, CaseIterable {
 /// or so of its strings and arrays. A change to a field makes a new box (services are built once,
 /// by their generator, and then only read).
 public struct Service: Hashable, Sendable {
-    /// The fields, as one plain value.
-    struct Fields: Hashable, Sendable {
-        var id: ServiceID
-        var domains: [DomainName]
-        var transport: TransportProtocol
-        var applicationProtocol: ApplicationProtocol?
-        var servicePort: UInt16
-        var hosts: [Host]
-        var source: String
-        var configLines: [String] = []
-        var tls: ServiceTLS = .none
-        var routing: ServiceRouting = .none
+    /// The fields, as one plain value. Usable from inlinable code, so that reading a field of a
+    /// service from another module (`service.routing.healthCheck`) is a load from the box, not a call
+    /// that copies the whole field out (the renderer reads routing several times per service).
+    @usableFromInline struct Fields: Hashable, Sendable {
+        @usableFromInline var id: ServiceID
+        @usableFromInline var domains: [DomainName]
+        @usableFromInline var transport: TransportProtocol
+        @usableFromInline var applicationProtocol: ApplicationProtocol?
+        @usableFromInline var servicePort: UInt16
+        @usableFromInline var hosts: [Host]
+        @usableFromInline var source: String
+        @usableFromInline var configLines: [String] = []
+        @usableFromInline var tls: ServiceTLS = .none
+        @usableFromInline var routing: ServiceRouting = .none
+
+        init(
+            id: ServiceID, domains: [DomainName], transport: TransportProtocol, applicationProtocol: ApplicationProtocol?,
+            servicePort: UInt16, hosts: [Host], source: String
+        ) {
+            self.id = id
+            self.domains = domains
+            self.transport = transport
+            self.applicationProtocol = applicationProtocol
+            self.servicePort = servicePort
+            self.hosts = hosts
+            self.source = source
+        }
     }
 
     @usableFromInline final class Box: Sendable {
-        let fields: Fields
-        init(_ fields: Fields) { self.fields = fields }
+        @usableFromInline let fields: Fields
+        @usableFromInline init(_ fields: Fields) { self.fields = fields }
     }
 
     @usableFromInline var box: Box
 
     /// Read through the box; a write puts the changed fields in a new one.
-    private var fields: Fields {
+    @usableFromInline var fields: Fields {
         get { box.fields }
         set { box = Box(newValue) }
     }
 
-    public var id: ServiceID {
+    @inlinable public var id: ServiceID {
         _read { yield box.fields.id }
         set { fields.id = newValue }
     }
     /// Host names for HTTP routing; the first is the primary one (used for the options directory).
-    public var domains: [DomainName] {
+    @inlinable public var domains: [DomainName] {
         _read { yield box.fields.domains }
         set { fields.domains = newValue }
     }
-    public var transport: TransportProtocol {
+    @inlinable public var transport: TransportProtocol {
         _read { yield box.fields.transport }
         set { fields.transport = newValue }
     }
     /// `nil` = the original rule: HTTP when the service port equals the HTTP port, TCP otherwise.
-    public var applicationProtocol: ApplicationProtocol? {
+    @inlinable public var applicationProtocol: ApplicationProtocol? {
         _read { yield box.fields.applicationProtocol }
         set { fields.applicationProtocol = newValue }
     }
-    public var servicePort: UInt16 {
+    @inlinable public var servicePort: UInt16 {
         _read { yield box.fields.servicePort }
         set { fields.servicePort = newValue }
     }
     /// Sorted, without duplicates.
-    public private(set) var hosts: [Host] {
+    @inlinable public private(set) var hosts: [Host] {
         _read { yield box.fields.hosts }
         set { fields.hosts = newValue }
     }
-    public var source: String {
+    @inlinable public var source: String {
         _read { yield box.fields.source }
         set { fields.source = newValue }
     }
     /// Extra HAProxy lines for this service's backend/listen section that came with the service
     /// itself (Marathon's `proxym.port.<n>.config` label, only when the operator allows it). Already
     /// split into lines and stripped of control characters by the generator.
-    public var configLines: [String] {
+    @inlinable public var configLines: [String] {
         _read { yield box.fields.configLines }
         set { fields.configLines = newValue }
     }
     /// HSTS, a certificate of its own, TLS passthrough, no ACME: what it asks of the HTTPS frontend.
-    public var tls: ServiceTLS {
+    @inlinable public var tls: ServiceTLS {
         _read { yield box.fields.tls }
         set { fields.tls = newValue }
     }
     /// Paths, weight, redirect to HTTPS, sticky sessions, balance, bind address, basic auth, path
     /// rewrite, health check, marathon-lb's port habits (``ServiceRouting``; `.none`: none of them).
-    public var routing: ServiceRouting {
+    @inlinable public var routing: ServiceRouting {
         _read { yield box.fields.routing }
         set { fields.routing = newValue }
     }
