@@ -40,7 +40,10 @@ public struct MarathonHealthMemory: Sendable, Hashable {
             return table.count
         case .packed(let bytes):
             var count = 0
-            forEachPacked(bytes) { _, _ in count += 1 }
+            Self.forEachPacked(bytes) { _, _ in
+                count += 1
+                return true
+            }
             return count
         }
     }
@@ -110,13 +113,6 @@ public struct MarathonHealthMemory: Sendable, Hashable {
                 at = start + length
                 guard body(UnsafeBufferPointer(rebasing: packed[start..<at]), healthy) else { return }
             }
-        }
-    }
-
-    private func forEachPacked(_ bytes: [UInt8], _ body: (UnsafeBufferPointer<UInt8>, Bool) -> Void) {
-        Self.forEachPacked(bytes) { id, healthy in
-            body(id, healthy)
-            return true
         }
     }
 

@@ -32,7 +32,7 @@ extension HAProxyModule {
             return true
         }
         guard liveText == nil, !wroteOnce,
-            Self.bytes(try? FileSystem.readFile(settings.configFilePath, limit: 64 << 20), are: text),
+            TextBytes.equal(try? FileSystem.readFile(settings.configFilePath, limit: 64 << 20), text),
             vhostMapOnDisk(is: candidate.vhostMap)
         else { return false }
         // First refresh and the file is already current: do not disturb a running haproxy.

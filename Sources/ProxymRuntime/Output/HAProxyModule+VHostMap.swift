@@ -1,4 +1,3 @@
-import Glibc
 import Logging
 import ProxymCore
 import ProxymHAProxy
@@ -11,31 +10,7 @@ extension HAProxyModule {
     /// Whether the map file holds `map` (true when there is none to hold).
     func vhostMapOnDisk(is map: VHostMap?) -> Bool {
         guard let map else { return true }
-        return Self.bytes(try? FileSystem.readFile(map.path, limit: 256 << 20), are: map.text)
-    }
-
-    /// True when the UTF-8 of `a` and `b` differ in length or within `range`: then the files they
-    /// make differ, found without comparing the rest. False says nothing.
-    static func texts(_ a: String, _ b: String, differIn range: Range<Int>) -> Bool {
-        var a = a
-        var b = b
-        return a.withUTF8 { a in
-            b.withUTF8 { b in
-                if a.count != b.count { return true }
-                guard range.upperBound <= a.count, !range.isEmpty else { return false }
-                return memcmp(a.baseAddress! + range.lowerBound, b.baseAddress! + range.lowerBound, range.count) != 0
-            }
-        }
-    }
-
-    /// Whether `bytes` (a file's content) are `text`'s UTF-8, compared in place (no copy of either).
-    static func bytes(_ bytes: [UInt8]?, are text: String) -> Bool {
-        guard let bytes, bytes.count == text.utf8.count else { return false }
-        if bytes.isEmpty { return true }
-        var text = text
-        return text.withUTF8 { utf8 in
-            bytes.withUnsafeBufferPointer { memcmp($0.baseAddress!, utf8.baseAddress!, utf8.count) == 0 }
-        }
+        return TextBytes.equal(try? FileSystem.readFile(map.path, limit: 256 << 20), map.text)
     }
 
     /// Writes `map` (atomically, the config file's mode) unless the file holds it already; remembers

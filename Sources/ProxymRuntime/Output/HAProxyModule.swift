@@ -233,7 +233,7 @@ public final class HAProxyModule: ConfigGenerator {
         if let socket, socket.exposesListeners && socket.isAdmin { candidate.exposedSocket = socket.path }
         candidate.certificates = tls
         if let range = renderMemo.lastRewrittenRange, let liveText {
-            candidate.differsFromLive = Self.texts(text, liveText, differIn: range)
+            candidate.differsFromLive = TextBytes.differ(text, liveText, within: range)
         }
         if !force, !candidate.differsFromLive, text == liveText, rendering.vhostMap == liveVHostMap, tls != nil {
             applyCertificates(candidate, completion: completion)
